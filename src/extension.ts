@@ -1,0 +1,37 @@
+import * as vscode from 'vscode';
+import { ExtensionApi } from './api';
+import { ConnectionCommands } from './connections/connectionCommands';
+import { ConnectionManager } from './connections/connectionManager';
+import { SecretStore } from './connections/secretStore';
+import { ConnectionStatusBar } from './connections/statusBar';
+import { KeyCommands } from './keys/keyCommands';
+import { KeyTreeProvider } from './keys/keyTreeProvider';
+import { createLogChannel } from './util/log';
+
+let manager: ConnectionManager | undefined;
+
+/** Wiring only: build the services, register providers and commands. */
+export function activate(context: vscode.ExtensionContext): ExtensionApi {
+  const { channel, logger } = createLogChannel();
+  manager = new ConnectionManager(new SecretStore(context.secrets), logger);
+  const keyTree = new KeyTreeProvider(manager);
+  const view = vscode.window.createTreeView('etcd.connections', { treeDataProvider: keyTree, showCollapseAll: true });
+  context.subscriptions.push(
+    channel,
+    manager,
+    keyTree,
+    view,
+    new ConnectionStatusBar(manager),
+    new ConnectionCommands(manager),
+    new KeyCommands(keyTree),
+    vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
+  );
+  logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
+  return { connections: manager, keyTree };
+}
+
+/** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */
+export async function deactivate(): Promise<void> {
+  await manager?.closeAll();
+  manager = undefined;
+}

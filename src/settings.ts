@@ -1,0 +1,25 @@
+import * as vscode from 'vscode';
+
+/** Typed access to the extension's settings; the only place that reads `etcd.*` configuration. */
+export const settings = {
+  connectionsRaw(): unknown[] {
+    return vscode.workspace.getConfiguration('etcd').get<unknown[]>('connections', []);
+  },
+  async saveConnections(profiles: readonly object[]): Promise<void> {
+    await vscode.workspace
+      .getConfiguration('etcd')
+      .update('connections', profiles, vscode.ConfigurationTarget.Global);
+  },
+  separator(): string {
+    return vscode.workspace.getConfiguration('etcd').get<string>('keys.separator', '/') || '/';
+  },
+  pageSize(): number {
+    const value = vscode.workspace.getConfiguration('etcd').get<number>('keys.pageSize', 500);
+    return Math.max(10, Math.min(10_000, Math.floor(value)));
+  },
+  onDidChange(section: string, listener: () => void): vscode.Disposable {
+    return vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration(`etcd.${section}`)) listener();
+    });
+  },
+};
