@@ -35,6 +35,13 @@ export interface ConnectionSecrets {
   readonly password?: string;
 }
 
+export interface ConnectionTuning {
+  /** Largest response the client accepts (grpc-js defaults to 4 MiB; a 1.5 MiB value plus metadata fits easily). */
+  readonly maxReceiveBytes?: number;
+}
+
+const DEFAULT_MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
 /** Time a host's circuit stays open after repeated network failures, so calls fail fast instead of piling up. */
 const HALF_OPEN_AFTER_MS = 3000;
 
@@ -63,6 +70,7 @@ export class EtcdConnection {
     readonly profile: ConnectionProfile,
     private readonly secrets: ConnectionSecrets,
     log: Logger,
+    private readonly tuning: ConnectionTuning = {},
   ) {
     this.log = componentLogger(log, `connection ${profile.name}`);
     this.namespacePrefix = Buffer.from(profile.namespace ?? '', 'utf8');
@@ -222,6 +230,7 @@ export class EtcdConnection {
     const timeoutMs = this.timeoutMs;
     const options: IOptions = {
       hosts: [...this.profile.endpoints],
+      grpcOptions: { 'grpc.max_receive_message_length': this.tuning.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
       faultHandling: {
         global: retry(handleWhen(isRecoverableError), {

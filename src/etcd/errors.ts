@@ -128,6 +128,15 @@ export function translateError(err: unknown, ctx: ErrorContext): EtcdExplorerErr
       err,
     );
   }
+  if (/Received message larger than max/i.test(detail)) {
+    const size = /\((\d+) vs (\d+)\)/.exec(detail);
+    return new EtcdExplorerError(
+      'valueTooLarge',
+      `${what}: the server's answer${size ? ` (${size[1]} bytes)` : ''} is larger than this client accepts${size ? ` (${size[2]} bytes)` : ''}. Narrow the request.`,
+      detail,
+      err,
+    );
+  }
   if (/request is too large|message larger than max|exceeds maximum|trying to send message larger/i.test(detail)) {
     return new EtcdExplorerError(
       'valueTooLarge',

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { EtcdConnection } from '../../src/etcd/connection';
-import { prefixEnd } from '../../src/etcd/keyCodec';
+import { displayKey, prefixEnd } from '../../src/etcd/keyCodec';
 import { KeyspaceChild, listChildren } from '../../src/etcd/keyspace';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
@@ -77,6 +77,51 @@ describe('keyspace listing (real etcd)', function () {
     assert.equal(new Set(seen).size, 25);
     assert.ok(!seen.includes(`key:${Buffer.from('/many/00-new').toString('hex')}`));
     await conn.write('delete', (c) => c.delete().key('/many/00-new').exec());
+  });
+
+  it('lists exactly on big and nasty keyspaces, paging through every page (split path exercised)', async () => {
+    // Shapes that force the sub-range splitting: big folders with names of different lengths, shared long
+    // prefixes, binary bytes at the diverging position, leaves mixed with folders, keys equal to folders.
+    const root = '/nasty/';
+    const keys: Buffer[] = [];
+    const add = (k: string | Buffer) => keys.push(typeof k === 'string' ? Buffer.from(root + k) : Buffer.concat([Buffer.from(root), k]));
+    for (let i = 0; i < 120; i++) for (let j = 0; j < 40; j++) add(`s${i}/k${j}`);
+    for (let j = 0; j < 300; j++) add(`sharedprefix-sharedprefix-${j}/x`);
+    for (let b = 0; b < 256; b += 7) for (let j = 0; j < 30; j++) add(Buffer.from([0x62, b, 0x2f, 0x30 + (j % 10), 0x30 + Math.floor(j / 10)]));
+    for (let j = 0; j < 50; j++) add(`leaf-${j}`);
+    add('s7');
+    add('//double/slash');
+    add('trailing/');
+    add(`${'L'.repeat(3000)}/x`);
+    add('ü/键/🔑');
+    for (let i = 0; i < keys.length; i += 128) {
+      const batch = keys.slice(i, i + 128);
+      await conn.write('put', (c) => c.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value: Buffer.from('v') } })), failure: [] }));
+    }
+    const all = await allKeys();
+    const prefixes = [root, `${root}s7/`, root + 'sharedprefix-sharedprefix-1/'].map((p) => Buffer.from(p));
+    prefixes.push(Buffer.concat([Buffer.from(root + 'b'), Buffer.from([0, 0x2f])]));
+    const first = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500 });
+    assert.ok(first.queries > 10, `the split path ran (${first.queries} queries)`);
+    for (const p of prefixes) {
+      const prefix = displayKey(p);
+      for (const pageSize of [1, 7, 64, 500]) {
+        const seen: string[] = [];
+        let page = await listChildren(conn, p, { separator: '/', pageSize });
+        seen.push(...page.children.map(describeChild));
+        let pages = 1;
+        while (page.next) {
+          assert.ok(page.children.length <= pageSize, 'a page never exceeds its size');
+          page = await listChildren(conn, p, { separator: '/', pageSize, after: page.next, revision: page.revision });
+          seen.push(...page.children.map(describeChild));
+          pages++;
+          assert.ok(pages < 2000, 'paging terminates');
+        }
+        assert.equal(new Set(seen).size, seen.length, `no duplicates (${prefix}, page ${pageSize})`);
+        assert.deepEqual([...seen].sort(), expectedChildren(all, p, Buffer.from('/')), `exact (${prefix}, page ${pageSize})`);
+        assert.deepEqual(seen, [...seen].sort((a, b) => Buffer.compare(Buffer.from(a.split(':')[1], 'hex'), Buffer.from(b.split(':')[1], 'hex'))), 'in key order');
+      }
+    }
   });
 
   it('lists inside a namespace with keys relative to it', async () => {
