@@ -23,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     view,
     new ConnectionStatusBar(manager),
     new ConnectionCommands(manager),
-    new KeyCommands(keyTree),
+    new KeyCommands(manager, keyTree, view),
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);

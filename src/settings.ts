@@ -17,6 +17,12 @@ export const settings = {
     const value = vscode.workspace.getConfiguration('etcd').get<number>('keys.pageSize', 500);
     return Math.max(10, Math.min(10_000, Math.floor(value)));
   },
+  /** Folders with at most this many keys below them are kept current by a watch; 0 turns live mode off. */
+  liveMaxKeys(): number {
+    const config = vscode.workspace.getConfiguration('etcd');
+    if (!config.get<boolean>('keys.live', true)) return 0;
+    return Math.max(0, Math.floor(config.get<number>('keys.liveMaxKeys', 10_000)));
+  },
   onDidChange(section: string, listener: () => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`etcd.${section}`)) listener();

@@ -1,3 +1,4 @@
+import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from './connection';
 import { prefixEnd } from './keyCodec';
 
@@ -8,6 +9,17 @@ export interface KeyspaceChild {
   readonly key: Buffer;
   /** The segment shown in the tree: the child's bytes after the parent prefix. */
   readonly name: Buffer;
+  /** Metadata of a key child, which keys-only ranges return for free. */
+  readonly meta?: KeyMeta;
+}
+
+/** A key's metadata without its value. Revisions and lease ids stay decimal strings (64-bit). */
+export interface KeyMeta {
+  readonly createRevision: string;
+  readonly modRevision: string;
+  readonly version: string;
+  /** "0" when the key has no lease. */
+  readonly lease: string;
 }
 
 export interface ChildrenPage {
@@ -114,18 +126,20 @@ export async function listChildren(conn: EtcdConnection, prefix: Buffer, options
           queries++;
           visited += Number(res.count);
           revision ??= res.header.revision;
-          return { keys: res.kvs.map((kv) => kv.key), count: Number(res.count) };
+          return { keys: res.kvs, count: Number(res.count) };
         } finally {
           inFlight--;
           waiting.shift()?.();
         }
       };
 
-      const childOf = (key: Buffer): Found => {
+      const childOf = (kv: IKeyValue): Found => {
+        const key = kv.key;
         const rest = key.subarray(absPrefix.length);
         const cut = separator.length ? rest.indexOf(separator) : -1;
         if (cut < 0) {
-          return { child: { kind: 'key', key: conn.relativeKey(key), name: rest }, skip: Buffer.concat([key, Buffer.from([0])]) };
+          const meta: KeyMeta = { createRevision: kv.create_revision, modRevision: kv.mod_revision, version: kv.version, lease: kv.lease };
+          return { child: { kind: 'key', key: conn.relativeKey(key), name: rest, meta }, skip: Buffer.concat([key, Buffer.from([0])]) };
         }
         const folder = key.subarray(0, absPrefix.length + cut + separator.length);
         return {
@@ -135,12 +149,12 @@ export async function listChildren(conn: EtcdConnection, prefix: Buffer, options
       };
 
       /** Children of the keys returned (sorted), in order, each once. */
-      const collect = (keys: Buffer[], into: Found[]): void => {
-        for (const key of keys) {
+      const collect = (kvs: IKeyValue[], into: Found[]): void => {
+        for (const kv of kvs) {
           const last = into[into.length - 1];
           // Sorted keys below the previous folder's skip bound are inside that folder.
-          if (last && last.child.kind === 'folder' && lessThan(key, last.skip)) continue;
-          into.push(childOf(key));
+          if (last && last.child.kind === 'folder' && lessThan(kv.key, last.skip)) continue;
+          into.push(childOf(kv));
         }
       };
 

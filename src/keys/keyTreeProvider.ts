@@ -1,32 +1,37 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { EtcdConnection } from '../etcd/connection';
 import { isCancellation } from '../etcd/errors';
+import { FolderCache } from '../etcd/folderCache';
 import { displayKey, keyId } from '../etcd/keyCodec';
-import { KeyspaceChild, listChildren } from '../etcd/keyspace';
-import { ConnectionProfile } from '../etcd/profile';
+import { getKeyMeta } from '../etcd/keyInfo';
+import { KeyMeta } from '../etcd/keyspace';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
+import { connectionTreeItem } from './connectionTreeItem';
 
 export type TreeNode =
   | { readonly type: 'connection'; readonly profileId: string }
-  | { readonly type: 'folder' | 'key'; readonly profileId: string; readonly key: Buffer; readonly name: Buffer }
+  | {
+      readonly type: 'folder' | 'key';
+      readonly profileId: string;
+      readonly key: Buffer;
+      readonly name: Buffer;
+      meta?: KeyMeta;
+    }
   | { readonly type: 'more'; readonly profileId: string; readonly parent: Buffer }
   | { readonly type: 'message'; readonly profileId: string; readonly text: string; readonly error: boolean };
 
-interface Listing {
-  children: KeyspaceChild[];
-  next?: Buffer;
-  revision: string;
-}
+export type KeyNode = Extract<TreeNode, { type: 'folder' | 'key' }>;
 
 /**
- * The "etcd" view: saved connections at the root, their keys below (folders by separator). Listings are
- * cached per folder; "Load more…" continues a folder at the same pinned revision.
+ * The "etcd" view: saved connections at the root, their keys below, folder by folder. Listings come from a
+ * per-connection {@link FolderCache} (re-expanding costs no query; small folders stay current through a
+ * watch); "Load more…" continues a folder at the same pinned revision. A connection can be filtered to a prefix.
  */
 export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvider<TreeNode> {
   private readonly changeEmitter = this.register(new vscode.EventEmitter<TreeNode | undefined>());
-  private readonly listings = new Map<string, Listing>();
+  private readonly caches = new Map<string, FolderCache>();
+  private readonly filters = new Map<string, Buffer>();
   private readonly nodes = new Map<string, TreeNode>();
 
   readonly onDidChangeTreeData = this.changeEmitter.event;
@@ -36,46 +41,76 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     this.register(manager.onDidChangeProfiles(() => this.refresh()));
     this.register(
       manager.onDidChangeConnection((connection) => {
-        if (connection.state === 'disconnected') this.forget(connection.profile.id);
-        this.changeEmitter.fire(this.connectionNode(connection.profile.id));
+        const id = connection.profile.id;
+        if (connection.state === 'disconnected' || this.manager.existing(id) !== connection) this.forget(id);
+        this.changeEmitter.fire(this.connectionNode(id));
       }),
     );
     this.register(settings.onDidChange('keys', () => this.refresh()));
+    this.register({ dispose: () => [...this.caches.keys()].forEach((id) => this.forget(id)) });
   }
 
-  /** Drops every cached listing and redraws. */
+  /** Drops cached listings (of one connection/folder, or all) and redraws. */
   refresh(node?: TreeNode): void {
     if (!node) {
-      this.listings.clear();
+      for (const cache of this.caches.values()) cache.invalidate();
       this.changeEmitter.fire(undefined);
       return;
     }
-    const prefix = node.type === 'connection' ? '' : node.type === 'folder' ? keyId(node.key) : undefined;
-    if (prefix === undefined) return;
-    for (const k of [...this.listings.keys()]) {
-      if (k.startsWith(`${node.profileId}\n${prefix}`)) this.listings.delete(k);
-    }
-    this.changeEmitter.fire(node.type === 'connection' ? this.connectionNode(node.profileId) : node);
+    const cache = this.caches.get(node.profileId);
+    if (node.type === 'connection') cache?.invalidate();
+    else if (node.type === 'folder') cache?.invalidate(node.key);
+    else return;
+    this.changeEmitter.fire(node);
+  }
+
+  /** Shows only keys under `prefix` for a connection (undefined clears the filter). */
+  setFilter(profileId: string, prefix: Buffer | undefined): void {
+    if (prefix && prefix.length) this.filters.set(profileId, prefix);
+    else this.filters.delete(profileId);
+    void vscode.commands.executeCommand('setContext', 'etcd.filteredConnections', [...this.filters.keys()]);
+    this.changeEmitter.fire(this.connectionNode(profileId));
+  }
+
+  filter(profileId: string): Buffer | undefined {
+    return this.filters.get(profileId);
   }
 
   getTreeItem(node: TreeNode): vscode.TreeItem {
     switch (node.type) {
-      case 'connection':
-        return this.connectionItem(node.profileId);
+      case 'connection': {
+        const item = connectionTreeItem(this.manager, node.profileId);
+        const filter = this.filters.get(node.profileId);
+        if (filter) {
+          item.description = `${item.description} · filter ${displayKey(filter)}`;
+          item.contextValue += '.filtered';
+        }
+        const total = this.caches.get(node.profileId)?.peek(filter ?? Buffer.alloc(0))?.totalKeys;
+        if (total !== undefined) item.description = `${item.description} · ${total.toLocaleString()} keys`;
+        return item;
+      }
       case 'folder': {
         const item = new vscode.TreeItem(displayKey(node.name), vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `${node.profileId}/f/${keyId(node.key)}`;
         item.iconPath = vscode.ThemeIcon.Folder;
         item.contextValue = 'etcd.folder';
-        item.tooltip = displayKey(node.key);
+        const listing = this.caches.get(node.profileId)?.peek(node.key);
+        if (listing?.totalKeys !== undefined) {
+          item.description = `${listing.totalKeys.toLocaleString()} key${listing.totalKeys === 1 ? '' : 's'}${listing.live ? '' : ' · snapshot'}`;
+        }
+        item.tooltip = `${displayKey(node.key)}${listing ? `\nlisted at revision ${listing.revision}${listing.live ? ', kept current by a watch' : ''}` : ''}`;
         return item;
       }
       case 'key': {
-        const item = new vscode.TreeItem(displayKey(node.name), vscode.TreeItemCollapsibleState.None);
+        // A key equal to its folder's prefix (e.g. "a/" beside "a/b") has an empty name: say so.
+        const label = node.name.length ? displayKey(node.name) : '(empty name)';
+        const item = new vscode.TreeItem(label, vscode.TreeItemCollapsibleState.None);
         item.id = `${node.profileId}/k/${keyId(node.key)}`;
-        item.iconPath = new vscode.ThemeIcon('key');
-        item.contextValue = 'etcd.key';
-        item.tooltip = displayKey(node.key);
+        const leased = node.meta !== undefined && node.meta.lease !== '0';
+        item.iconPath = new vscode.ThemeIcon(leased ? 'watch' : 'key');
+        const notes = [node.name.length ? undefined : displayKey(node.key), leased ? `lease ${BigInt(node.meta!.lease).toString(16)}` : undefined];
+        item.description = notes.filter(Boolean).join(' · ') || undefined;
+        item.contextValue = leased ? 'etcd.key.leased' : 'etcd.key';
         return item;
       }
       case 'more': {
@@ -98,57 +133,91 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     }
   }
 
+  /** Key tooltips: metadata fetched on hover (keys-only), unless the listing already brought it. */
+  async resolveTreeItem(item: vscode.TreeItem, node: TreeNode, token: vscode.CancellationToken): Promise<vscode.TreeItem> {
+    if (node.type !== 'key') return item;
+    try {
+      const connection = await this.manager.get(node.profileId);
+      const meta = node.meta ?? (await getKeyMeta(connection, node.key));
+      if (token.isCancellationRequested) return item;
+      const tip = new vscode.MarkdownString();
+      tip.appendCodeblock(displayKey(node.key), 'text');
+      if (!meta) tip.appendMarkdown('*deleted*');
+      else {
+        tip.appendMarkdown(
+          `create revision ${meta.createRevision} · mod revision ${meta.modRevision} · version ${meta.version}` +
+            (meta.lease !== '0' ? ` · lease ${BigInt(meta.lease).toString(16)} (${meta.lease})` : ' · no lease'),
+        );
+      }
+      item.tooltip = tip;
+    } catch (err) {
+      item.tooltip = err instanceof Error ? err.message : String(err);
+    }
+    return item;
+  }
+
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) return this.manager.profiles.map((p) => this.connectionNode(p.id));
-    if (node.type === 'connection') return this.children(node.profileId, Buffer.alloc(0));
+    if (node.type === 'connection') return this.children(node.profileId, this.filters.get(node.profileId) ?? Buffer.alloc(0));
     if (node.type === 'folder') return this.children(node.profileId, node.key);
     return [];
   }
 
   getParent(node: TreeNode): TreeNode | undefined {
-    return node.type === 'connection' ? undefined : this.connectionNode(node.profileId);
+    if (node.type === 'connection') return undefined;
+    if (node.type === 'message') return this.connectionNode(node.profileId);
+    const parent = node.type === 'more' ? node.parent : this.parentPrefix(node.key, node.type);
+    const root = this.filters.get(node.profileId) ?? Buffer.alloc(0);
+    return parent.length <= root.length ? this.connectionNode(node.profileId) : this.nodeForKey(node.profileId, parent, 'folder');
   }
 
   /** Fetches the next page of a folder and appends it. */
   async loadMore(node: TreeNode): Promise<void> {
     if (node.type !== 'more') return;
-    const listing = this.listings.get(this.listingKey(node.profileId, node.parent));
-    if (!listing?.next) return;
-    const connection = await this.manager.get(node.profileId);
-    const page = await listChildren(connection, node.parent, {
-      separator: settings.separator(),
-      pageSize: settings.pageSize(),
-      after: listing.next,
-      revision: listing.revision,
-    });
-    listing.children.push(...page.children);
-    listing.next = page.next;
-    this.changeEmitter.fire(
-      node.parent.length ? this.nodeFor(node.profileId, node.parent, 'folder') : this.connectionNode(node.profileId),
-    );
+    const cache = await this.cache(node.profileId);
+    await cache.loadMore(node.parent);
+    this.changeEmitter.fire(this.folderOrRoot(node.profileId, node.parent));
+  }
+
+  /** The node for a key, for reveal (interned, so VS Code addresses the element it already holds). */
+  nodeForKey(profileId: string, key: Buffer, kind: 'key' | 'folder'): KeyNode {
+    const parent = this.parentPrefix(key, kind);
+    return this.nodeFor(profileId, key, kind, key.subarray(parent.length)) as KeyNode;
   }
 
   connectionNode(profileId: string): TreeNode {
     return this.intern(`c\n${profileId}`, () => ({ type: 'connection', profileId }));
   }
 
+  private async cache(profileId: string): Promise<FolderCache> {
+    const connection = await this.manager.get(profileId);
+    let cache = this.caches.get(profileId);
+    if (!cache) {
+      cache = new FolderCache(connection, {
+        separator: settings.separator(),
+        pageSize: settings.pageSize(),
+        liveMaxKeys: settings.liveMaxKeys(),
+      });
+      cache.onDidChange((prefix) => this.changeEmitter.fire(this.folderOrRoot(profileId, prefix)));
+      this.caches.set(profileId, cache);
+    }
+    return cache;
+  }
+
   private async children(profileId: string, prefix: Buffer): Promise<TreeNode[]> {
-    let connection: EtcdConnection;
     try {
-      connection = await this.manager.get(profileId);
-      if (prefix.length === 0 && connection.state === 'disconnected') await this.manager.connect(profileId);
-      const key = this.listingKey(profileId, prefix);
-      let listing = this.listings.get(key);
-      if (!listing) {
-        const page = await listChildren(connection, prefix, { separator: settings.separator(), pageSize: settings.pageSize() });
-        listing = { children: page.children, next: page.next, revision: page.revision };
-        this.listings.set(key, listing);
-      }
-      const nodes = listing.children.map((c) => this.nodeFor(profileId, c.key, c.kind, c.name));
+      const connection = await this.manager.get(profileId);
+      const isRoot = prefix.equals(this.filters.get(profileId) ?? Buffer.alloc(0));
+      if (isRoot && connection.state !== 'connected') await this.manager.connect(profileId);
+      const listing = await (await this.cache(profileId)).list(prefix);
+      const nodes: TreeNode[] = listing.children.map((c) => {
+        const node = this.nodeFor(profileId, c.key, c.kind, c.name);
+        if (node.type === 'key' && c.meta) node.meta = c.meta;
+        return node;
+      });
       if (listing.next) nodes.push(this.intern(`m\n${profileId}\n${keyId(prefix)}`, () => ({ type: 'more', profileId, parent: prefix })));
-      if (nodes.length === 0 && prefix.length === 0) {
-        nodes.push({ type: 'message', profileId, text: 'No keys', error: false });
-      }
+      if (nodes.length === 0 && isRoot) nodes.push({ type: 'message', profileId, text: 'No keys', error: false });
+      if (isRoot) this.changeEmitter.fire(this.connectionNode(profileId));
       return nodes;
     } catch (err) {
       if (isCancellation(err)) return [];
@@ -157,8 +226,22 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     }
   }
 
-  private nodeFor(profileId: string, key: Buffer, kind: 'key' | 'folder', name?: Buffer): TreeNode {
-    return this.intern(`${kind}\n${profileId}\n${keyId(key)}`, () => ({ type: kind, profileId, key, name: name ?? key }));
+  /** Prefix of the folder that lists `key` (everything up to and including its last separator before the end). */
+  private parentPrefix(key: Buffer, kind: 'key' | 'folder'): Buffer {
+    const sep = Buffer.from(settings.separator(), 'utf8');
+    // A folder's own trailing separator is not its parent's; a key ending in the separator lies inside that folder.
+    const searchEnd = kind === 'folder' ? key.length - sep.length - 1 : key.length - sep.length;
+    const at = searchEnd < 0 ? -1 : key.lastIndexOf(sep, searchEnd);
+    return at < 0 ? Buffer.alloc(0) : key.subarray(0, at + sep.length);
+  }
+
+  private folderOrRoot(profileId: string, prefix: Buffer): TreeNode {
+    const root = this.filters.get(profileId) ?? Buffer.alloc(0);
+    return prefix.equals(root) ? this.connectionNode(profileId) : this.nodeForKey(profileId, prefix, 'folder');
+  }
+
+  private nodeFor(profileId: string, key: Buffer, kind: 'key' | 'folder', name: Buffer): TreeNode {
+    return this.intern(`${kind}\n${profileId}\n${keyId(key)}`, () => ({ type: kind, profileId, key, name }));
   }
 
   /** Same object for the same node, so refreshes and reveal address the element VS Code already holds. */
@@ -171,49 +254,11 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     return node;
   }
 
-  private listingKey(profileId: string, prefix: Buffer): string {
-    return `${profileId}\n${keyId(prefix)}`;
-  }
-
   private forget(profileId: string): void {
-    for (const k of [...this.listings.keys()]) if (k.startsWith(`${profileId}\n`)) this.listings.delete(k);
+    this.caches.get(profileId)?.dispose();
+    this.caches.delete(profileId);
     for (const [k, node] of this.nodes) {
       if (node.profileId === profileId && node.type !== 'connection') this.nodes.delete(k);
     }
   }
-
-  private connectionItem(profileId: string): vscode.TreeItem {
-    const profile = this.manager.profile(profileId) as ConnectionProfile;
-    const connection = this.manager.existing(profileId);
-    const state = connection?.state ?? 'disconnected';
-    const item = new vscode.TreeItem(profile?.name ?? profileId, vscode.TreeItemCollapsibleState.Collapsed);
-    item.id = `${profileId}/connection`;
-    const summary = connection?.summary;
-    const tags = [
-      state === 'connected' && summary ? `v${summary.version}` : state,
-      profile?.readOnly ? 'read-only' : undefined,
-      profile?.namespace ? `ns ${profile.namespace}` : undefined,
-    ].filter(Boolean);
-    item.description = tags.join(' · ');
-    item.iconPath = new vscode.ThemeIcon(
-      state === 'connected' ? 'database' : state === 'unreachable' ? 'debug-disconnect' : state === 'connecting' ? 'loading~spin' : 'circle-outline',
-      state === 'unreachable' ? new vscode.ThemeColor('errorForeground') : undefined,
-    );
-    item.contextValue = state === 'disconnected' ? 'etcd.connection' : 'etcd.connection.open';
-    const tooltip = new vscode.MarkdownString(undefined, true);
-    tooltip.appendMarkdown(`**${escapeMd(profile?.name ?? profileId)}** — ${state}\n\n`);
-    tooltip.appendMarkdown(`Endpoints: ${profile?.endpoints.map(escapeMd).join(', ')}\n\n`);
-    if (summary) {
-      tooltip.appendMarkdown(
-        `etcd ${escapeMd(summary.version)} · ${summary.memberCount} member(s) · leader ${escapeMd(summary.leaderName ?? summary.leaderId)}\n\n`,
-      );
-    }
-    if (connection?.lastError) tooltip.appendMarkdown(`Last error: ${escapeMd(connection.lastError.message)}`);
-    item.tooltip = tooltip;
-    return item;
-  }
-}
-
-function escapeMd(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!<>|]/g, '\\$&');
 }
