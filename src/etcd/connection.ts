@@ -133,7 +133,8 @@ export class EtcdConnection {
         const status = await client.maintenance.status();
         const members = await client.cluster.memberList({ linearizable: false });
         const leader = members.members.find((m) => m.ID === status.leader);
-        return {
+        // Set before call() reports "connected", so listeners see the summary with the state.
+        this.summaryValue = {
           version: status.version,
           leaderId: status.leader,
           leaderName: leader?.name || undefined,
@@ -141,11 +142,11 @@ export class EtcdConnection {
           clusterId: status.header.cluster_id,
           revision: status.header.revision,
           dbSize: Number(status.dbSize),
-        } satisfies ClusterSummary;
+        };
+        return this.summaryValue;
       },
       signal,
     );
-    this.summaryValue = summary;
     this.log.info(
       `connected: etcd ${summary.version}, ${summary.memberCount} member(s), leader ${summary.leaderName ?? summary.leaderId}`,
     );

@@ -209,7 +209,9 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       const connection = await this.manager.get(profileId);
       const isRoot = prefix.equals(this.filters.get(profileId) ?? Buffer.alloc(0));
       if (isRoot && connection.state !== 'connected') await this.manager.connect(profileId);
-      const listing = await (await this.cache(profileId)).list(prefix);
+      const cache = await this.cache(profileId);
+      const fresh = cache.peek(prefix) === undefined;
+      const listing = await cache.list(prefix);
       const nodes: TreeNode[] = listing.children.map((c) => {
         const node = this.nodeFor(profileId, c.key, c.kind, c.name);
         if (node.type === 'key' && c.meta) node.meta = c.meta;
@@ -217,7 +219,9 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       });
       if (listing.next) nodes.push(this.intern(`m\n${profileId}\n${keyId(prefix)}`, () => ({ type: 'more', profileId, parent: prefix })));
       if (nodes.length === 0 && isRoot) nodes.push({ type: 'message', profileId, text: 'No keys', error: false });
-      if (isRoot) this.changeEmitter.fire(this.connectionNode(profileId));
+      // Redraw the parent once after a fresh listing so its description shows the key count it learned
+      // (the next getChildren is served from the cache, so this does not loop).
+      if (fresh) setTimeout(() => this.changeEmitter.fire(this.folderOrRoot(profileId, prefix)), 0);
       return nodes;
     } catch (err) {
       if (isCancellation(err)) return [];

@@ -20,9 +20,10 @@ function treeRow(page: Page, label: string) {
     .first();
 }
 
-async function pickQuickInput(page: Page, typed: string | undefined): Promise<void> {
+/** Waits for the quick input step titled `title`, types `typed` (if any) and accepts. */
+async function answerStep(page: Page, title: string, typed?: string): Promise<void> {
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ state: 'visible' });
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
   if (typed !== undefined) await input.fill(typed);
   await input.press('Enter');
 }
@@ -40,13 +41,19 @@ describe('E2E: connect and browse keys in the real UI', function () {
     await seedDemo(conn);
     await conn.close();
     // Install the packaged extension, as a user would.
-    vsix = join(repoRoot, 'test-artifacts', 'etcd-explorer-e2e.vsix');
-    execFileSync('npx', ['vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
+    execFileSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: 'ignore' });
+    vsix = join(repoRoot, 'etcd-explorer.vsix');
     workspace = mkdtempSync(join(tmpdir(), 'etcd-e2e-ws-'));
-    workbench = await openWorkbench({ workspaceFolder: workspace, vsix, viewport: { width: 1400, height: 900 } });
+    workbench = await openWorkbench({
+      workspaceFolder: workspace,
+      vsix,
+      viewport: { width: 1400, height: 900 },
+      settings: { 'workbench.secondarySideBar.defaultVisibility': 'hidden', 'chat.disableAIFeatures': true },
+    });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && workbench) await screenshot(workbench.page, 'failure-connections');
   });
 
   after(async () => {
@@ -58,16 +65,16 @@ describe('E2E: connect and browse keys in the real UI', function () {
   it('adds a connection through the welcome view and lists keys in the tree', async () => {
     const page = workbench!.page;
     await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
-    const addButton = page.getByRole('button', { name: 'Add Connection' });
+    const addButton = page.getByRole('button', { name: 'Add Connection', exact: true });
     await addButton.waitFor({ state: 'visible', timeout: 20_000 });
     await screenshot(page, 'welcome');
     await addButton.click();
 
     const endpoint = cluster.endpoints[0].replace('http://', '');
-    await pickQuickInput(page, endpoint); // 1/4 endpoints
-    await pickQuickInput(page, 'demo etcd'); // 2/4 name
-    await pickQuickInput(page, undefined); // 3/4 No authentication
-    await pickQuickInput(page, undefined); // 4/4 Plain (http)
+    await answerStep(page, '(1/4): Endpoints', endpoint);
+    await answerStep(page, '(2/4): Name', 'demo etcd');
+    await answerStep(page, '(3/4): Authentication'); // No authentication
+    await answerStep(page, '(4/4): Transport security'); // Plain (http)
 
     const connection = treeRow(page, 'demo etcd');
     await connection.waitFor({ state: 'visible', timeout: 20_000 });
