@@ -32,6 +32,8 @@ async function main(): Promise<void> {
     settings: {
       'etcd.connections': [{ id: 'demo', name: 'demo etcd', endpoints: cluster.endpoints }],
       'workbench.startupEditor': 'none',
+      'workbench.secondarySideBar.defaultVisibility': 'hidden',
+      'chat.disableAIFeatures': true,
     },
   });
   const payload = encodeURIComponent(JSON.stringify([['extensionDevelopmentPath', remoteUri(server.port, repoRoot)]]));

@@ -35,7 +35,8 @@ describe('keyspace listing (real etcd)', function () {
     Buffer.from('/ünï/キー'),
     Buffer.from([0x2f, 0xff, 0x00, 0x2f, 0x01]),
     Buffer.from('z'),
-    Buffer.from('/' + 'k'.repeat(4000)),
+    Buffer.from('/' + 'k'.repeat(4095)),
+    Buffer.from('q'),
   ];
 
   before(async () => {
