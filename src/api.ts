@@ -1,8 +1,12 @@
 import { ConnectionManager } from './connections/connectionManager';
 import { KeyTreeProvider } from './keys/keyTreeProvider';
+import { EtcdFileSystem } from './values/etcdFileSystem';
+import { ValueCommands } from './values/valueCommands';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
   readonly connections: ConnectionManager;
   readonly keyTree: KeyTreeProvider;
+  readonly fileSystem: EtcdFileSystem;
+  readonly values: ValueCommands;
 }

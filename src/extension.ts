@@ -7,6 +7,8 @@ import { ConnectionStatusBar } from './connections/statusBar';
 import { KeyCommands } from './keys/keyCommands';
 import { KeyTreeProvider } from './keys/keyTreeProvider';
 import { createLogChannel } from './util/log';
+import { EtcdFileSystem } from './values/etcdFileSystem';
+import { ValueCommands } from './values/valueCommands';
 
 let manager: ConnectionManager | undefined;
 
@@ -16,6 +18,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   manager = new ConnectionManager(new SecretStore(context.secrets), logger);
   const keyTree = new KeyTreeProvider(manager);
   const view = vscode.window.createTreeView('etcd.connections', { treeDataProvider: keyTree, showCollapseAll: true });
+  const fileSystem = new EtcdFileSystem(manager);
+  const values = new ValueCommands(manager, keyTree);
   context.subscriptions.push(
     channel,
     manager,
@@ -24,10 +28,12 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     new ConnectionStatusBar(manager),
     new ConnectionCommands(manager),
     new KeyCommands(manager, keyTree, view),
+    fileSystem,
+    values,
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree };
+  return { connections: manager, keyTree, fileSystem, values };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

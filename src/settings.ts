@@ -23,6 +23,10 @@ export const settings = {
     if (!config.get<boolean>('keys.live', true)) return 0;
     return Math.max(0, Math.floor(config.get<number>('keys.liveMaxKeys', 10_000)));
   },
+  /** Largest value sent (etcd's --max-request-bytes); bigger values are refused before sending. */
+  maxValueBytes(): number {
+    return Math.max(1024, vscode.workspace.getConfiguration('etcd').get<number>('values.maxValueBytes', 1572864));
+  },
   onDidChange(section: string, listener: () => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`etcd.${section}`)) listener();

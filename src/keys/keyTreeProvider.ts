@@ -111,6 +111,7 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         const notes = [node.name.length ? undefined : displayKey(node.key), leased ? `lease ${BigInt(node.meta!.lease).toString(16)}` : undefined];
         item.description = notes.filter(Boolean).join(' · ') || undefined;
         item.contextValue = leased ? 'etcd.key.leased' : 'etcd.key';
+        item.command = { command: 'etcd.key.open', title: 'Open Value', arguments: [node] };
         return item;
       }
       case 'more': {

@@ -1,0 +1,105 @@
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { ExtensionApi } from '../../src/api';
+import { EtcdConnection } from '../../src/etcd/connection';
+import { silentLogger } from '../../src/etcd/logger';
+import type { Conflict, ConflictChoice } from '../../src/values/etcdFileSystem';
+
+async function api(): Promise<ExtensionApi> {
+  const extension = vscode.extensions.getExtension<ExtensionApi>('etcd-explorer.etcd-explorer');
+  assert.ok(extension);
+  return extension.activate();
+}
+
+async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void> {
+  const doc = editor.document;
+  const ok = await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text));
+  assert.ok(ok);
+}
+
+describe('values as editor documents', function () {
+  this.timeout(60_000);
+  const endpoints = (process.env.ETCD_EXPLORER_TEST_ENDPOINTS ?? '').split(',');
+  let other: EtcdConnection;
+  const conflicts: Conflict[] = [];
+  let nextChoice: ConflictChoice = 'keepEditing';
+
+  before(async () => {
+    other = new EtcdConnection({ id: 'other', name: 'other', endpoints }, {}, silentLogger);
+    const { connections, fileSystem } = await api();
+    await connections.add({ id: 'vals', name: 'vals', endpoints });
+    fileSystem.setConflictResolver(async (c) => {
+      conflicts.push(c);
+      return nextChoice;
+    });
+  });
+
+  after(async () => {
+    const { connections, fileSystem } = await api();
+    fileSystem.setConflictResolver(undefined);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await connections.remove('vals');
+    await other?.close();
+  });
+
+  it('opens JSON as a JSON document and saves with compare-and-swap, keeping the lease', async () => {
+    const lease = other.client.lease(120, { autoKeepAlive: false });
+    const leaseId = await lease.grant();
+    await lease.put('/vals/app/config').value('{"replicas": 2}');
+    const { values } = await api();
+    const editor = await values.open('vals', Buffer.from('/vals/app/config'));
+    assert.ok(editor);
+    assert.equal(editor.document.languageId, 'json', 'language detected from content');
+    assert.equal(editor.document.getText(), '{"replicas": 2}');
+    await replaceAll(editor, '{"replicas": 3}');
+    assert.ok(await editor.document.save(), 'saved');
+    const after = (await other.call('get', (c) => c.kv.range({ key: Buffer.from('/vals/app/config') }))).kvs[0];
+    assert.equal(after.value.toString(), '{"replicas": 3}');
+    assert.equal(after.lease, leaseId, 'lease kept by the save');
+    assert.equal(conflicts.length, 0);
+    await lease.revoke();
+  });
+
+  it('detects a concurrent change on save, writes nothing, and overwrites only when asked', async () => {
+    await other.write('put', (c) => c.put('/vals/feature.yaml').value('enabled: false\n').exec());
+    const { values } = await api();
+    const editor = (await values.open('vals', Buffer.from('/vals/feature.yaml')))!;
+    assert.equal(editor.document.languageId, 'yaml');
+    await other.write('put', (c) => c.put('/vals/feature.yaml').value('enabled: maybe\n').exec());
+
+    await replaceAll(editor, 'enabled: true\n');
+    nextChoice = 'keepEditing';
+    assert.equal(await editor.document.save(), false, 'save refused');
+    assert.equal(conflicts.length, 1);
+    assert.equal(conflicts[0].current?.value.toString(), 'enabled: maybe\n', 'the conflict carries the server value');
+    assert.ok(editor.document.isDirty, 'edits kept');
+    const server = async () => (await other.call('get', (c) => c.get('/vals/feature.yaml').string())) ?? '';
+    assert.equal(await server(), 'enabled: maybe\n', 'nothing written');
+
+    nextChoice = 'overwrite';
+    assert.equal(await editor.document.save(), true);
+    assert.equal(await server(), 'enabled: true\n');
+    assert.equal(conflicts.length, 2);
+    assert.ok(!editor.document.isDirty);
+  });
+
+  it('opens a binary value as a read-only hex view', async () => {
+    await other.write('put', (c) => c.put('/vals/blob').value(Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff])).exec());
+    const { values } = await api();
+    const editor = (await values.open('vals', Buffer.from('/vals/blob'), { asText: true }))!;
+    assert.match(editor.document.getText(), /^00000000  de ad be ef 00 ff/);
+    assert.equal(editor.document.uri.scheme, 'etcd-snapshot');
+    const stat = await vscode.workspace.fs.stat(editor.document.uri);
+    assert.equal(stat.permissions, vscode.FilePermission.Readonly);
+  });
+
+  it('refuses an oversize value on save with a clear error and writes nothing', async () => {
+    await other.write('put', (c) => c.put('/vals/small').value('x').exec());
+    const { values } = await api();
+    const editor = (await values.open('vals', Buffer.from('/vals/small')))!;
+    await replaceAll(editor, 'y'.repeat(2 * 1024 * 1024));
+    assert.equal(await editor.document.save(), false);
+    assert.equal(await other.call('get', (c) => c.get('/vals/small').string()), 'x');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+});
