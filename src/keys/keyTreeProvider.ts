@@ -98,7 +98,6 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         if (listing?.totalKeys !== undefined) {
           item.description = `${listing.totalKeys.toLocaleString()} key${listing.totalKeys === 1 ? '' : 's'}${listing.live ? '' : ' · snapshot'}`;
         }
-        item.tooltip = `${displayKey(node.key)}${listing ? `\nlisted at revision ${listing.revision}${listing.live ? ', kept current by a watch' : ''}` : ''}`;
         return item;
       }
       case 'key': {
@@ -136,6 +135,15 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
 
   /** Key tooltips: metadata fetched on hover (keys-only), unless the listing already brought it. */
   async resolveTreeItem(item: vscode.TreeItem, node: TreeNode, token: vscode.CancellationToken): Promise<vscode.TreeItem> {
+    if (node.type === 'folder') {
+      // Counts learned by the listing (no extra query); the description shows them from the next redraw on.
+      const listing = this.caches.get(node.profileId)?.peek(node.key);
+      item.tooltip =
+        `${displayKey(node.key)}` +
+        (listing?.totalKeys !== undefined ? `\n${listing.totalKeys.toLocaleString()} keys below` : '') +
+        (listing ? `\nlisted at revision ${listing.revision}${listing.live ? ', kept current by a watch' : ' (snapshot; refresh to update)'}` : '');
+      return item;
+    }
     if (node.type !== 'key') return item;
     try {
       const connection = await this.manager.get(node.profileId);
@@ -210,9 +218,7 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       const connection = await this.manager.get(profileId);
       const isRoot = prefix.equals(this.filters.get(profileId) ?? Buffer.alloc(0));
       if (isRoot && connection.state !== 'connected') await this.manager.connect(profileId);
-      const cache = await this.cache(profileId);
-      const fresh = cache.peek(prefix) === undefined;
-      const listing = await cache.list(prefix);
+      const listing = await (await this.cache(profileId)).list(prefix);
       const nodes: TreeNode[] = listing.children.map((c) => {
         const node = this.nodeFor(profileId, c.key, c.kind, c.name);
         if (node.type === 'key' && c.meta) node.meta = c.meta;
@@ -220,9 +226,6 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       });
       if (listing.next) nodes.push(this.intern(`m\n${profileId}\n${keyId(prefix)}`, () => ({ type: 'more', profileId, parent: prefix })));
       if (nodes.length === 0 && isRoot) nodes.push({ type: 'message', profileId, text: 'No keys', error: false });
-      // Redraw the parent once after a fresh listing so its description shows the key count it learned
-      // (the next getChildren is served from the cache, so this does not loop).
-      if (fresh) setTimeout(() => this.changeEmitter.fire(this.folderOrRoot(profileId, prefix)), 0);
       return nodes;
     } catch (err) {
       if (isCancellation(err)) return [];
