@@ -49,6 +49,7 @@ const webviews = {
   target: 'es2022',
 };
 
+rmSync('dist', { recursive: true, force: true });
 copyProto();
 if (watch) {
   const contexts = await Promise.all([esbuild.context(extension), esbuild.context(webviews)]);

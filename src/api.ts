@@ -2,6 +2,7 @@ import { ConnectionManager } from './connections/connectionManager';
 import { KeyTreeProvider } from './keys/keyTreeProvider';
 import { EtcdFileSystem } from './values/etcdFileSystem';
 import { ValueCommands } from './values/valueCommands';
+import { WatchCommands } from './panels/watchCommands';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
@@ -9,4 +10,5 @@ export interface ExtensionApi {
   readonly keyTree: KeyTreeProvider;
   readonly fileSystem: EtcdFileSystem;
   readonly values: ValueCommands;
+  readonly watches: WatchCommands;
 }

@@ -9,6 +9,7 @@ import { KeyTreeProvider } from './keys/keyTreeProvider';
 import { createLogChannel } from './util/log';
 import { EtcdFileSystem } from './values/etcdFileSystem';
 import { ValueCommands } from './values/valueCommands';
+import { WatchCommands } from './panels/watchCommands';
 
 let manager: ConnectionManager | undefined;
 
@@ -20,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const view = vscode.window.createTreeView('etcd.connections', { treeDataProvider: keyTree, showCollapseAll: true });
   const fileSystem = new EtcdFileSystem(manager);
   const values = new ValueCommands(manager, keyTree);
+  const watches = new WatchCommands(context.extensionUri, manager);
   context.subscriptions.push(
     channel,
     manager,
@@ -30,10 +32,11 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     new KeyCommands(manager, keyTree, view),
     fileSystem,
     values,
+    watches,
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree, fileSystem, values };
+  return { connections: manager, keyTree, fileSystem, values, watches };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

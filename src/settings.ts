@@ -27,6 +27,10 @@ export const settings = {
   maxValueBytes(): number {
     return Math.max(1024, vscode.workspace.getConfiguration('etcd').get<number>('values.maxValueBytes', 1572864));
   },
+  /** Events a watch panel keeps in view (older ones are dropped and counted). */
+  watchBufferSize(): number {
+    return Math.max(100, Math.min(1_000_000, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('watch.bufferSize', 10_000))));
+  },
   onDidChange(section: string, listener: () => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`etcd.${section}`)) listener();

@@ -47,7 +47,9 @@ export type HostToWebview =
   | { readonly type: 'status'; readonly status: WatchStatusDto }
   | { readonly type: 'watches'; readonly watches: WatchInfo[] }
   | { readonly type: 'prevValue'; readonly seq: number; readonly text: string }
-  | { readonly type: 'cleared' };
+  | { readonly type: 'cleared' }
+  /** Opaque restore state the webview keeps with `setState` (the panel serializer gets it back). */
+  | { readonly type: 'persist'; readonly state: unknown };
 
 export type WebviewToHost =
   | { readonly type: 'ready' }

@@ -5,6 +5,11 @@ export abstract class Disposable implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
+  /** Ties `disposable` to this object's lifetime from outside (e.g. a registry forgetting it). */
+  attach<T extends vscode.Disposable>(disposable: T): T {
+    return this.register(disposable);
+  }
+
   protected register<T extends vscode.Disposable>(disposable: T): T {
     if (this.disposed) disposable.dispose();
     else this.disposables.push(disposable);
