@@ -1,25 +1,9 @@
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { EtcdConnection } from '../../src/etcd/connection';
-import { silentLogger } from '../../src/etcd/logger';
-import { seedDemo } from '../../scripts/seedDemo';
-import { EtcdCluster, registerCleanup } from '../rig/etcd';
-import { Workbench, openWorkbench, repoRoot, screenshot } from '../rig/vscodeServer';
-
-registerCleanup();
+import { screenshot } from '../rig/vscodeServer';
+import { expand, seededWorkbench, treeRow } from './session';
 
 const XSS_KEY = '/services/payments/<img src=x onerror=alert(1)>';
-
-function treeRow(page: Page, label: string) {
-  return page
-    .locator('.pane-body .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) })
-    .first();
-}
 
 /** The frame of the watch webview (nested iframes; found by its content). */
 async function watchFrame(page: Page): Promise<Frame> {
@@ -35,53 +19,12 @@ async function watchFrame(page: Page): Promise<Frame> {
 
 describe('E2E: watch panel', function () {
   this.timeout(120_000);
-  let cluster: EtcdCluster;
-  let conn: EtcdConnection;
-  let workbench: Workbench | undefined;
-  let workspace: string;
-  const dialogs: string[] = [];
-
-  before(async () => {
-    cluster = await EtcdCluster.start();
-    conn = new EtcdConnection({ id: 'seed', name: 'seed', endpoints: cluster.endpoints }, {}, silentLogger);
-    await seedDemo(conn);
-    const vsix = join(repoRoot, 'etcd-explorer.vsix');
-    if (!existsSync(vsix)) execFileSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: 'ignore' });
-    workspace = mkdtempSync(join(tmpdir(), 'etcd-e2e-watch-'));
-    workbench = await openWorkbench({
-      workspaceFolder: workspace,
-      vsix,
-      viewport: { width: 1500, height: 900 },
-      settings: {
-        'workbench.secondarySideBar.defaultVisibility': 'hidden',
-        'chat.disableAIFeatures': true,
-        'etcd.connections': [{ id: 'demo', name: 'demo etcd', endpoints: cluster.endpoints }],
-      },
-    });
-    workbench.page.on('dialog', (d) => {
-      dialogs.push(d.message());
-      void d.dismiss();
-    });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && workbench) await screenshot(workbench.page, 'failure-watch');
-  });
-
-  after(async () => {
-    await workbench?.close();
-    await conn?.close();
-    await cluster?.stop();
-    if (workspace) rmSync(workspace, { recursive: true, force: true });
-  });
+  const session = seededWorkbench('watch', { configured: true, viewport: { width: 1500, height: 900 } });
 
   it('opens a watch from the tree and streams live events, rendering hostile keys as inert text', async () => {
-    const page = workbench!.page;
+    const page = session.page;
     await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
-    for (const label of ['demo etcd', '/']) {
-      await treeRow(page, label).waitFor({ state: 'visible', timeout: 20_000 });
-      await treeRow(page, label).click();
-    }
+    await expand(page, ['demo etcd', '/']);
     const services = treeRow(page, 'services/');
     await services.waitFor({ state: 'visible', timeout: 20_000 });
     await services.click({ button: 'right' });
@@ -98,10 +41,10 @@ describe('E2E: watch panel', function () {
     const frame = await watchFrame(page);
     await frame.locator('.state.live').first().waitFor({ timeout: 20_000 });
     for (let i = 0; i < 30; i++) {
-      await conn.write('put', (c) => c.put(`/services/payments/instance-${i % 5}`).value(JSON.stringify({ addr: `10.0.0.${i}:8443`, weight: i })).exec());
+      await session.conn.write('put', (c) => c.put(`/services/payments/instance-${i % 5}`).value(JSON.stringify({ addr: `10.0.0.${i}:8443`, weight: i })).exec());
     }
-    await conn.write('put', (c) => c.put(XSS_KEY).value('<script>alert(2)</script>').exec());
-    await conn.write('delete', (c) => c.delete().key('/services/payments/instance-4').exec());
+    await session.conn.write('put', (c) => c.put(XSS_KEY).value('<script>alert(2)</script>').exec());
+    await session.conn.write('delete', (c) => c.delete().key('/services/payments/instance-4').exec());
 
     await frame.locator('.event .key', { hasText: XSS_KEY }).first().waitFor({ timeout: 20_000 });
     assert.equal(await frame.locator('.event img, .details img').count(), 0, 'no <img> element was created');
@@ -113,7 +56,7 @@ describe('E2E: watch panel', function () {
     await frame.locator('.details dd', { hasText: '<script>alert(2)</script>' }).waitFor({ timeout: 5_000 });
     const stats = await frame.locator('#stats').textContent();
     assert.match(stats ?? '', /^32 events/);
-    assert.deepEqual(dialogs, [], 'no alert fired');
+    assert.deepEqual(session.dialogs, [], 'no alert fired');
     await screenshot(page, 'watch-panel');
   });
 });
