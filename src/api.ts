@@ -3,6 +3,8 @@ import { KeyTreeProvider } from './keys/keyTreeProvider';
 import { EtcdFileSystem } from './values/etcdFileSystem';
 import { ValueCommands } from './values/valueCommands';
 import { WatchCommands } from './panels/watchCommands';
+import { LeaseCommands } from './leases/leaseCommands';
+import { LeaseTreeProvider } from './leases/leaseTreeProvider';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
@@ -11,4 +13,6 @@ export interface ExtensionApi {
   readonly fileSystem: EtcdFileSystem;
   readonly values: ValueCommands;
   readonly watches: WatchCommands;
+  readonly leaseTree: LeaseTreeProvider;
+  readonly leases: LeaseCommands;
 }

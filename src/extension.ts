@@ -10,6 +10,8 @@ import { createLogChannel } from './util/log';
 import { EtcdFileSystem } from './values/etcdFileSystem';
 import { ValueCommands } from './values/valueCommands';
 import { WatchCommands } from './panels/watchCommands';
+import { LeaseCommands } from './leases/leaseCommands';
+import { LeaseTreeProvider } from './leases/leaseTreeProvider';
 
 let manager: ConnectionManager | undefined;
 
@@ -22,6 +24,10 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const fileSystem = new EtcdFileSystem(manager);
   const values = new ValueCommands(manager, keyTree);
   const watches = new WatchCommands(context.extensionUri, manager);
+  const leaseTree = new LeaseTreeProvider(manager);
+  const leaseView = vscode.window.createTreeView('etcd.leases', { treeDataProvider: leaseTree });
+  leaseView.onDidChangeVisibility((e) => leaseTree.setVisible(e.visible));
+  const leases = new LeaseCommands(manager, leaseTree, keyTree, leaseView);
   context.subscriptions.push(
     channel,
     manager,
@@ -33,10 +39,13 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     fileSystem,
     values,
     watches,
+    leaseTree,
+    leaseView,
+    leases,
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree, fileSystem, values, watches };
+  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

@@ -31,6 +31,10 @@ export const settings = {
   watchBufferSize(): number {
     return Math.max(100, Math.min(1_000_000, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('watch.bufferSize', 10_000))));
   },
+  /** Leases with at most this many seconds left are flagged as about to expire. */
+  leaseExpiringSeconds(): number {
+    return Math.max(0, vscode.workspace.getConfiguration('etcd').get<number>('leases.expiringSeconds', 10));
+  },
   onDidChange(section: string, listener: () => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`etcd.${section}`)) listener();

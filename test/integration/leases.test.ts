@@ -93,6 +93,26 @@ describe('leases (real etcd)', function () {
       session.stop();
     });
 
+    it('lists 10,000 leases in throttled batches, reporting progress as it goes', async function () {
+      this.timeout(180_000);
+      const before = (await conn.call('leases', (c) => c.leaseClient.leaseLeases())).leases.length;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < 10_000) {
+            next++;
+            await grantLease(conn, 600);
+          }
+        }),
+      );
+      const progress: number[] = [];
+      const all = await listLeases(conn, { concurrency: 8, onProgress: (done) => progress.push(done) });
+      assert.equal(all.length, before + 10_000);
+      assert.equal(progress.length, all.length, 'progress after every lease');
+      assert.equal(progress[progress.length - 1], all.length);
+      assert.ok(all.every((l) => l.ttl > 0 || l.ttl === -1));
+    });
+
     it('groups lock and election keys with the holder (lowest create revision) and waiters', async () => {
       const l1 = await grantLease(conn, 60);
       const l2 = await grantLease(conn, 60);
