@@ -1,0 +1,41 @@
+import * as assert from 'node:assert/strict';
+import { screenshot } from '../rig/vscodeServer';
+import { seededWorkbench } from './session';
+
+describe('E2E: leases view', function () {
+  this.timeout(120_000);
+  const session = seededWorkbench('leases', { configured: true });
+
+  it('lists leases with TTL countdown, flags and keys', async () => {
+    const page = session.page;
+    // One lease about to expire and one without keys, beside the seeded service leases.
+    await session.conn.write('grant', (c) => c.leaseClient.leaseGrant({ TTL: 8, ID: '0' })).then((r) =>
+      session.conn.write('put', (c) => c.put('/services/search/instance-9').value('{"addr":"10.0.9.7:8443"}').lease(r.ID).exec()),
+    );
+    await session.conn.write('grant', (c) => c.leaseClient.leaseGrant({ TTL: 900, ID: '0' }));
+
+    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Leases' }) });
+    await pane.locator('.pane-header').waitFor({ state: 'visible', timeout: 20_000 });
+    const row = (label: RegExp) => pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: label }) }).first();
+    await row(/^demo etcd$/).click();
+    const rows = pane.locator('.monaco-list-row');
+    await page.waitForFunction(() => document.querySelectorAll('.pane .monaco-list-row .label-description').length >= 4);
+    const texts = (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' '));
+    assert.ok(texts.some((t) => / s \/ 600 s · 3 keys/.test(t)), texts.join(' | '));
+    assert.ok(texts.some((t) => / s \/ 900 s · no keys/.test(t)), 'a lease without keys is flagged');
+    // Expand the service lease with 3 keys.
+    await pane.locator('.monaco-list-row', { hasText: '600 s · 3 keys' }).first().click();
+    await pane.locator('.monaco-list-row', { hasText: '/services/payments/instance-0' }).waitFor({ timeout: 10_000 });
+    // Widen the side bar so the descriptions are readable in the screenshot.
+    const box = await page.locator('.part.sidebar').boundingBox();
+    if (box) {
+      const edge = box.x + box.width + 1;
+      await page.mouse.move(edge, box.y + 300);
+      await page.mouse.down();
+      await page.mouse.move(edge + 300, box.y + 300, { steps: 8 });
+      await page.mouse.up();
+    }
+    await screenshot(page, 'leases-view');
+  });
+});
