@@ -2,6 +2,7 @@ import { EtcdConnection } from './connection';
 import { EtcdExplorerError, translateError } from './errors';
 import { Emitter, Event } from './events';
 import { displayKey, prefixEnd } from './keyCodec';
+import { endStream } from './streams';
 
 /** One lease as TimeToLive reported it at `fetchedAt`. Ids stay decimal strings (64-bit). */
 export interface LeaseInfo {
@@ -119,10 +120,7 @@ export async function keepAliveOnce(conn: EtcdConnection, id: string): Promise<n
         stream.write({ ID: id });
       });
     } finally {
-      stream.removeAllListeners();
-      stream.on('error', () => undefined);
-      stream.end();
-      stream.cancel?.();
+      endStream(stream);
     }
   });
   if (ttl <= 0) throw new EtcdExplorerError('invalid', `Lease ${leaseHex(id)} no longer exists (it expired or was revoked); its keys are gone.`);
@@ -243,17 +241,8 @@ export class KeepAliveSession {
   }
 
   private closeStream(): void {
-    const stream = this.stream;
+    endStream(this.stream);
     this.stream = undefined;
-    if (!stream) return;
-    stream.removeAllListeners();
-    stream.on('error', () => undefined);
-    try {
-      stream.end();
-      stream.cancel?.();
-    } catch {
-      // already closed
-    }
   }
 }
 

@@ -2,6 +2,7 @@ import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError } from './errors';
 import { displayKey, prefixEnd } from './keyCodec';
+import { ClosableStream, endStream } from './streams';
 
 /** A key's value with its metadata, as read at `revision`. Revisions and lease ids are decimal strings. */
 export interface ValueRecord {
@@ -247,8 +248,7 @@ export async function compactRevision(conn: EtcdConnection): Promise<string | un
         stream.write({ create_request: { key: Buffer.from('\0etcd-explorer/compaction-probe'), start_revision: '1' } });
       });
     } finally {
-      stream.end();
-      (stream as unknown as { cancel?: () => void }).cancel?.();
+      endStream(stream as unknown as ClosableStream);
     }
   });
 }

@@ -3,6 +3,7 @@ import { EtcdConnection } from './connection';
 import { translateError } from './errors';
 import { Emitter, Event } from './events';
 import { displayKey, prefixEnd } from './keyCodec';
+import { endStream } from './streams';
 
 /** One change, as the server reported it. Revisions and lease ids stay decimal strings (64-bit). */
 export interface WatchEvent {
@@ -21,7 +22,7 @@ export type WatchState = 'connecting' | 'live' | 'reconnecting' | 'compacted' | 
 
 export interface WatchStatus {
   readonly state: WatchState;
-  /** Every event up to this revision has been delivered. */
+  /** The watch is current as of this revision (last event delivered, or a later progress notification). */
   readonly revision?: string;
   /** Set in `compacted`: the oldest revision still available; events before it are gone. */
   readonly compactRevision?: string;
@@ -64,6 +65,7 @@ const BACKOFF_MS = [50, 100, 200, 500, 1000, 2000];
 export class ResilientWatch {
   private stream: RawStream | undefined;
   private lastRevision: bigint | undefined;
+  private progressRevision: bigint | undefined;
   private statusValue: WatchStatus = { state: 'connecting', reconnects: 0 };
   private stopped = false;
   private attempt = 0;
@@ -89,7 +91,7 @@ export class ResilientWatch {
     return this.statusValue;
   }
 
-  /** Revision of the last event delivered (or confirmed by progress). */
+  /** Revision of the last event delivered: the watch resumes after it. */
   get revision(): string | undefined {
     return this.lastRevision?.toString();
   }
@@ -117,9 +119,10 @@ export class ResilientWatch {
   }
 
   private setStatus(patch: Partial<WatchStatus> & { state: WatchState }): void {
+    const shown = this.progressRevision !== undefined && (this.lastRevision === undefined || this.progressRevision > this.lastRevision) ? this.progressRevision : this.lastRevision;
     this.statusValue = {
       reconnects: this.statusValue.reconnects,
-      revision: this.lastRevision?.toString(),
+      revision: shown?.toString(),
       ...patch,
     };
     this.statusEmitter.fire(this.statusValue);
@@ -176,9 +179,10 @@ export class ResilientWatch {
       return;
     }
     if (res.events.length === 0) {
-      // Progress notification: everything up to the header revision has been sent.
+      // Progress notification: shown as "current as of", but never used as the resume point — etcd before
+      // 3.4.25/3.5.8 could send one ahead of events still queued (etcd-io/etcd#15220), which would skip them.
       const confirmed = BigInt(res.header.revision);
-      if (this.lastRevision === undefined || confirmed > this.lastRevision) this.lastRevision = confirmed;
+      if (this.progressRevision === undefined || confirmed > this.progressRevision) this.progressRevision = confirmed;
       this.setStatus({ state: 'live' });
       return;
     }
@@ -236,16 +240,7 @@ export class ResilientWatch {
   private closeStream(): void {
     clearInterval(this.progressTimer);
     clearTimeout(this.retryTimer);
-    const stream = this.stream;
+    endStream(this.stream);
     this.stream = undefined;
-    if (!stream) return;
-    stream.removeAllListeners();
-    stream.on('error', () => undefined);
-    try {
-      stream.end();
-      stream.cancel?.();
-    } catch {
-      // already closed
-    }
   }
 }

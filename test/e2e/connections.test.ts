@@ -36,15 +36,16 @@ describe('E2E: connect and browse keys in the real UI', function () {
     await slash.waitFor({ state: 'visible', timeout: 20_000 });
     await treeRow(page, 'no-leading-slash').waitFor({ state: 'visible' });
     await slash.click();
-    const registry = treeRow(page, 'registry/');
-    await registry.waitFor({ state: 'visible', timeout: 20_000 });
-    await registry.click();
-    await treeRow(page, 'pods/').click();
-    await treeRow(page, 'payments/').click();
-    await treeRow(page, 'api-5f3a').waitFor({ state: 'visible', timeout: 20_000 });
+    await treeRow(page, 'registry/').waitFor({ state: 'visible', timeout: 20_000 });
     for (const label of ['config/', 'locks/', 'services/', 'unicode/']) {
       assert.ok(await treeRow(page, label).isVisible(), `${label} listed`);
     }
+    // Give the key tree the whole side bar (the Leases view shares it) before going deeper.
+    await page.locator('.pane-header', { hasText: 'Leases' }).click();
+    await treeRow(page, 'registry/').click();
+    await treeRow(page, 'pods/').click();
+    await treeRow(page, 'payments/').click();
+    await treeRow(page, 'api-5f3a').waitFor({ state: 'visible', timeout: 20_000 });
     // The status bar names the connection, version and leader.
     const status = page.locator('.statusbar-item', { hasText: 'etcd: demo etcd' });
     await status.waitFor({ state: 'visible', timeout: 10_000 });
