@@ -69,10 +69,10 @@ export class EtcdConnection {
   constructor(
     readonly profile: ConnectionProfile,
     private readonly secrets: ConnectionSecrets,
-    log: Logger,
+    private readonly baseLog: Logger,
     private readonly tuning: ConnectionTuning = {},
   ) {
-    this.log = componentLogger(log, `connection ${profile.name}`);
+    this.log = componentLogger(baseLog, `connection ${profile.name}`);
     this.namespacePrefix = Buffer.from(profile.namespace ?? '', 'utf8');
   }
 
@@ -192,6 +192,19 @@ export class EtcdConnection {
         `Connection "${this.profile.name}" is read-only: refusing to ${operation}. Edit the connection to allow writes.`,
       );
     }
+  }
+
+  /**
+   * A separate connection to one endpoint with this profile's TLS, credentials and deadline (per-member Status,
+   * HashKV, defragment, snapshot). No retries: a dead member is reported as such, fast.
+   */
+  forEndpoint(endpoint: string): EtcdConnection {
+    return new EtcdConnection(
+      { ...this.profile, id: `${this.profile.id}@${endpoint}`, endpoints: [endpoint], retries: 0 },
+      this.secrets,
+      this.baseLog,
+      this.tuning,
+    );
   }
 
   /** Registers a stream that {@link close} stops before closing the client. */
