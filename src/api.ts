@@ -5,6 +5,7 @@ import { ValueCommands } from './values/valueCommands';
 import { WatchCommands } from './panels/watchCommands';
 import { LeaseCommands } from './leases/leaseCommands';
 import { LeaseTreeProvider } from './leases/leaseTreeProvider';
+import { ClusterTreeProvider } from './cluster/clusterTreeProvider';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
@@ -15,4 +16,5 @@ export interface ExtensionApi {
   readonly watches: WatchCommands;
   readonly leaseTree: LeaseTreeProvider;
   readonly leases: LeaseCommands;
+  readonly clusterTree: ClusterTreeProvider;
 }

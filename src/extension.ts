@@ -12,6 +12,8 @@ import { ValueCommands } from './values/valueCommands';
 import { WatchCommands } from './panels/watchCommands';
 import { LeaseCommands } from './leases/leaseCommands';
 import { LeaseTreeProvider } from './leases/leaseTreeProvider';
+import { ClusterCommands } from './cluster/clusterCommands';
+import { ClusterTreeProvider } from './cluster/clusterTreeProvider';
 
 let manager: ConnectionManager | undefined;
 
@@ -28,6 +30,9 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const leaseView = vscode.window.createTreeView('etcd.leases', { treeDataProvider: leaseTree });
   leaseView.onDidChangeVisibility((e) => leaseTree.setVisible(e.visible));
   const leases = new LeaseCommands(manager, leaseTree, keyTree, leaseView);
+  const clusterTree = new ClusterTreeProvider(manager);
+  const clusterView = vscode.window.createTreeView('etcd.cluster', { treeDataProvider: clusterTree });
+  clusterView.onDidChangeVisibility((e) => clusterTree.setVisible(e.visible));
   context.subscriptions.push(
     channel,
     manager,
@@ -42,10 +47,13 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     leaseTree,
     leaseView,
     leases,
+    clusterTree,
+    clusterView,
+    new ClusterCommands(manager, clusterTree),
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases };
+  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

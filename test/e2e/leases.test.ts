@@ -38,4 +38,17 @@ describe('E2E: leases view', function () {
     }
     await screenshot(page, 'leases-view');
   });
+
+  it('shows the cluster members with the leader marked', async () => {
+    const page = session.page;
+    await page.locator('.pane-header', { hasText: 'Leases' }).click();
+    await page.locator('.pane-header', { hasText: 'Cluster' }).click();
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Cluster' }) });
+    await pane.locator('.monaco-list-row', { hasText: 'demo etcd' }).first().click();
+    const leader = pane.locator('.monaco-list-row', { hasText: '★ leader' });
+    await leader.waitFor({ state: 'visible', timeout: 20_000 });
+    assert.match(await leader.innerText(), /v3\.\d+\.\d+ · db /);
+    await pane.locator('.monaco-list-row', { hasText: 'No alarms' }).waitFor({ timeout: 10_000 });
+    await screenshot(page, 'cluster-view');
+  });
 });

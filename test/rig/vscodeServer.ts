@@ -41,6 +41,9 @@ const OFFLINE_SETTINGS: Record<string, unknown> = {
   'workbench.tips.enabled': false,
   'security.workspace.trust.enabled': false,
   'git.enabled': false,
+  // No chat/agent UI: it takes screen space and its agent host looks for GitHub sessions.
+  'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden',
 };
 
 interface RigPaths {
@@ -532,17 +535,36 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
   }
 }
 
-/** Runs a command through the command palette by its exact title (e.g. "etcd: Add Connection"). */
-export async function runCommand(page: Page, title: string): Promise<void> {
-  await page.keyboard.press('F1');
+/**
+ * Runs a command through the command palette by its exact label, category included
+ * (e.g. "etcd: Add Connection…"). Enter would pick a fuzzy match, so the exact row is clicked.
+ * Contributed commands appear only once the extension host has scanned the extensions, so the palette
+ * is reopened until the row shows up or `timeoutMs` passes.
+ */
+export async function runCommand(page: Page, title: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`>${title}`);
   const row = page
     .locator('.quick-input-widget .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) })
     .first();
-  await row.click();
+  for (;;) {
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible' });
+    // F1 opens the palette with ">" already typed; fill replaces it.
+    await input.fill(`>${title}`);
+    try {
+      await row.waitFor({ state: 'visible', timeout: 1_500 });
+      await row.click();
+      return;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > deadline) {
+        throw new Error(`command palette has no entry "${title}" after ${timeoutMs} ms`, { cause: err });
+      }
+      await delay(250);
+    }
+  }
 }
 
 function escapeRegExp(s: string): string {
