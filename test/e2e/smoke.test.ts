@@ -1,22 +1,21 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { openWorkbench, repoRoot, screenshot, Workbench } from '../rig/vscodeServer';
+import { makeTempDir, openWorkbench, removeTempDir, repoRoot, runCommand, screenshot, Workbench } from '../rig/vscodeServer';
 
 describe('workbench smoke', () => {
   let workspace: string;
   let wb: Workbench | undefined;
 
   before(async () => {
-    workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-explorer-e2e-ws-'));
+    workspace = makeTempDir('etcd-explorer-e2e-ws-');
     fs.writeFileSync(path.join(workspace, 'README.md'), '# e2e workspace\n');
     wb = await openWorkbench({ workspaceFolder: workspace, extensionDevelopmentPath: repoRoot });
   });
 
   after(async () => {
     await wb?.close();
-    fs.rmSync(workspace, { recursive: true, force: true });
+    removeTempDir(workspace);
   });
 
   it('opens the real VS Code workbench with the extension loaded and shows its view', async () => {
@@ -24,7 +23,7 @@ describe('workbench smoke', () => {
     // The workspace folder is open in the explorer.
     await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'README.md' }).waitFor({ timeout: 20_000 });
     // The development extension contributes the etcd view container; its welcome view offers a connection.
-    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    await runCommand(page, 'etcd: Focus on Connections View');
     await page.getByRole('button', { name: 'Connect to localhost:2379', exact: true }).waitFor({ state: 'visible', timeout: 20_000 });
     const file = await screenshot(page, 'workbench');
     assert.ok(fs.statSync(file).size > 10_000, 'screenshot written');

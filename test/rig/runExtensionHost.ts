@@ -6,15 +6,13 @@
  * ETCD_EXPLORER_TEST_ENDPOINTS: a throwaway single-member etcd started here unless the variable is
  * already set. ETCD_EXPLORER_EXTENSION_PATH overrides the development extension (rig debugging).
  */
-import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { EtcdCluster } from './etcd';
-import { repoRoot, runExtensionTests } from './vscodeServer';
+import { makeTempDir, removeTempDir, repoRoot, runExtensionTests } from './vscodeServer';
 
 async function main(): Promise<number> {
   const extensionDevelopmentPath = path.resolve(process.env.ETCD_EXPLORER_EXTENSION_PATH ?? repoRoot);
-  const workspaceFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-explorer-ws-'));
+  const workspaceFolder = makeTempDir('etcd-explorer-ws-');
   const started = Date.now();
   let etcd: EtcdCluster | undefined;
   try {
@@ -34,7 +32,7 @@ async function main(): Promise<number> {
     return code;
   } finally {
     await etcd?.stop();
-    fs.rmSync(workspaceFolder, { recursive: true, force: true });
+    removeTempDir(workspaceFolder);
   }
 }
 

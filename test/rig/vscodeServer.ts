@@ -64,6 +64,12 @@ export interface ServerOptions {
   env?: Record<string, string>;
   /** Copy the server's stdout/stderr to this process's stdout (prefixed). Default: only on failure. */
   echoOutput?: boolean;
+  /**
+   * `--enable-smoke-test-driver` (default false). A built workbench honours the URL `payload`
+   * (extensionDevelopmentPath, extensionTestsPath) only with it, but it also suppresses notification
+   * toasts (they only reach the notification center).
+   */
+  smokeTestDriver?: boolean;
 }
 
 export interface VscodeServer {
@@ -156,9 +162,22 @@ function installReaper(): void {
   }
 }
 
+/** A temp dir that is removed on exit/Ctrl-C if the caller does not remove it first. */
+export function makeTempDir(prefix: string): string {
+  installReaper();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  liveDirs.add(dir);
+  return dir;
+}
+
+/** Removes a dir made by {@link makeTempDir}. */
+export function removeTempDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+  liveDirs.delete(dir);
+}
+
 function makeTempLayout() {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-explorer-vscode-'));
-  liveDirs.add(root);
+  const root = makeTempDir('etcd-explorer-vscode-');
   const dir = (name: string) => {
     const p = path.join(root, name);
     fs.mkdirSync(p, { recursive: true });
@@ -195,10 +214,7 @@ export async function startVscodeServer(opts: ServerOptions): Promise<VscodeServ
   const rig = readRigPaths();
   installReaper();
   const dirs = makeTempLayout();
-  const removeDirs = () => {
-    fs.rmSync(dirs.root, { recursive: true, force: true, maxRetries: 3 });
-    liveDirs.delete(dirs.root);
-  };
+  const removeDirs = () => removeTempDir(dirs.root);
 
   try {
     fs.mkdirSync(path.join(dirs.userData, 'User'), { recursive: true });
@@ -258,7 +274,7 @@ export async function startVscodeServer(opts: ServerOptions): Promise<VscodeServ
         '--port', String(port),
         '--without-connection-token',
         '--accept-server-license-terms',
-        '--enable-smoke-test-driver',
+        ...(opts.smokeTestDriver ? ['--enable-smoke-test-driver'] : []),
         '--disable-telemetry',
         ...dataArgs,
       ],
@@ -331,12 +347,14 @@ export interface Browser {
 }
 
 export async function launchBrowser(opts: { viewport?: { width: number; height: number } } = {}): Promise<Browser> {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-explorer-chromium-'));
+  const profile = makeTempDir('etcd-explorer-chromium-');
   try {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM_PATH,
       headless: true,
       args: CHROMIUM_ARGS,
+      // Keeps Chromium's crash-report database and caches out of the real home.
+      env: { ...process.env, XDG_CONFIG_HOME: path.join(profile, 'xdg-config'), XDG_CACHE_HOME: path.join(profile, 'xdg-cache') },
       viewport: opts.viewport ?? { width: 1400, height: 900 },
     });
     const page = context.pages()[0] ?? (await context.newPage());
@@ -345,11 +363,11 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
       page,
       close: async () => {
         await context.close().catch(() => undefined);
-        fs.rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+        removeTempDir(profile);
       },
     };
   } catch (err) {
-    fs.rmSync(profile, { recursive: true, force: true });
+    removeTempDir(profile);
     throw err;
   }
 }
@@ -410,7 +428,7 @@ function tailFile(file: string): () => void {
 export async function runExtensionTests(opts: ExtensionTestOptions): Promise<number> {
   const timeoutMs = opts.timeoutMs ?? 120_000;
   const verbose = process.env.ETCD_EXPLORER_RIG_VERBOSE === '1';
-  const logDir = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-explorer-hostlog-'));
+  const logDir = makeTempDir('etcd-explorer-hostlog-');
   const logFile = path.join(logDir, 'extension-host.log');
   fs.writeFileSync(logFile, '');
   const stopTail = tailFile(logFile);
@@ -423,6 +441,7 @@ export async function runExtensionTests(opts: ExtensionTestOptions): Promise<num
       env: { ...opts.env, ETCD_EXPLORER_HOST_LOG: logFile },
       extensionDevelopmentPath: opts.extensionDevelopmentPath,
       echoOutput: verbose,
+      smokeTestDriver: true,
     });
     browser = await launchBrowser();
     const { page } = browser;
@@ -457,7 +476,7 @@ export async function runExtensionTests(opts: ExtensionTestOptions): Promise<num
     stopTail();
     await browser?.close();
     await server?.stop();
-    fs.rmSync(logDir, { recursive: true, force: true });
+    removeTempDir(logDir);
   }
 }
 
@@ -496,6 +515,11 @@ export interface WorkbenchOptions {
   settings?: Record<string, unknown>;
   env?: Record<string, string>;
   viewport?: { width: number; height: number };
+  /**
+   * Default: on with extensionDevelopmentPath (the payload needs it), off with a .vsix. With it on,
+   * notification toasts are not shown; assert on the notification center instead.
+   */
+  smokeTestDriver?: boolean;
 }
 
 /** Server + browser with the workbench open and visible, for E2E tests. */
@@ -506,6 +530,7 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     env: opts.env,
     extensionDevelopmentPath: opts.extensionDevelopmentPath,
     installExtensions: opts.vsix ? [opts.vsix] : [],
+    smokeTestDriver: opts.smokeTestDriver ?? opts.extensionDevelopmentPath !== undefined,
     echoOutput: process.env.ETCD_EXPLORER_RIG_VERBOSE === '1',
   });
   let browser: Browser | undefined;
