@@ -1,16 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ExtensionApi } from '../../src/api';
+import { api, testEndpoints } from './api';
 
-async function api(): Promise<ExtensionApi> {
-  const extension = vscode.extensions.getExtension<ExtensionApi>('etcd-explorer.etcd-explorer');
-  assert.ok(extension);
-  return extension.activate();
-}
 
 describe('cluster view', function () {
   this.timeout(30_000);
-  const endpoints = (process.env.ETCD_EXPLORER_TEST_ENDPOINTS ?? '').split(',');
+  const endpoints = testEndpoints();
 
   before(async () => {
     const { connections } = await api();

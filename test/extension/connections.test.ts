@@ -1,24 +1,12 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ExtensionApi } from '../../src/api';
+import { api, testEndpoints } from './api';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import type { TreeNode } from '../../src/keys/keyTreeProvider';
 
-const EXTENSION_ID = 'etcd-explorer.etcd-explorer';
 
-/** Endpoints of the etcd the runner started for this suite (passed through the server's environment). */
-function testEndpoints(): string[] {
-  const raw = process.env.ETCD_EXPLORER_TEST_ENDPOINTS;
-  assert.ok(raw, 'ETCD_EXPLORER_TEST_ENDPOINTS is set by the runner');
-  return raw.split(',');
-}
 
-async function api(): Promise<ExtensionApi> {
-  const extension = vscode.extensions.getExtension<ExtensionApi>(EXTENSION_ID);
-  assert.ok(extension, `${EXTENSION_ID} is installed`);
-  return extension.activate();
-}
 
 function labelOf(item: vscode.TreeItem): string {
   return typeof item.label === 'string' ? item.label : item.label?.label ?? '';

@@ -1,15 +1,11 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { ExtensionApi } from '../../src/api';
+import { api, testEndpoints } from './api';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import type { TreeNode } from '../../src/keys/keyTreeProvider';
 
-async function api(): Promise<ExtensionApi> {
-  const extension = vscode.extensions.getExtension<ExtensionApi>('etcd-explorer.etcd-explorer');
-  assert.ok(extension);
-  return extension.activate();
-}
 
 function label(tree: ExtensionApi['keyTree'], node: TreeNode): string {
   const item = tree.getTreeItem(node);
@@ -33,7 +29,7 @@ async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Prom
 
 describe('key tree in the extension host', function () {
   this.timeout(60_000);
-  const endpoints = (process.env.ETCD_EXPLORER_TEST_ENDPOINTS ?? '').split(',');
+  const endpoints = testEndpoints();
   let seed: EtcdConnection;
 
   before(async () => {

@@ -1,18 +1,13 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ExtensionApi } from '../../src/api';
+import { api, testEndpoints } from './api';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 
-async function api(): Promise<ExtensionApi> {
-  const extension = vscode.extensions.getExtension<ExtensionApi>('etcd-explorer.etcd-explorer');
-  assert.ok(extension);
-  return extension.activate();
-}
 
 describe('leases view', function () {
   this.timeout(60_000);
-  const endpoints = (process.env.ETCD_EXPLORER_TEST_ENDPOINTS ?? '').split(',');
+  const endpoints = testEndpoints();
   let other: EtcdConnection;
   let leaseId: string;
 

@@ -1,15 +1,10 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { ExtensionApi } from '../../src/api';
+import { api, testEndpoints } from './api';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import type { Conflict, ConflictChoice } from '../../src/values/etcdFileSystem';
 
-async function api(): Promise<ExtensionApi> {
-  const extension = vscode.extensions.getExtension<ExtensionApi>('etcd-explorer.etcd-explorer');
-  assert.ok(extension);
-  return extension.activate();
-}
 
 async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void> {
   const doc = editor.document;
@@ -19,7 +14,7 @@ async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void
 
 describe('values as editor documents', function () {
   this.timeout(60_000);
-  const endpoints = (process.env.ETCD_EXPLORER_TEST_ENDPOINTS ?? '').split(',');
+  const endpoints = testEndpoints();
   let other: EtcdConnection;
   const conflicts: Conflict[] = [];
   let nextChoice: ConflictChoice = 'keepEditing';
