@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { compact, defragment, disarmAlarms, memberHex, saveSnapshot } from '../etcd/cluster';
-import { isCancellation } from '../etcd/errors';
 import { formatBytes } from '../etcd/values';
+import { registerCommand } from '../util/commands';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ClusterNode, ClusterTreeProvider } from './clusterTreeProvider';
 
@@ -13,14 +13,7 @@ export class ClusterCommands extends Disposable {
     private readonly tree: ClusterTreeProvider,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) =>
-      this.register(
-        vscode.commands.registerCommand(id, (...args: any[]) =>
-          fn(...args).catch((err) => {
-            if (!isCancellation(err)) void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
-          }),
-        ),
-      );
+    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
     cmd('etcd.cluster.refresh', () => tree.refresh());
     cmd('etcd.cluster.compact', (node: ClusterNode) => this.compact(node));
     cmd('etcd.cluster.defragment', (node: ClusterNode) => this.defragment(node));

@@ -4,6 +4,7 @@ import { isCancellation } from '../etcd/errors';
 import { displayKey, parseDisplayKey } from '../etcd/keyCodec';
 import { countKeys, searchKeys } from '../etcd/keyInfo';
 import { settings } from '../settings';
+import { showError } from '../util/commands';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { KeyTreeProvider, TreeNode } from './keyTreeProvider';
 
@@ -144,9 +145,4 @@ export class KeyCommands extends Disposable {
       showError(err);
     }
   }
-}
-
-function showError(err: unknown): void {
-  if (isCancellation(err)) return;
-  void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
 }

@@ -1,11 +1,11 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { isCancellation } from '../etcd/errors';
 import { displayKey } from '../etcd/keyCodec';
 import { KeepAliveSession, grantLease, inspectLease, keepAliveOnce, leaseHex, lockGroups, parseLeaseId, remainingTtl, revokeLease } from '../etcd/leases';
 import { casPut, readValue } from '../etcd/values';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
+import { registerCommand } from '../util/commands';
 import { Disposable } from '../util/disposable';
 import { LeaseNode, LeaseTreeProvider } from './leaseTreeProvider';
 
@@ -28,15 +28,7 @@ export class LeaseCommands extends Disposable {
     private readonly view: vscode.TreeView<LeaseNode>,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown> | unknown) =>
-      this.register(vscode.commands.registerCommand(id, async (...args: any[]) => {
-        try {
-          return await fn(...args);
-        } catch (err) {
-          if (!isCancellation(err)) void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
-          return undefined;
-        }
-      }));
+    const cmd = (id: string, fn: (...args: any[]) => unknown) => this.register(registerCommand(id, fn));
     this.statusItem.name = 'etcd keep-alive';
     this.statusItem.command = 'etcd.leases.focus';
     cmd('etcd.lease.refresh', () => leases.refresh());

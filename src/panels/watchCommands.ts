@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { isCancellation } from '../etcd/errors';
 import { displayKey, parseDisplayKey } from '../etcd/keyCodec';
 import { WatchSpec } from '../etcd/watch';
 import { TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
+import { showError } from '../util/commands';
 import { Disposable } from '../util/disposable';
 import { WATCH_VIEW_TYPE, WatchPanel, WatchPanelState } from './watchPanel';
 
@@ -117,9 +117,4 @@ export class WatchCommands extends Disposable {
     }
     return { key, prefix: mode.prefix || key.length === 0, startRevision, progressIntervalMs: 2000 };
   }
-}
-
-function showError(err: unknown): void {
-  if (isCancellation(err)) return;
-  void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
 }

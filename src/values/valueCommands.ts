@@ -1,7 +1,6 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { EtcdConnection } from '../etcd/connection';
-import { isCancellation } from '../etcd/errors';
 import { displayKey, isValidUtf8, parseDisplayKey } from '../etcd/keyCodec';
 import {
   casPut,
@@ -17,6 +16,7 @@ import {
 } from '../etcd/values';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
+import { registerCommand } from '../util/commands';
 import { Disposable } from '../util/disposable';
 import { detectLanguage } from './languageDetect';
 import { SNAPSHOT_SCHEME, valueUri } from './valueUris';
@@ -30,8 +30,7 @@ export class ValueCommands extends Disposable {
     private readonly tree: KeyTreeProvider,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) =>
-      this.register(vscode.commands.registerCommand(id, (...args: any[]) => fn(...args).catch(showError)));
+    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
     cmd('etcd.key.open', (node: KeyTarget) => this.open(node.profileId, node.key));
     cmd('etcd.key.editAsText', (node: KeyTarget) => this.open(node.profileId, node.key, { asText: true }));
     cmd('etcd.key.create', (node?: TreeNode) => this.create(node));
@@ -296,9 +295,4 @@ function preview(value: Buffer): string {
   if (!isValidUtf8(value)) return `binary: ${value.subarray(0, 24).toString('hex')}${value.length > 24 ? '…' : ''}`;
   const text = value.toString('utf8').replace(/\s+/g, ' ').trim();
   return text.length > 120 ? `${text.slice(0, 120)}…` : text || '(empty)';
-}
-
-function showError(err: unknown): void {
-  if (isCancellation(err)) return;
-  void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
 }
