@@ -5,6 +5,7 @@ import { api, testEndpoints } from './api';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import type { TreeNode } from '../../src/keys/keyTreeProvider';
+import { until } from '../rig/wait';
 
 
 function label(tree: ExtensionApi['keyTree'], node: TreeNode): string {
@@ -19,13 +20,6 @@ async function childNamed(tree: ExtensionApi['keyTree'], parent: TreeNode, name:
   return found;
 }
 
-async function until(check: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('key tree in the extension host', function () {
   this.timeout(60_000);

@@ -16,16 +16,10 @@ import {
 } from '../../src/etcd/leases';
 import { readValue } from '../../src/etcd/values';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { until } from '../rig/wait';
 
 registerCleanup();
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('leases (real etcd)', function () {
   this.timeout(120_000);

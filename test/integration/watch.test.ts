@@ -3,18 +3,12 @@ import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import { ResilientWatch, WatchEvent, WatchStatus } from '../../src/etcd/watch';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { until } from '../rig/wait';
 
 registerCleanup();
 
 const sig = (e: WatchEvent) => `${e.modRevision}|${e.type}|${e.key.toString()}|${e.value.toString()}`;
 
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The server's own history of a prefix between two revisions, read by a plain replay on a healthy cluster. */
 async function serverHistory(conn: EtcdConnection, prefix: string, from: string, to: bigint): Promise<string[]> {
