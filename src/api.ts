@@ -6,6 +6,12 @@ import { WatchCommands } from './panels/watchCommands';
 import { LeaseCommands } from './leases/leaseCommands';
 import { LeaseTreeProvider } from './leases/leaseTreeProvider';
 import { ClusterTreeProvider } from './cluster/clusterTreeProvider';
+import { HealthService } from './health/healthService';
+import { HealthCommands } from './health/healthCommands';
+import { ReadOnlyDocuments } from './util/readOnlyDocuments';
+import { TxnDocuments } from './txn/txnDocuments';
+import { TxnCommands } from './txn/txnCommands';
+import { BulkCommands } from './txn/bulkCommands';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
@@ -17,4 +23,10 @@ export interface ExtensionApi {
   readonly leaseTree: LeaseTreeProvider;
   readonly leases: LeaseCommands;
   readonly clusterTree: ClusterTreeProvider;
+  readonly health: HealthService;
+  readonly healthCommands: HealthCommands;
+  readonly reports: ReadOnlyDocuments;
+  readonly txnDocuments: TxnDocuments;
+  readonly txnCommands: TxnCommands;
+  readonly bulk: BulkCommands;
 }

@@ -14,6 +14,13 @@ import { LeaseCommands } from './leases/leaseCommands';
 import { LeaseTreeProvider } from './leases/leaseTreeProvider';
 import { ClusterCommands } from './cluster/clusterCommands';
 import { ClusterTreeProvider } from './cluster/clusterTreeProvider';
+import { HealthService } from './health/healthService';
+import { HealthTreeProvider } from './health/healthTreeProvider';
+import { HealthCommands } from './health/healthCommands';
+import { ReadOnlyDocuments } from './util/readOnlyDocuments';
+import { TxnDocuments } from './txn/txnDocuments';
+import { TxnCommands } from './txn/txnCommands';
+import { BulkCommands } from './txn/bulkCommands';
 
 let manager: ConnectionManager | undefined;
 
@@ -22,7 +29,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const { channel, logger } = createLogChannel();
   manager = new ConnectionManager(new SecretStore(context.secrets), logger);
   const keyTree = new KeyTreeProvider(manager);
-  const view = vscode.window.createTreeView('etcd.connections', { treeDataProvider: keyTree, showCollapseAll: true });
+  const view = vscode.window.createTreeView('etcd.connections', { treeDataProvider: keyTree, showCollapseAll: true, canSelectMany: true });
   const fileSystem = new EtcdFileSystem(manager);
   const values = new ValueCommands(manager, keyTree);
   const watches = new WatchCommands(context.extensionUri, manager);
@@ -33,6 +40,13 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const clusterTree = new ClusterTreeProvider(manager);
   const clusterView = vscode.window.createTreeView('etcd.cluster', { treeDataProvider: clusterTree });
   clusterView.onDidChangeVisibility((e) => clusterTree.setVisible(e.visible));
+  const health = new HealthService(manager, clusterTree);
+  const healthTree = new HealthTreeProvider(manager, health);
+  const reports = new ReadOnlyDocuments('etcd-report');
+  const healthCommands = new HealthCommands(manager, health, reports);
+  const txnDocuments = new TxnDocuments(manager, reports);
+  const txnCommands = new TxnCommands(manager, keyTree, txnDocuments);
+  const bulk = new BulkCommands(manager, keyTree, reports, context.globalState);
   context.subscriptions.push(
     channel,
     manager,
@@ -50,10 +64,18 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     clusterTree,
     clusterView,
     new ClusterCommands(manager, clusterTree),
+    health,
+    healthTree,
+    vscode.window.createTreeView('etcd.health', { treeDataProvider: healthTree }),
+    healthCommands,
+    reports,
+    txnDocuments,
+    txnCommands,
+    bulk,
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree };
+  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthCommands, reports, txnDocuments, txnCommands, bulk };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

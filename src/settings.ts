@@ -35,6 +35,23 @@ export const settings = {
   leaseExpiringSeconds(): number {
     return Math.max(0, vscode.workspace.getConfiguration('etcd').get<number>('leases.expiringSeconds', 10));
   },
+  /** Operations per Txn (the server's --max-txn-ops, 128 by default): documents over it get a diagnostic, bulk runs split by it. */
+  maxTxnOps(): number {
+    return Math.max(1, Math.min(100_000, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('txn.maxOps', 128))));
+  },
+  /** Txn batches in flight at once during bulk put / delete / import. */
+  bulkConcurrency(): number {
+    return Math.max(1, Math.min(64, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('bulk.concurrency', 4))));
+  },
+  /** Seconds between automatic health checks of connected clusters; 0 checks only on demand. */
+  healthIntervalSeconds(): number {
+    const value = vscode.workspace.getConfiguration('etcd').get<number>('health.intervalSeconds', 60);
+    return value > 0 ? Math.max(10, Math.floor(value)) : 0;
+  },
+  /** Whether the doctor reads values (bounded) to find very large ones. */
+  healthScanLargeValues(): boolean {
+    return vscode.workspace.getConfiguration('etcd').get<boolean>('health.scanLargeValues', true);
+  },
   onDidChange(section: string, listener: () => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`etcd.${section}`)) listener();

@@ -1,0 +1,121 @@
+import { readFileSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
+import { ConnectionManager } from '../connections/connectionManager';
+import { isCancellation } from '../etcd/errors';
+import { HealthDoctor, HealthReport } from '../etcd/health';
+import { ScrapeTls } from '../etcd/metrics';
+import { ConnectionProfile } from '../etcd/profile';
+import { settings } from '../settings';
+import { Disposable } from '../util/disposable';
+
+/**
+ * One {@link HealthDoctor} per connection (it keeps the history the rate rules need), the last report of each,
+ * and a periodic re-check of connected clusters (etcd.health.intervalSeconds; 0 = only on demand).
+ */
+export class HealthService extends Disposable {
+  private readonly doctors = new Map<string, HealthDoctor>();
+  private readonly reports = new Map<string, HealthReport>();
+  private readonly errors = new Map<string, string>();
+  private readonly running = new Map<string, Promise<HealthReport>>();
+  private readonly changeEmitter = this.register(new vscode.EventEmitter<string>());
+  private timer: NodeJS.Timeout | undefined;
+
+  /** A connection's report (or its failure) changed. */
+  readonly onDidChange = this.changeEmitter.event;
+
+  constructor(
+    private readonly manager: ConnectionManager,
+    private readonly cluster: ClusterTreeProvider,
+  ) {
+    super();
+    this.register(
+      manager.onDidChangeConnection((c) => {
+        if (c.state === 'disconnected') this.forget(c.profile.id);
+      }),
+    );
+    this.register(manager.onDidChangeProfiles(() => {
+      // An edited profile gets a new connection: its doctor (and history) starts over.
+      for (const id of [...this.doctors.keys()]) this.forget(id);
+    }));
+    this.register(settings.onDidChange('health', () => this.schedule()));
+    this.register({ dispose: () => clearInterval(this.timer) });
+    this.schedule();
+  }
+
+  report(profileId: string): HealthReport | undefined {
+    return this.reports.get(profileId);
+  }
+
+  /** Why the last check of a connection could not run at all (e.g. the cluster is unreachable). */
+  error(profileId: string): string | undefined {
+    return this.errors.get(profileId);
+  }
+
+  /** Profiles that have a report or an error. */
+  get checked(): string[] {
+    return [...new Set([...this.reports.keys(), ...this.errors.keys()])];
+  }
+
+  /** Runs the doctor once; concurrent calls for one connection share the run. */
+  check(profileId: string, signal?: AbortSignal): Promise<HealthReport> {
+    const inFlight = this.running.get(profileId);
+    if (inFlight) return inFlight;
+    const run = this.run(profileId, signal).finally(() => this.running.delete(profileId));
+    this.running.set(profileId, run);
+    return run;
+  }
+
+  private async run(profileId: string, signal?: AbortSignal): Promise<HealthReport> {
+    try {
+      const doctor = await this.doctor(profileId);
+      const report = await doctor.check(signal);
+      this.reports.set(profileId, report);
+      this.errors.delete(profileId);
+      return report;
+    } catch (err) {
+      if (!isCancellation(err)) this.errors.set(profileId, err instanceof Error ? err.message : String(err));
+      throw err;
+    } finally {
+      this.changeEmitter.fire(profileId);
+    }
+  }
+
+  private async doctor(profileId: string): Promise<HealthDoctor> {
+    let doctor = this.doctors.get(profileId);
+    if (!doctor) {
+      const connection = await this.manager.get(profileId);
+      doctor = new HealthDoctor(connection, await this.cluster.memberClients(profileId), {
+        scrapeTls: scrapeTls(connection.profile),
+        scanLargeValues: settings.healthScanLargeValues(),
+      });
+      this.doctors.set(profileId, doctor);
+    }
+    return doctor;
+  }
+
+  private schedule(): void {
+    clearInterval(this.timer);
+    const seconds = settings.healthIntervalSeconds();
+    if (!seconds) return;
+    this.timer = setInterval(() => {
+      for (const profile of this.manager.profiles) {
+        if (this.manager.existing(profile.id)?.state === 'connected') this.check(profile.id).catch(() => undefined);
+      }
+    }, seconds * 1000);
+  }
+
+  private forget(profileId: string): void {
+    this.doctors.delete(profileId);
+    const had = this.reports.delete(profileId) || this.errors.delete(profileId);
+    if (had) this.changeEmitter.fire(profileId);
+  }
+}
+
+/** The profile's TLS files for the /metrics scrape (same CA and client certificate as the gRPC client). */
+function scrapeTls(profile: ConnectionProfile): ScrapeTls | undefined {
+  const tls = profile.tls;
+  if (!tls) return undefined;
+  const read = (file?: string) => (file ? readFileSync(file) : undefined);
+  return { ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile) };
+}

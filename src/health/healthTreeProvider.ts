@@ -1,0 +1,136 @@
+import * as vscode from 'vscode';
+import { ConnectionManager } from '../connections/connectionManager';
+import { Finding, Severity } from '../etcd/health';
+import { Disposable } from '../util/disposable';
+import { HealthService } from './healthService';
+
+export type HealthNode =
+  | { readonly type: 'connection'; readonly profileId: string }
+  | { readonly type: 'finding'; readonly profileId: string; readonly finding: Finding; readonly index: number }
+  | { readonly type: 'detail'; readonly profileId: string; readonly text: string; readonly kind: 'evidence' | 'remedy'; readonly id: string }
+  | { readonly type: 'skipped'; readonly profileId: string }
+  | { readonly type: 'message'; readonly profileId: string; readonly text: string };
+
+const SEVERITY_ICON: Record<Severity, vscode.ThemeIcon> = {
+  critical: new vscode.ThemeIcon('error', new vscode.ThemeColor('errorForeground')),
+  warning: new vscode.ThemeIcon('warning', new vscode.ThemeColor('editorWarning.foreground')),
+  info: new vscode.ThemeIcon('info', new vscode.ThemeColor('editorInfo.foreground')),
+};
+
+/** The Health view: per connection, the doctor's findings (severity, title, member), each with its evidence and remedy. */
+export class HealthTreeProvider extends Disposable implements vscode.TreeDataProvider<HealthNode> {
+  private readonly changeEmitter = this.register(new vscode.EventEmitter<HealthNode | undefined>());
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+
+  constructor(
+    private readonly manager: ConnectionManager,
+    private readonly health: HealthService,
+  ) {
+    super();
+    this.register(manager.onDidChangeProfiles(() => this.changeEmitter.fire(undefined)));
+    this.register(health.onDidChange(() => this.changeEmitter.fire(undefined)));
+  }
+
+  getTreeItem(node: HealthNode): vscode.TreeItem {
+    switch (node.type) {
+      case 'connection': {
+        const name = this.manager.profile(node.profileId)?.name ?? node.profileId;
+        const report = this.health.report(node.profileId);
+        const error = this.health.error(node.profileId);
+        const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.Expanded);
+        item.id = `health/${node.profileId}`;
+        item.contextValue = report ? 'etcd.health.checked' : 'etcd.health.connection';
+        if (error && !report) {
+          item.description = 'check failed';
+          item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));
+        } else if (!report) {
+          item.description = 'not checked yet';
+          item.iconPath = new vscode.ThemeIcon('pulse');
+          item.collapsibleState = vscode.TreeItemCollapsibleState.None;
+        } else {
+          const counts = countBySeverity(report.findings);
+          const parts = (['critical', 'warning', 'info'] as const).filter((s) => counts[s]).map((s) => `${counts[s]} ${s}`);
+          item.description = `${parts.length ? parts.join(' · ') : 'healthy'} · checked ${new Date(report.checkedAt).toLocaleTimeString()}`;
+          item.iconPath = counts.critical
+            ? SEVERITY_ICON.critical
+            : counts.warning
+              ? SEVERITY_ICON.warning
+              : new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+        }
+        return item;
+      }
+      case 'finding': {
+        const { finding } = node;
+        const item = new vscode.TreeItem(finding.title, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `health/${node.profileId}/${finding.rule}/${finding.member ?? ''}/${node.index}`;
+        item.description = finding.member ?? finding.severity;
+        item.iconPath = SEVERITY_ICON[finding.severity];
+        item.contextValue = 'etcd.health.finding';
+        const tip = new vscode.MarkdownString(undefined, true);
+        tip.supportHtml = false;
+        tip.appendText(`${finding.severity.toUpperCase()}: ${finding.title}\n\n`);
+        for (const line of finding.evidence) tip.appendText(`• ${line}\n`);
+        tip.appendText(`\nWhat to do: ${finding.remedy}`);
+        item.tooltip = tip;
+        return item;
+      }
+      case 'detail': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.id = node.id;
+        item.iconPath = new vscode.ThemeIcon(node.kind === 'remedy' ? 'lightbulb' : 'graph');
+        item.tooltip = node.text;
+        return item;
+      }
+      case 'skipped': {
+        const n = this.health.report(node.profileId)?.checks.filter((c) => !c.evaluated).length ?? 0;
+        const item = new vscode.TreeItem(`${n} check${n === 1 ? '' : 's'} could not run`, vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `health/${node.profileId}/skipped`;
+        item.iconPath = new vscode.ThemeIcon('circle-slash');
+        return item;
+      }
+      case 'message': {
+        const item = new vscode.TreeItem(node.text, vscode.TreeItemCollapsibleState.None);
+        item.iconPath = new vscode.ThemeIcon('error');
+        item.tooltip = node.text;
+        return item;
+      }
+    }
+  }
+
+  getChildren(node?: HealthNode): HealthNode[] {
+    if (!node) return this.manager.profiles.map((p) => ({ type: 'connection', profileId: p.id }));
+    const { profileId } = node;
+    switch (node.type) {
+      case 'connection': {
+        const report = this.health.report(profileId);
+        const error = this.health.error(profileId);
+        const out: HealthNode[] = [];
+        if (error) out.push({ type: 'message', profileId, text: error });
+        if (!report) return out;
+        report.findings.forEach((finding, index) => out.push({ type: 'finding', profileId, finding, index }));
+        if (!report.findings.length) out.push({ type: 'message', profileId, text: 'No findings: every check that ran passed.' });
+        if (report.checks.some((c) => !c.evaluated)) out.push({ type: 'skipped', profileId });
+        return out;
+      }
+      case 'finding': {
+        const base = `health/${profileId}/${node.finding.rule}/${node.finding.member ?? ''}/${node.index}`;
+        return [
+          ...node.finding.evidence.map((text, i): HealthNode => ({ type: 'detail', profileId, text, kind: 'evidence', id: `${base}/e${i}` })),
+          { type: 'detail', profileId, text: node.finding.remedy, kind: 'remedy', id: `${base}/remedy` },
+        ];
+      }
+      case 'skipped':
+        return (this.health.report(profileId)?.checks ?? [])
+          .filter((c) => !c.evaluated)
+          .map((c): HealthNode => ({ type: 'detail', profileId, text: `${c.label}: ${c.note ?? 'not evaluated'}`, kind: 'evidence', id: `health/${profileId}/skipped/${c.rule}` }));
+      default:
+        return [];
+    }
+  }
+}
+
+export function countBySeverity(findings: readonly Finding[]): Record<Severity, number> {
+  const counts: Record<Severity, number> = { critical: 0, warning: 0, info: 0 };
+  for (const f of findings) counts[f.severity]++;
+  return counts;
+}
