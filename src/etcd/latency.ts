@@ -346,12 +346,18 @@ function checkInterval(ms: number): void {
   }
 }
 
-/** Known operation phrases (see the `call`/`write` sites in the core) mapped to their type; longest first. */
+/**
+ * Multi-word operation phrases of the core's `call`/`write` sites, mapped to their type. Anything else is typed by
+ * its first word: what follows is usually a key, and keys need not start with "/" ("save config").
+ */
 const OPERATION_TYPES: ReadonlyArray<[string, string]> = [
   ['list keys', 'list keys'],
   ['list members', 'list members'],
   ['list leases', 'list leases'],
   ['list alarms', 'list alarms'],
+  ['count keys', 'count keys'],
+  ['search keys', 'search keys'],
+  ['check folder', 'check folder'],
   ['read the status', 'status'],
   ['read the revision', 'read revision'],
   ['read key metadata', 'read metadata'],
@@ -366,26 +372,23 @@ const OPERATION_TYPES: ReadonlyArray<[string, string]> = [
   ['disarm an alarm', 'disarm alarm'],
   ['find the compaction revision', 'find compaction'],
   ['compute HashKV', 'hashkv'],
+  ['write load-test keys', 'load test'],
+  ['delete load-test keys', 'load test cleanup'],
+  ['count load-test keys', 'load test cleanup'],
 ];
-const CONNECTORS = new Set(['a', 'an', 'the', 'under', 'at', 'of', 'to', 'for', 'in', 'from', 'on', 'with']);
 
 /**
  * The type of an operation phrase ("save /app/x" → "save", "list /a at revision 5" → "list"), so keys, revisions
  * and ids do not make one series per call.
  */
 export function operationType(operation: string): string {
-  const text = operation.trim();
-  const lower = text.toLowerCase();
+  const lower = operation.trim().toLowerCase();
   for (const [phrase, type] of OPERATION_TYPES) {
-    if (lower === phrase.toLowerCase() || lower.startsWith(`${phrase.toLowerCase()} `)) return type;
+    const p = phrase.toLowerCase();
+    if (lower === p || lower.startsWith(`${p} `)) return type;
   }
-  const words: string[] = [];
-  for (const word of text.split(/\s+/)) {
-    if (!/^[A-Za-z][A-Za-z-]*$/.test(word) || (words.length > 0 && CONNECTORS.has(word.toLowerCase()))) break;
-    words.push(word.toLowerCase());
-    if (words.length === 2) break;
-  }
-  return words.join(' ') || 'other';
+  const first = lower.split(/\s+/)[0];
+  return /^[a-z][a-z-]*$/.test(first) ? first : 'other';
 }
 
 /** Latency of the extension's own calls (conn.onDidCall), by operation type. */
