@@ -12,6 +12,7 @@ import { ReadOnlyDocuments } from './util/readOnlyDocuments';
 import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './txn/bulkCommands';
+import { LatencyCommands } from './panels/latencyPanel';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
@@ -29,4 +30,5 @@ export interface ExtensionApi {
   readonly txnDocuments: TxnDocuments;
   readonly txnCommands: TxnCommands;
   readonly bulk: BulkCommands;
+  readonly latency: LatencyCommands;
 }

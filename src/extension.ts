@@ -21,6 +21,7 @@ import { ReadOnlyDocuments } from './util/readOnlyDocuments';
 import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './txn/bulkCommands';
+import { LatencyCommands } from './panels/latencyPanel';
 
 let manager: ConnectionManager | undefined;
 
@@ -47,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const txnDocuments = new TxnDocuments(manager, reports);
   const txnCommands = new TxnCommands(manager, keyTree, txnDocuments);
   const bulk = new BulkCommands(manager, keyTree, reports, context.globalState);
+  const latency = new LatencyCommands(context.extensionUri, manager, clusterTree);
   context.subscriptions.push(
     channel,
     manager,
@@ -72,10 +74,11 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     txnDocuments,
     txnCommands,
     bulk,
+    latency,
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthCommands, reports, txnDocuments, txnCommands, bulk };
+  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthCommands, reports, txnDocuments, txnCommands, bulk, latency };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

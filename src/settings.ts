@@ -43,6 +43,22 @@ export const settings = {
   bulkConcurrency(): number {
     return Math.max(1, Math.min(64, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('bulk.concurrency', 4))));
   },
+  /** Probe interval of the latency panel. */
+  latencyIntervalMs(): number {
+    return Math.max(200, Math.min(60_000, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('latency.intervalMs', 1000))));
+  },
+  /** Rolling window the latency percentiles are computed over. */
+  latencyWindowSeconds(): number {
+    return Math.max(5, Math.min(3600, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('latency.windowSeconds', 60))));
+  },
+  /** Prefix of the key the Put + Delete probe writes (never on read-only connections). */
+  latencyProbePrefix(): string {
+    return vscode.workspace.getConfiguration('etcd').get<string>('latency.probePrefix', '/__etcd-explorer/probe/') || '/__etcd-explorer/probe/';
+  },
+  /** Scratch prefix of load tests; everything written under it is deleted afterwards. */
+  latencyLoadTestPrefix(): string {
+    return vscode.workspace.getConfiguration('etcd').get<string>('latency.loadTestPrefix', '/__etcd-explorer/loadtest/') || '/__etcd-explorer/loadtest/';
+  },
   /** Seconds between automatic health checks of connected clusters; 0 checks only on demand. */
   healthIntervalSeconds(): number {
     const value = vscode.workspace.getConfiguration('etcd').get<number>('health.intervalSeconds', 60);

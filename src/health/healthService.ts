@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
 import { isCancellation } from '../etcd/errors';
 import { HealthDoctor, HealthReport } from '../etcd/health';
-import { ScrapeTls } from '../etcd/metrics';
-import { ConnectionProfile } from '../etcd/profile';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
+import { scrapeTls } from '../util/scrapeTls';
 
 /**
  * One {@link HealthDoctor} per connection (it keeps the history the rate rules need), the last report of each,
@@ -110,12 +108,4 @@ export class HealthService extends Disposable {
     const had = this.reports.delete(profileId) || this.errors.delete(profileId);
     if (had) this.changeEmitter.fire(profileId);
   }
-}
-
-/** The profile's TLS files for the /metrics scrape (same CA and client certificate as the gRPC client). */
-function scrapeTls(profile: ConnectionProfile): ScrapeTls | undefined {
-  const tls = profile.tls;
-  if (!tls) return undefined;
-  const read = (file?: string) => (file ? readFileSync(file) : undefined);
-  return { ca: read(tls.caFile), cert: read(tls.certFile), key: read(tls.keyFile) };
 }

@@ -1,0 +1,358 @@
+import { writeFile } from 'node:fs/promises';
+import * as vscode from 'vscode';
+import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
+import { ConnectionManager } from '../connections/connectionManager';
+import { listMembers } from '../etcd/cluster';
+import { EtcdConnection } from '../etcd/connection';
+import { isCancellation } from '../etcd/errors';
+import { LatencyProbe, LatencyStats, OperationRecorder, ProbeOp, ServerMetricsSampler } from '../etcd/latency';
+import { LOAD_LEVELS, LoadLevel, runLoadTest } from '../etcd/loadTest';
+import { EndpointDto, HostToLatency, LatencyTickDto, MetricsPointDto, StatsDto, finiteOrNull, parseLatencyMessage } from '../shared/latencyProtocol';
+import { RingBuffer } from '../shared/ringBuffer';
+import { settings } from '../settings';
+import { showError } from '../util/commands';
+import { Disposable } from '../util/disposable';
+import { scrapeTls } from '../util/scrapeTls';
+import { webviewHtml } from './webviewHtml';
+
+export const LATENCY_VIEW_TYPE = 'etcd.latency';
+const OPS: ProbeOp[] = ['rangeSerializable', 'rangeLinearizable', 'putDelete', 'status'];
+/** Ticks and metric scrapes kept for the graphs and the export (an hour at the default 1 s). */
+const HISTORY = 3600;
+
+/**
+ * Hosts one latency panel: probes every member (own client per member) on an interval, records the
+ * extension's own calls on the connection, scrapes each member's /metrics, runs load tests, and streams one
+ * tick per interval to the webview. History is kept here so a hidden panel refills and exports are complete.
+ */
+export class LatencyPanel extends Disposable {
+  private readonly ticks = new RingBuffer<LatencyTickDto>(HISTORY);
+  private readonly metrics = new RingBuffer<MetricsPointDto>(HISTORY * 4);
+  private endpoints: EndpointDto[] = [];
+  private probe: LatencyProbe | undefined;
+  private recorder: OperationRecorder | undefined;
+  private sampler: ServerMetricsSampler | undefined;
+  private connection: EtcdConnection | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  private scraping = false;
+  private intervalMs = settings.latencyIntervalMs();
+  private readonly tickFailures = new Map<string, { errors: number; timeouts: number }>();
+  private load: AbortController | undefined;
+  private ready = false;
+
+  constructor(
+    private readonly panel: vscode.WebviewPanel,
+    extensionUri: vscode.Uri,
+    private readonly manager: ConnectionManager,
+    private readonly cluster: ClusterTreeProvider,
+    readonly profileId: string,
+  ) {
+    super();
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'etcd.svg');
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'latency', panel.title, { stylesheet: true });
+    this.register(panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw).catch(showError)));
+    this.register(panel.onDidChangeViewState(() => {
+      if (!panel.visible) this.ready = false;
+    }));
+    this.register(panel.onDidDispose(() => this.dispose()));
+  }
+
+  /** Starts probing and scraping; resolves once the first round is scheduled. */
+  async start(): Promise<void> {
+    const connection = await this.manager.get(this.profileId);
+    if (connection.state !== 'connected') await this.manager.connect(this.profileId);
+    this.connection = connection;
+    const members = await listMembers(connection).catch(() => []);
+    this.endpoints = members.length
+      ? members.filter((m) => m.clientUrls.length).map((m) => ({ url: m.clientUrls[0], name: m.name || m.clientUrls[0] }))
+      : connection.profile.endpoints.map((url) => ({ url, name: url }));
+    const windowMs = settings.latencyWindowSeconds() * 1000;
+    this.probe = new LatencyProbe(connection, await this.cluster.memberClients(this.profileId), {
+      endpoints: this.endpoints.map((e) => e.url),
+      intervalMs: this.intervalMs,
+      windowMs,
+      probePrefix: settings.latencyProbePrefix(),
+      ops: OPS,
+    });
+    this.register(this.probe.onSample((s) => {
+      if (s.outcome === 'ok') return;
+      const key = `${s.endpoint}\n${s.op}`;
+      const f = this.tickFailures.get(key) ?? { errors: 0, timeouts: 0 };
+      if (s.outcome === 'timeout') f.timeouts++;
+      else f.errors++;
+      this.tickFailures.set(key, f);
+    }));
+    this.recorder = new OperationRecorder(connection, windowMs);
+    this.sampler = new ServerMetricsSampler({ timeoutMs: connection.timeoutMs, tls: scrapeTls(connection.profile) });
+    this.probe.start();
+    this.schedule();
+    this.sendInit();
+  }
+
+  /** Ticks so far (tests read them). */
+  get history(): readonly LatencyTickDto[] {
+    return this.ticks.toArray();
+  }
+
+  get metricsHistory(): readonly MetricsPointDto[] {
+    return this.metrics.toArray();
+  }
+
+  get title(): string {
+    return this.panel.title;
+  }
+
+  reveal(): void {
+    this.panel.reveal();
+  }
+
+  /** Runs a load test after confirmation; progress in a notification and in the panel. */
+  async loadTest(level: string, options: { confirmed?: boolean } = {}): Promise<string | undefined> {
+    const connection = this.connection;
+    if (!connection) return undefined;
+    if (!(level in LOAD_LEVELS)) throw new Error(`Unknown load level "${level}".`);
+    if (this.load) throw new Error('A load test is already running in this panel.');
+    connection.assertWritable('run a load test');
+    const spec = LOAD_LEVELS[level as LoadLevel];
+    const prefix = settings.latencyLoadTestPrefix();
+    if (!options.confirmed) {
+      const ok = await vscode.window.showWarningMessage(
+        `Run the ${spec.label} load test against ${connection.profile.name}?`,
+        {
+          modal: true,
+          detail: `${spec.totalOps.toLocaleString()} puts of ${spec.valueBytes} bytes from ${spec.clients} concurrent clients under ${prefix}. Everything written is deleted afterwards; nothing is compacted. Other users of this cluster will see higher latency while it runs.`,
+        },
+        'Run Load Test',
+      );
+      if (ok !== 'Run Load Test') return undefined;
+    }
+    const controller = new AbortController();
+    this.load = controller;
+    this.post({ type: 'load', load: { state: 'running', level, done: 0, total: spec.totalOps, errors: 0 } });
+    try {
+      const result = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `Load test (${spec.label})`, cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => controller.abort());
+          let last = 0;
+          return runLoadTest(connection, spec, {
+            prefix,
+            signal: controller.signal,
+            onProgress: (p) => {
+              const pct = (p.done / p.total) * 100;
+              progress.report({ message: `${p.done.toLocaleString()} of ${p.total.toLocaleString()} writes`, increment: pct - last });
+              last = pct;
+              this.post({ type: 'load', load: { state: 'running', level, done: p.done, total: p.total, errors: p.errors } });
+            },
+          });
+        },
+      );
+      const message = `${result.cancelled ? 'Cancelled after' : 'Wrote'} ${result.written.toLocaleString()} keys in ${result.seconds.toFixed(1)} s: ${Math.round(result.opsPerSecond).toLocaleString()} writes/s, p50 ${fmt(result.latency.p50)} · p99 ${fmt(result.latency.p99)} · max ${fmt(result.latency.max)}${result.errors ? `, ${result.errors} errors` : ''}; deleted ${result.cleanedUp.toLocaleString()} keys afterwards.`;
+      this.post({ type: 'load', load: { state: result.cancelled ? 'cancelled' : 'done', level, done: result.written, total: spec.totalOps, errors: result.errors, message } });
+      void vscode.window.showInformationMessage(`Load test on ${connection.profile.name}: ${message}`);
+      return message;
+    } catch (err) {
+      this.post({ type: 'load', load: { state: 'failed', level, message: err instanceof Error ? err.message : String(err) } });
+      if (!isCancellation(err)) throw err;
+      return undefined;
+    } finally {
+      this.load = undefined;
+    }
+  }
+
+  override dispose(): void {
+    clearInterval(this.tickTimer);
+    clearInterval(this.metricsTimer);
+    this.load?.abort();
+    void this.probe?.stop();
+    this.recorder?.dispose();
+    super.dispose();
+    this.panel.dispose();
+  }
+
+  private schedule(): void {
+    clearInterval(this.tickTimer);
+    clearInterval(this.metricsTimer);
+    this.tickTimer = setInterval(() => this.tick(), this.intervalMs);
+    // /metrics is a few hundred KB per member: scrape every other tick, at most every 2 s.
+    this.metricsTimer = setInterval(() => void this.scrape(), Math.max(2000, this.intervalMs * 2));
+    void this.scrape();
+  }
+
+  private tick(): void {
+    const probe = this.probe;
+    if (!probe) return;
+    const probes = [];
+    for (const e of this.endpoints) {
+      for (const op of OPS) {
+        if (op === 'putDelete' && this.connection?.readOnly) continue;
+        const failures = this.tickFailures.get(`${e.url}\n${op}`);
+        probes.push({ endpoint: e.url, op, stats: statsDto(probe.stats(e.url, op)), histogram: probe.histogram(e.url, op), tickErrors: failures?.errors ?? 0, tickTimeouts: failures?.timeouts ?? 0 });
+      }
+    }
+    this.tickFailures.clear();
+    const own = [...(this.recorder?.stats() ?? new Map<string, LatencyStats>())].map(([op, stats]) => ({ op, stats: statsDto(stats) }));
+    const tick: LatencyTickDto = { at: Date.now(), probes, own };
+    this.ticks.push(tick);
+    this.post({ type: 'tick', tick });
+  }
+
+  private async scrape(): Promise<void> {
+    if (!this.sampler || this.scraping) return;
+    this.scraping = true;
+    try {
+      const points = await this.sampler.sample(this.endpoints.map((e) => e.url));
+      const dtos = points.map((p) => ({ at: p.at, endpoint: p.endpoint, ok: p.ok, error: p.error, values: p.values }));
+      this.metrics.pushAll(dtos);
+      this.post({ type: 'metrics', points: dtos });
+    } finally {
+      this.scraping = false;
+    }
+  }
+
+  private sendInit(): void {
+    if (!this.ready || !this.connection) return;
+    this.post({
+      type: 'init',
+      connection: this.connection.profile.name,
+      endpoints: this.endpoints,
+      ops: OPS.filter((op) => op !== 'putDelete' || !this.connection?.readOnly),
+      intervalMs: this.intervalMs,
+      windowMs: settings.latencyWindowSeconds() * 1000,
+      readOnly: this.connection.readOnly,
+      levels: Object.entries(LOAD_LEVELS).map(([id, l]) => ({ id, label: l.label })),
+      ticks: this.ticks.toArray(),
+      metrics: this.metrics.toArray(),
+    });
+  }
+
+  private post(message: HostToLatency): void {
+    if (this.ready) void this.panel.webview.postMessage(message);
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    const message = parseLatencyMessage(raw);
+    if (!message) return;
+    switch (message.type) {
+      case 'ready':
+        this.ready = true;
+        this.sendInit();
+        return;
+      case 'setInterval':
+        this.intervalMs = message.ms;
+        this.probe?.setInterval(message.ms);
+        this.schedule();
+        return;
+      case 'loadTest':
+        await this.loadTest(message.level);
+        return;
+      case 'cancelLoad':
+        this.load?.abort();
+        return;
+      case 'export':
+        await this.export(message.format);
+        return;
+      case 'savePng':
+        await this.savePng(message.dataUrl, message.name);
+        return;
+    }
+  }
+
+  /** Every tick and metric point kept, as CSV (one row per series value) or JSON. */
+  exportText(format: 'csv' | 'json'): string {
+    const ticks = this.ticks.toArray();
+    const metrics = this.metrics.toArray();
+    if (format === 'json') return JSON.stringify({ connection: this.connection?.profile.name, endpoints: this.endpoints, ticks, metrics }, null, 1);
+    const rows = ['time,source,endpoint,series,value'];
+    const csv = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+    for (const t of ticks) {
+      const time = new Date(t.at).toISOString();
+      for (const p of t.probes) {
+        for (const [k, v] of Object.entries(p.stats)) if (v !== null) rows.push([time, 'probe', csv(p.endpoint), csv(`${p.op}.${k}`), String(v)].join(','));
+      }
+      for (const o of t.own) {
+        for (const [k, v] of Object.entries(o.stats)) if (v !== null) rows.push([time, 'extension', '', csv(`${o.op}.${k}`), String(v)].join(','));
+      }
+    }
+    for (const m of metrics) {
+      const time = new Date(m.at).toISOString();
+      if (!m.ok) rows.push([time, 'metrics', csv(m.endpoint), 'unreachable', ''].join(','));
+      for (const [k, v] of Object.entries(m.values)) rows.push([time, 'metrics', csv(m.endpoint), csv(k), String(v)].join(','));
+    }
+    return rows.join('\n') + '\n';
+  }
+
+  private async export(format: 'csv' | 'json'): Promise<void> {
+    const target = await vscode.window.showSaveDialog({ title: 'Export latency data', filters: format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] } });
+    if (!target) return;
+    await writeFile(target.fsPath, this.exportText(format));
+    void vscode.window.showInformationMessage(`Exported the latency data to ${target.fsPath}.`);
+  }
+
+  private async savePng(dataUrl: string, name: string): Promise<void> {
+    const safe = name.replace(/[^\w.-]+/g, '-').slice(0, 60) || 'chart';
+    const target = await vscode.window.showSaveDialog({ title: 'Save chart as PNG', filters: { PNG: ['png'] }, defaultUri: vscode.Uri.file(`${safe}.png`) });
+    if (!target) return;
+    await writeFile(target.fsPath, Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'));
+    void vscode.window.showInformationMessage(`Saved ${target.fsPath}.`);
+  }
+}
+
+function statsDto(s: LatencyStats): StatsDto {
+  return { count: s.count, errors: s.errors, timeouts: s.timeouts, p50: finiteOrNull(s.p50), p95: finiteOrNull(s.p95), p99: finiteOrNull(s.p99), max: finiteOrNull(s.max), mean: finiteOrNull(s.mean) };
+}
+
+function fmt(ms: number): string {
+  return Number.isFinite(ms) ? `${ms < 10 ? ms.toFixed(2) : ms.toFixed(0)} ms` : '–';
+}
+
+/** "Show Latency…" from the palette, the connection's context menu and the Cluster view. */
+export class LatencyCommands extends Disposable {
+  private readonly panels = new Set<LatencyPanel>();
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly manager: ConnectionManager,
+    private readonly cluster: ClusterTreeProvider,
+  ) {
+    super();
+    this.register(vscode.commands.registerCommand('etcd.latency.open', (node?: { profileId?: string }) => this.open(node?.profileId).catch(showError)));
+    this.register({ dispose: () => [...this.panels].forEach((p) => p.dispose()) });
+  }
+
+  get openPanels(): readonly LatencyPanel[] {
+    return [...this.panels];
+  }
+
+  async open(profileId?: string): Promise<LatencyPanel | undefined> {
+    const id = profileId ?? this.manager.active?.profile.id ?? (await this.pick());
+    if (!id) return undefined;
+    const existing = [...this.panels].find((p) => p.profileId === id);
+    if (existing) {
+      existing.reveal();
+      return existing;
+    }
+    const name = this.manager.profile(id)?.name ?? id;
+    const webviewPanel = vscode.window.createWebviewPanel(LATENCY_VIEW_TYPE, `Latency · ${name}`, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
+    });
+    const panel = new LatencyPanel(webviewPanel, this.extensionUri, this.manager, this.cluster, id);
+    this.panels.add(panel);
+    panel.attach({ dispose: () => this.panels.delete(panel) });
+    try {
+      await panel.start();
+    } catch (err) {
+      panel.dispose();
+      throw err;
+    }
+    return panel;
+  }
+
+  private async pick(): Promise<string | undefined> {
+    if (this.manager.profiles.length <= 1) return this.manager.profiles[0]?.id;
+    const pick = await vscode.window.showQuickPick(this.manager.profiles.map((p) => ({ label: p.name, id: p.id })), { title: 'Show latency of' });
+    return pick?.id;
+  }
+}

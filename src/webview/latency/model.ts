@@ -1,0 +1,184 @@
+/**
+ * The latency panel's data model: ticks and metric rounds kept in bounded arrays, and the series each chart
+ * plots (x in seconds, one y array per line, null for gaps). No DOM, so it is unit-tested directly.
+ */
+import { LatencyTickDto, MetricsPointDto, StatsDto } from '../../shared/latencyProtocol';
+
+export interface Series {
+  readonly label: string;
+  /** Index into the palette (same member → same colour on every chart). */
+  readonly color: number;
+  readonly dash?: boolean;
+  readonly values: Array<number | null>;
+}
+
+export interface ChartData {
+  readonly x: number[];
+  readonly series: Series[];
+}
+
+export interface MetricsRound {
+  readonly at: number;
+  readonly byEndpoint: Map<string, MetricsPointDto>;
+}
+
+export const OP_LABELS: Record<string, string> = {
+  rangeSerializable: 'Range (serializable)',
+  rangeLinearizable: 'Range (linearizable)',
+  putDelete: 'Put + Delete',
+  status: 'Status',
+};
+
+export class LatencyModel {
+  ticks: LatencyTickDto[] = [];
+  rounds: MetricsRound[] = [];
+
+  constructor(
+    readonly endpoints: ReadonlyArray<{ url: string; name: string }>,
+    private readonly capacity = 3600,
+  ) {}
+
+  addTick(tick: LatencyTickDto): void {
+    this.ticks.push(tick);
+    if (this.ticks.length > this.capacity) this.ticks.splice(0, this.ticks.length - this.capacity);
+  }
+
+  /** One scrape round: the points of every member from one `metrics` message. */
+  addMetrics(points: readonly MetricsPointDto[]): void {
+    if (!points.length) return;
+    const at = Math.max(...points.map((p) => p.at));
+    this.rounds.push({ at, byEndpoint: new Map(points.map((p) => [p.endpoint, p])) });
+    if (this.rounds.length > this.capacity) this.rounds.splice(0, this.rounds.length - this.capacity);
+  }
+
+  /** Restores history sent with `init` (metric points regrouped into rounds by time). */
+  load(ticks: readonly LatencyTickDto[], metrics: readonly MetricsPointDto[]): void {
+    this.ticks = [];
+    this.rounds = [];
+    ticks.forEach((t) => this.addTick(t));
+    let round: MetricsPointDto[] = [];
+    for (const p of metrics) {
+      if (round.some((r) => r.endpoint === p.endpoint)) {
+        this.addMetrics(round);
+        round = [];
+      }
+      round.push(p);
+    }
+    this.addMetrics(round);
+  }
+
+  private name(url: string): string {
+    return this.endpoints.find((e) => e.url === url)?.name ?? url;
+  }
+
+  /** p50 (dashed) and p99 of one probe op, per member. */
+  probeChart(op: string): ChartData {
+    const x = this.ticks.map((t) => t.at / 1000);
+    const series: Series[] = [];
+    this.endpoints.forEach((e, i) => {
+      const pick = (q: keyof StatsDto) => this.ticks.map((t) => (t.probes.find((p) => p.endpoint === e.url && p.op === op)?.stats[q] as number | null | undefined) ?? null);
+      series.push({ label: `${e.name} p99`, color: i, values: pick('p99') });
+      series.push({ label: `${e.name} p50`, color: i, dash: true, values: pick('p50') });
+    });
+    return { x, series };
+  }
+
+  /** Failed probes (errors + timeouts) per tick and member, all ops together. */
+  failureChart(): ChartData {
+    const x = this.ticks.map((t) => t.at / 1000);
+    const series: Series[] = [];
+    this.endpoints.forEach((e, i) => {
+      series.push({ label: `${e.name} errors`, color: i, values: this.ticks.map((t) => sum(t.probes.filter((p) => p.endpoint === e.url).map((p) => p.tickErrors))) });
+      series.push({ label: `${e.name} timeouts`, color: i, dash: true, values: this.ticks.map((t) => sum(t.probes.filter((p) => p.endpoint === e.url).map((p) => p.tickTimeouts))) });
+    });
+    return { x, series };
+  }
+
+  /** p99 of the extension's own operations, by type (the busiest `limit` types). */
+  ownChart(limit = 6): ChartData {
+    const x = this.ticks.map((t) => t.at / 1000);
+    const last = this.ticks[this.ticks.length - 1];
+    const ops = (last?.own ?? []).slice().sort((a, b) => b.stats.count - a.stats.count).slice(0, limit).map((o) => o.op);
+    return {
+      x,
+      series: ops.map((op, i) => ({ label: `${op} p99`, color: i, values: this.ticks.map((t) => t.own.find((o) => o.op === op)?.stats.p99 ?? null) })),
+    };
+  }
+
+  /** The latest histogram of one member's op. */
+  histogram(endpoint: string, op: string): { bounds: number[]; counts: number[] } | undefined {
+    const last = this.ticks[this.ticks.length - 1];
+    return last?.probes.find((p) => p.endpoint === endpoint && p.op === op)?.histogram;
+  }
+
+  /** One server metric per member (series names as the sampler emits them, e.g. wal_fsync_p99_ms). */
+  metricChart(names: readonly string[]): ChartData {
+    const x = this.rounds.map((r) => r.at / 1000);
+    const series: Series[] = [];
+    this.endpoints.forEach((e, i) => {
+      names.forEach((name, j) => {
+        series.push({
+          label: `${e.name}${names.length > 1 ? ` ${name}` : ''}`,
+          color: i,
+          dash: j > 0,
+          values: this.rounds.map((r) => {
+            const p = r.byEndpoint.get(e.url);
+            const v = p?.ok ? p.values[name] : undefined;
+            return v === undefined || !Number.isFinite(v) ? null : v;
+          }),
+        });
+      });
+    });
+    return { x, series };
+  }
+
+  /** gRPC request rate per method, summed over members (the busiest `limit` methods). */
+  grpcChart(limit = 6): ChartData {
+    const x = this.rounds.map((r) => r.at / 1000);
+    const totals = new Map<string, number>();
+    for (const r of this.rounds.slice(-10)) {
+      for (const p of r.byEndpoint.values()) {
+        for (const [k, v] of Object.entries(p.values)) {
+          const m = /^grpc_(.+)_per_s$/.exec(k);
+          if (m && Number.isFinite(v)) totals.set(m[1], (totals.get(m[1]) ?? 0) + v);
+        }
+      }
+    }
+    const methods = [...totals].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([m]) => m);
+    return {
+      x,
+      series: methods.map((m, i) => ({
+        label: `${m}/s`,
+        color: i,
+        values: this.rounds.map((r) => {
+          let total = 0;
+          let any = false;
+          for (const p of r.byEndpoint.values()) {
+            const v = p.values[`grpc_${m}_per_s`];
+            if (v !== undefined && Number.isFinite(v)) {
+              total += v;
+              any = true;
+            }
+          }
+          return any ? total : null;
+        }),
+      })),
+    };
+  }
+
+  /** Members whose last scrape failed, with why. */
+  metricsProblems(): string[] {
+    const last = this.rounds[this.rounds.length - 1];
+    if (!last) return [];
+    return [...last.byEndpoint.values()].filter((p) => !p.ok).map((p) => `${this.name(p.endpoint)}: ${p.error ?? 'no answer'}`);
+  }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+/** Whether a chart has anything to draw (at least one non-null value). */
+export function hasData(data: ChartData): boolean {
+  return data.series.some((s) => s.values.some((v) => v !== null));
+}
