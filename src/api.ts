@@ -8,6 +8,7 @@ import { LeaseTreeProvider } from './leases/leaseTreeProvider';
 import { ClusterTreeProvider } from './cluster/clusterTreeProvider';
 import { HealthService } from './health/healthService';
 import { HealthCommands } from './health/healthCommands';
+import { HealthTreeProvider } from './health/healthTreeProvider';
 import { ReadOnlyDocuments } from './util/readOnlyDocuments';
 import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
@@ -25,6 +26,7 @@ export interface ExtensionApi {
   readonly leases: LeaseCommands;
   readonly clusterTree: ClusterTreeProvider;
   readonly health: HealthService;
+  readonly healthTree: HealthTreeProvider;
   readonly healthCommands: HealthCommands;
   readonly reports: ReadOnlyDocuments;
   readonly txnDocuments: TxnDocuments;

@@ -78,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthCommands, reports, txnDocuments, txnCommands, bulk, latency };
+  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

@@ -17,6 +17,9 @@ import { ReadOnlyDocuments } from '../util/readOnlyDocuments';
 
 type KeyTarget = Extract<TreeNode, { type: 'key' | 'folder' }>;
 type ImportMode = 'skip' | 'overwrite' | 'ifUnchanged';
+/** A modal question with actions; resolves to the chosen action or undefined. Tests replace it. */
+type Ask = (message: string, detail: string, ...actions: string[]) => Promise<string | undefined>;
+const defaultAsk: Ask = async (message, detail, ...actions) => vscode.window.showWarningMessage(message, { modal: true, detail }, ...actions);
 
 /**
  * Bulk put (JSON / YAML / NDJSON), bulk delete of selected keys and folders, export of a prefix to NDJSON with a
@@ -26,6 +29,7 @@ type ImportMode = 'skip' | 'overwrite' | 'ifUnchanged';
  */
 export class BulkCommands extends Disposable {
   private reportCounter = 0;
+  private ask: Ask = defaultAsk;
 
   constructor(
     private readonly manager: ConnectionManager,
@@ -39,6 +43,10 @@ export class BulkCommands extends Disposable {
     cmd('etcd.bulk.delete', (node?: KeyTarget, selected?: KeyTarget[]) => this.delete(node, selected));
     cmd('etcd.bulk.export', (node?: TreeNode) => this.export(node));
     cmd('etcd.bulk.import', (node?: TreeNode) => this.import(node));
+  }
+
+  setConfirm(ask: Ask | undefined): void {
+    this.ask = ask ?? defaultAsk;
   }
 
   /** Bulk put from a file (or the active editor's text); returns the result (tests use it). */
@@ -59,14 +67,11 @@ export class BulkCommands extends Disposable {
     const checkpointKey = `bulk.checkpoint:${profileId}:${createHash('sha256').update(text).digest('hex')}`;
     const saved = this.state.get<BulkCheckpoint>(checkpointKey);
     const choices = saved ? ['Resume', 'Start Over'] : ['Put', 'Put Atomically'];
-    const answer = await vscode.window.showWarningMessage(
+    const answer = await this.ask(
       saved
         ? `Resume the bulk put of ${items.length.toLocaleString()} keys into ${connection.profile.name}? ${saved.committed.length} of ${batches} batches committed earlier.`
         : `Put ${items.length.toLocaleString()} keys into ${connection.profile.name}?`,
-      {
-        modal: true,
-        detail: `${batches} Txn batch${batches === 1 ? '' : 'es'} of at most ${maxOps} operations (etcd.txn.maxOps). Existing keys are overwritten.\n${sample}${items.length > 8 ? '\n  …' : ''}\n\n"Put Atomically" uses a single Txn and refuses more than ${maxOps} keys.`,
-      },
+      `${batches} Txn batch${batches === 1 ? '' : 'es'} of at most ${maxOps} operations (etcd.txn.maxOps). Existing keys are overwritten.\n${sample}${items.length > 8 ? '\n  …' : ''}\n\n"Put Atomically" uses a single Txn and refuses more than ${maxOps} keys.`,
       ...choices,
     );
     if (!answer) return undefined;
@@ -102,12 +107,9 @@ export class BulkCommands extends Disposable {
       void vscode.window.showInformationMessage('Nothing to delete: the selected keys no longer exist.');
       return undefined;
     }
-    const answer = await vscode.window.showWarningMessage(
+    const answer = await this.ask(
       `Delete ${preview.keys.toLocaleString()} key${preview.keys === 1 ? '' : 's'} from ${connection.profile.name}?`,
-      {
-        modal: true,
-        detail: `${nodes.map((n) => `  ${displayKey(n.key)}${n.type === 'folder' ? '… (prefix)' : ''}`).join('\n')}\n\nFor example:\n${preview.sample.map((k) => `  ${k}`).join('\n')}\n\nCounted at revision ${preview.revision}. Deletes run in Txn batches; each batch commits on its own.`,
-      },
+      `${nodes.map((n) => `  ${displayKey(n.key)}${n.type === 'folder' ? '… (prefix)' : ''}`).join('\n')}\n\nFor example:\n${preview.sample.map((k) => `  ${k}`).join('\n')}\n\nCounted at revision ${preview.revision}. Deletes run in Txn batches; each batch commits on its own.`,
       'Delete',
     );
     if (answer !== 'Delete') return undefined;
@@ -169,9 +171,9 @@ export class BulkCommands extends Disposable {
       )?.mode;
     if (!mode) return undefined;
     if (!options.mode) {
-      const ok = await vscode.window.showWarningMessage(
+      const ok = await this.ask(
         `Import ${manifest.keys.toLocaleString()} keys into ${connection.profile.name} (${mode})?`,
-        { modal: true, detail: `From ${path.basename(file.fsPath)}: prefix ${manifest.prefix || '(every key)'}, exported at revision ${manifest.revision}, SHA-256 verified. Leases are not imported (they belong to the source cluster).` },
+        `From ${path.basename(file.fsPath)}: prefix ${manifest.prefix || '(every key)'}, exported at revision ${manifest.revision}, SHA-256 verified. Leases are not imported (they belong to the source cluster).`,
         'Import',
       );
       if (ok !== 'Import') return undefined;

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { ConnectionManager } from '../connections/connectionManager';
 import { EtcdExplorerError } from '../etcd/errors';
 import { displayKey, parseDisplayKey } from '../etcd/keyCodec';
-import { dryRunTxn, parseTxnDocument, renderTxnResult, runTxn, txnDocumentFromRecords } from '../etcd/txn';
+import { DryRunResult, TxnResult, dryRunTxn, parseTxnDocument, renderTxnResult, runTxn, txnDocumentFromRecords } from '../etcd/txn';
 import { readValue } from '../etcd/values';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
@@ -136,7 +136,7 @@ export class TxnCommands extends Disposable {
           if (ok !== 'Run') continue;
         }
         const spec = parsed.spec;
-        const result = await vscode.window.withProgress(
+        const result = await vscode.window.withProgress<TxnResult | DryRunResult>(
           { location: vscode.ProgressLocation.Notification, title: 'Running the Txn…', cancellable: true },
           (_p, token) =>
             pick.action === 'dry'

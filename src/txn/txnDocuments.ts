@@ -133,7 +133,7 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     if (!profileId) throw new EtcdExplorerError('config', 'No etcd connection to run against: add one first.');
     const connection = await this.manager.get(profileId);
     const spec = parsed.spec;
-    const result: TxnResult | DryRunResult = await vscode.window.withProgress(
+    const result = await vscode.window.withProgress<TxnResult | DryRunResult>(
       { location: vscode.ProgressLocation.Notification, title: `${dryRun ? 'Dry-running' : 'Running'} the Txn against ${connection.profile.name}…`, cancellable: true },
       (_p, token) => (dryRun ? dryRunTxn(connection, spec, { signal: toAbortSignal(token) }) : runTxn(connection, spec, { signal: toAbortSignal(token), maxTxnOps: settings.maxTxnOps() })),
     );

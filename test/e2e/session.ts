@@ -36,6 +36,8 @@ export interface E2eSession {
   page: Page;
   /** Browser dialogs (alert/confirm) that fired: a hostile key must never cause one. */
   dialogs: string[];
+  /** The workspace folder opened in the workbench (a temp dir). */
+  workspace: string;
 }
 
 /**
@@ -55,6 +57,7 @@ export function seededWorkbench(name: string, options: { configured: boolean; vi
     const vsix = join(repoRoot, 'etcd-explorer.vsix');
     if (!existsSync(vsix)) execFileSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: 'ignore' });
     workspace = mkdtempSync(join(tmpdir(), `etcd-e2e-${name}-`));
+    session.workspace = workspace;
     session.workbench = await openWorkbench({
       workspaceFolder: workspace,
       vsix,

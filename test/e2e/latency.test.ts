@@ -1,0 +1,48 @@
+import * as assert from 'node:assert/strict';
+import type { Frame, Page } from 'playwright-core';
+import { runCommand, screenshot } from '../rig/vscodeServer';
+import { seededWorkbench } from './session';
+
+/** The frame of the latency webview (nested iframes; found by its content). */
+async function latencyFrame(page: Page): Promise<Frame> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (await frame.locator('#probe-charts').count().catch(() => 0)) return frame;
+    }
+    await page.waitForTimeout(200);
+  }
+  assert.fail('latency webview not found');
+}
+
+describe('E2E: latency panel', function () {
+  this.timeout(150_000);
+  const session = seededWorkbench('latency', { configured: true, viewport: { width: 1500, height: 1000 } });
+
+  it('graphs client probes and server metrics, and they move while a load test runs', async () => {
+    const page = session.page;
+    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    await runCommand(page, 'etcd: Show Latency…');
+    const frame = await latencyFrame(page);
+    // uPlot draws into canvases: one per chart, all present once the first tick arrived.
+    await frame.locator('#probe-charts .chart canvas').first().waitFor({ timeout: 20_000 });
+    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 20_000 });
+    const rows = await frame.locator('#probe-stats tr').allInnerTexts();
+    assert.ok(rows.some((r) => /Range \(serializable\)/.test(r) && /\d+(\.\d+)? ms/.test(r)), rows.join('\n'));
+    await frame.waitForFunction(() => [...document.querySelectorAll('#metrics-charts .chart')].some((c) => c.querySelector('canvas') && (c.querySelector('.chart-empty') as HTMLElement).hidden), undefined, { timeout: 20_000 });
+
+    await frame.locator('#load').click();
+    await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Run Load Test' }).click();
+    await frame.locator('#load-status.running').waitFor({ timeout: 20_000 });
+    await frame.waitForFunction(() => /Load test running: [1-9][\d,]* \//.test(document.getElementById('load-status')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    await page.waitForTimeout(4000);
+    const running = await frame.locator('#load-status').textContent();
+    assert.match(running ?? '', /Load test running/);
+    await screenshot(page, 'latency-graphs');
+    await frame.locator('#load-status.done').waitFor({ timeout: 60_000 });
+    assert.match((await frame.locator('#load-status').textContent()) ?? '', /writes\/s .* deleted [\d,]+ keys afterwards/);
+    const own = await frame.locator('#own-stats tr').allInnerTexts();
+    assert.ok(own.length >= 2, own.join('\n'));
+    assert.deepEqual(session.dialogs, []);
+  });
+});

@@ -1,0 +1,83 @@
+import * as assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Frame, Page } from 'playwright-core';
+import { runCommand, screenshot } from '../rig/vscodeServer';
+import { seededWorkbench } from './session';
+
+async function frameWith(page: Page, selector: string, text: RegExp): Promise<Frame> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (await frame.locator(selector, { hasText: text }).count().catch(() => 0)) return frame;
+    }
+    await page.waitForTimeout(250);
+  }
+  assert.fail(`no frame shows ${selector} ${text}`);
+}
+
+describe('E2E: Txn documents and the health doctor', function () {
+  this.timeout(150_000);
+  const session = seededWorkbench('txn', { configured: true, viewport: { width: 1500, height: 900 } });
+
+  it('runs a Txn document through its CodeLens and shows the result beside it', async () => {
+    const page = session.page;
+    const file = join(session.workspace, 'rollout.etcdtxn.yaml');
+    writeFileSync(
+      file,
+      [
+        '# Flip the feature flag only if nobody changed it since we looked (compare-and-swap on mod_revision).',
+        'compare:',
+        '  - key: /config/feature-flags/new-checkout',
+        '    target: create_revision',
+        '    op: ">"',
+        '    value: 0',
+        'success:',
+        '  - put: { key: /config/feature-flags/new-checkout, value: "true" }',
+        '  - put: { key: /config/feature-flags/rollout-note, value: "enabled by txn" }',
+        '  - get: { key: /config/feature-flags/, prefix: true, keysOnly: true }',
+        'failure:',
+        '  - get: { key: /config/feature-flags/new-checkout }',
+        '',
+      ].join('\n'),
+    );
+    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    await page.keyboard.press('Control+P');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible' });
+    await input.fill('rollout.etcdtxn.yaml');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'rollout.etcdtxn.yaml' }).first().click();
+    const lens = page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run against demo etcd' });
+    await lens.waitFor({ state: 'visible', timeout: 30_000 });
+    await page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Dry run' }).waitFor();
+    await lens.click();
+    const result = page.locator('.editor-instance .view-lines', { hasText: 'succeeded: true' });
+    await result.waitFor({ timeout: 20_000 });
+    const text = await result.innerText();
+    assert.match(text, /branch: success/);
+    assert.equal(await session.conn.call('get', (c) => c.get('/config/feature-flags/rollout-note').string()), 'enabled by txn');
+    await screenshot(page, 'txn-result');
+  });
+
+  it('runs the health doctor: findings in the Health view and the report document', async () => {
+    const page = session.page;
+    // A value over the doctor's 512 KiB threshold.
+    await session.conn.write('put', (c) => c.put('/blobs/oversized-manifest').value(Buffer.alloc(700 * 1024, 0x78)).exec());
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'etcd: Run Health Check');
+    await page.locator('.notification-toast', { hasText: /demo etcd: .*finding/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.pane-header', { hasText: 'Health' }).click();
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Health' }) });
+    const finding = pane.locator('.monaco-list-row', { hasText: /large/i }).first();
+    await finding.waitFor({ state: 'visible', timeout: 20_000 });
+    await finding.click();
+    await pane.locator('.monaco-list-row', { hasText: /oversized-manifest/ }).first().waitFor({ timeout: 10_000 });
+    await page.locator('.statusbar-item', { hasText: /etcd: \d+ health finding/ }).waitFor({ timeout: 10_000 });
+    await screenshot(page, 'health-view');
+    await runCommand(page, 'etcd: Open Health Report');
+    const frame = await frameWith(page, 'h1', /demo etcd/);
+    assert.ok(await frame.locator('body', { hasText: /oversized-manifest/ }).count(), 'the report names the large key');
+    await screenshot(page, 'health-report');
+    assert.deepEqual(session.dialogs, []);
+  });
+});

@@ -1,0 +1,54 @@
+import * as assert from 'node:assert/strict';
+import { api, testEndpoints } from './api';
+import type { HealthNode } from '../../src/health/healthTreeProvider';
+
+describe('health doctor (extension host)', function () {
+  this.timeout(60_000);
+  const endpoints = testEndpoints();
+  const bigKey = Buffer.from('/healthv/big-value');
+
+  before(async () => {
+    const { connections } = await api();
+    await connections.add({ id: 'healthv', name: 'healthv', endpoints });
+  });
+  after(async () => {
+    const { connections } = await api();
+    const conn = await connections.get('healthv');
+    await conn.write('cleanup', (c) => c.delete().key(bigKey).exec()).catch(() => undefined);
+    await connections.remove('healthv');
+  });
+
+  it('reports a very large value in the Health view, the report document and the status bar, and clears it once deleted', async () => {
+    const { connections, healthCommands, reports } = await api();
+    const conn = await connections.get('healthv');
+    await conn.write('put a large value', (c) => c.put(bigKey).value(Buffer.alloc(1024 * 1024, 0x61)).exec());
+
+    const report = await healthCommands.check('healthv');
+    assert.ok(report, 'a report');
+    const large = report.findings.find((f) => f.rule === 'largeValues');
+    assert.ok(large, `largeValues finding expected, got ${JSON.stringify(report.findings.map((f) => f.rule))}`);
+    assert.ok(large.evidence.some((e) => e.includes('/healthv/big-value')), large.evidence.join('\n'));
+    assert.match(healthCommands.statusText ?? '', /etcd: \d+ health finding/);
+
+    const tree = (await api()).healthTree;
+    const root = tree.getChildren().find((n: HealthNode) => n.profileId === 'healthv')!;
+    const rootItem = tree.getTreeItem(root);
+    assert.match(String(rootItem.description), /checked/);
+    const findings = tree.getChildren(root).filter((n: HealthNode) => n.type === 'finding');
+    const node = findings.find((n: HealthNode) => n.type === 'finding' && n.finding.rule === 'largeValues')!;
+    assert.ok(node, 'the finding is in the tree');
+    const details = tree.getChildren(node);
+    assert.ok(details.some((d: HealthNode) => d.type === 'detail' && d.kind === 'remedy'));
+
+    const uri = await healthCommands.openReport('healthv');
+    assert.ok(uri);
+    const text = reports.text(uri)!;
+    assert.match(text, /healthv/);
+    assert.ok(text.includes(large.title), 'the report lists the finding');
+
+    await conn.write('delete the large value', (c) => c.delete().key(bigKey).exec());
+    const after = await healthCommands.check('healthv');
+    assert.ok(after && !after.findings.some((f) => f.rule === 'largeValues'), 'the finding is gone after the delete');
+    assert.ok(!reports.text(uri)!.includes(large.title), 'the open report was refreshed');
+  });
+});
