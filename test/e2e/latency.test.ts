@@ -29,7 +29,7 @@ describe('E2E: latency panel', function () {
     await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 20_000 });
     const rows = await frame.locator('#probe-stats tr').allInnerTexts();
     assert.ok(rows.some((r) => /Range \(serializable\)/.test(r) && /\d+(\.\d+)? ms/.test(r)), rows.join('\n'));
-    await frame.waitForFunction(() => [...document.querySelectorAll('#metrics-charts .chart')].some((c) => c.querySelector('canvas') && (c.querySelector('.chart-empty') as HTMLElement).hidden), undefined, { timeout: 20_000 });
+    await frame.waitForFunction(() => Array.from(document.querySelectorAll('#metrics-charts .chart')).some((c) => c.querySelector('canvas') && (c.querySelector('.chart-empty') as HTMLElement).hidden), undefined, { timeout: 20_000 });
 
     await frame.locator('#load').click();
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Run Load Test' }).click();
