@@ -97,7 +97,7 @@ class TxnDocumentParser {
   private parseSpec(format: TxnFormat): TxnSpec | undefined {
     if (format === 'json' && this.text.trim() && !this.strictJson()) return undefined;
     const doc = parseDocument(this.text, { prettyErrors: false, uniqueKeys: true });
-    for (const e of doc.errors) this.error([e.pos[0], Math.max(e.pos[1], e.pos[0] + 1)], firstLine(e.message));
+    for (const e of doc.errors) this.error(this.token(e.pos[0], e.pos[1]), firstLine(e.message));
     for (const w of doc.warnings) this.warn([w.pos[0], w.pos[1]], firstLine(w.message));
     if (doc.errors.length) return undefined;
     const root = doc.contents;
@@ -130,8 +130,8 @@ class TxnDocumentParser {
       }
     }
     for (const branch of ['success', 'failure'] as const) this.checkOverlaps(branches[branch], branch);
-    const compareItems = this.list(fields.get('compare'), 'compare', false).length;
-    this.warnings(fields, compareItems, branches);
+    // Warnings about intent only make sense once the document says what it means.
+    if (!this.diagnostics.some((d) => d.severity === 'error')) this.warnings(fields, compare.length, branches);
     return {
       compare,
       success: branches.success.map((w) => w.op),
@@ -139,17 +139,12 @@ class TxnDocumentParser {
     };
   }
 
-  /** JSON.parse is the judge of JSON syntax (the YAML parser would accept comments and trailing commas). */
+  /** Strict JSON first (the YAML parser would accept comments, trailing commas and unquoted words). */
   private strictJson(): boolean {
-    try {
-      JSON.parse(this.text);
-      return true;
-    } catch (err) {
-      const m = /position (\d+)/.exec((err as Error).message);
-      const at = m ? Number(m[1]) : Math.max(0, this.text.trimEnd().length - 1);
-      this.error([at, Math.min(this.text.length, at + 1)], `JSON syntax error: ${(err as Error).message}`);
-      return false;
-    }
+    const problem = jsonSyntaxError(this.text);
+    if (!problem) return true;
+    this.error([problem.at, Math.min(this.text.length, problem.at + 1)], `JSON syntax error: ${problem.message}.`);
+    return false;
   }
 
   private warnings(fields: Map<string, Pair>, compares: number, branches: Record<'success' | 'failure', Written[]>): void {
@@ -323,10 +318,10 @@ class TxnDocumentParser {
     return out;
   }
 
-  private list(pair: Pair | undefined, name: string, report = true): unknown[] {
+  private list(pair: Pair | undefined, name: string): unknown[] {
     if (!pair || (isScalar(pair.value) && pair.value.value === null)) return [];
     if (!isSeq(pair.value)) {
-      if (report) this.error(rangeOf(pair.value), `\`${name}\` is a list (items start with "- ").`);
+      this.error(rangeOf(pair.value), `\`${name}\` is a list (items start with "- ").`);
       return [];
     }
     return pair.value.items;
@@ -442,6 +437,16 @@ class TxnDocumentParser {
     return pair ? this.bool(pair) : false;
   }
 
+  /** A parser error's range, widened from blank space to the token that follows it on the line. */
+  private token(start: number, end: number): Range {
+    if (this.text.slice(start, end).trim()) return [start, end];
+    let s = start;
+    while (s < this.text.length && (this.text[s] === ' ' || this.text[s] === '\t')) s++;
+    let e = s;
+    while (e < this.text.length && !/\s/.test(this.text[e])) e++;
+    return e > s ? [s, e] : [start, Math.max(end, Math.min(this.text.length, start + 1))];
+  }
+
   private line(offset: number): number {
     let line = 1;
     for (let i = 0; i < offset && i < this.text.length; i++) if (this.text.charCodeAt(i) === 10) line++;
@@ -468,6 +473,89 @@ function scalarText(node: unknown): string | undefined {
   if (typeof node.value === 'string') return node.value;
   if (node.type === 'PLAIN' && typeof node.source === 'string') return node.source;
   return String(node.value);
+}
+
+/** Position and reason of the first JSON syntax error (RFC 8259), or undefined for valid JSON. */
+export function jsonSyntaxError(text: string): { at: number; message: string } | undefined {
+  let i = 0;
+  class Fail {
+    constructor(
+      readonly at: number,
+      readonly message: string,
+    ) {}
+  }
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const fail = (message: string): never => {
+    throw new Fail(i, i >= text.length ? 'unexpected end of the text' : message);
+  };
+  const expect = (c: string, what: string) => (text[i] === c ? i++ : fail(`expected ${what}, found ${JSON.stringify(text[i])}`));
+  const string = () => {
+    expect('"', 'a double-quoted string');
+    while (i < text.length && text[i] !== '"') {
+      if (text.charCodeAt(i) < 0x20) fail('control character in a string (escape it)');
+      if (text[i] === '\\') {
+        const esc = /^\\(["\\/bfnrt]|u[0-9a-fA-F]{4})/.exec(text.slice(i, i + 6));
+        if (!esc) fail('invalid escape in a string (JSON has \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)');
+        i += esc![0].length;
+      } else i++;
+    }
+    expect('"', 'the closing quote');
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        string();
+        ws();
+        expect(':', '":"');
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          ws();
+          if (text[i] === '}') fail('trailing comma');
+          continue;
+        }
+        return void expect('}', '"," or "}"');
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          ws();
+          if (text[i] === ']') fail('trailing comma');
+          continue;
+        }
+        return void expect(']', '"," or "]"');
+      }
+    }
+    if (c === '"') return string();
+    const lit = /^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)/.exec(text.slice(i, i + 400));
+    if (lit && lit[0]) return void (i += lit[0].length);
+    fail(`unexpected ${JSON.stringify(c)}`);
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail(`unexpected ${JSON.stringify(text[i])} after the end of the document`);
+    return undefined;
+  } catch (err) {
+    if (err instanceof Fail) return { at: err.at, message: err.message };
+    throw err;
+  }
 }
 
 function firstLine(message: string): string {
