@@ -1143,7 +1143,7 @@ export function renderHealthReport(report: HealthReport, connectionName: string)
     out.push(`### ${SEVERITY_LABEL[f.severity]}: ${escapeMarkdown(f.title)}`, '');
     out.push(`Rule: ${escapeMarkdown(RULE_LABELS[f.rule])}${f.member ? ` · Member: ${escapeMarkdown(f.member)}` : ''}`, '');
     for (const e of f.evidence) out.push(`- ${escapeMarkdown(e)}`);
-    out.push('', `**What to do:** ${escapeMarkdown(f.remedy)}`, '');
+    out.push('', `**What to do:** ${remedyMarkdown(f.remedy)}`, '');
   }
   out.push('## Members', '');
   out.push('| Member | Endpoint | Status | Version | Leader | DB size | In use | Raft index / applied |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
@@ -1168,6 +1168,14 @@ export function renderHealthReport(report: HealthReport, connectionName: string)
     out.push('');
   }
   return out.join('\n');
+}
+
+/** A remedy keeps its `commands` as code spans (inert: a code span shows its text literally); the rest is escaped. */
+function remedyMarkdown(text: string): string {
+  return text
+    .split(/(`[^`\r\n]+`)/)
+    .map((part) => (/^`[^`]+`$/.test(part) ? part : escapeMarkdown(part)))
+    .join('');
 }
 
 const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
