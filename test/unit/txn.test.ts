@@ -201,6 +201,17 @@ failure:
       }
     });
 
+    it('JSON documents: ranges cover the quoted names and values', () => {
+      const doc = (success: unknown[], compare: unknown[] = [{ key: '/g', target: 'version', op: '>', value: 0 }]) => JSON.stringify({ compare, success }, null, 2);
+      expectOnly(doc([{ putt: { key: '/a', value: 'x' } }]), '"putt"', /Unknown operation "putt" \(did you mean "put"\?\)/, 'error', 'json');
+      expectOnly(doc([{ get: { key: '/a', limt: 1 } }]), '"limt"', /did you mean "limit"/, 'error', 'json');
+      expectOnly(doc([], [{ key: '/a', target: 'mod_revision', op: '==', value: -1 }]), '-1', /non-negative integer/, 'error', 'json');
+      expectOnly(doc([{ put: { key: '/a', value: 'x', lease: 'xyz' } }]), '"xyz"', /not a lease id/, 'error', 'json');
+      expectOnly(doc([{ get: { keyBase64: 'A=B' } }]), '"A=B"', /not valid base64/, 'error', 'json');
+      const dup = doc([{ put: { key: '/a', value: '1' } }, { delete: { key: '/a' } }]);
+      expectOnly(dup, '"delete"', /also written by the put at line 12/, 'error', 'json');
+    });
+
     it('JSON with a comment is an error, the same text as YAML is not', () => {
       const text = '{ "compare": [ { "key": "/a", "target": "version", "op": ">", "value": 0 } ], # note\n "success": [] }';
       assert.equal(diagnose(text, 'json')[0].covered, '#');
@@ -483,7 +494,13 @@ failure:
 
     it('accepts the documented example and generated documents', () => {
       const { validate } = load();
-      for (const doc of [JSON.parse(EXAMPLE_JSON), parseYaml(EXAMPLE_YAML), parseYaml(txnDocumentFromRecords([{ key: b('/a'), value: Buffer.from([0xff]), modRevision: '3', lease: '10' }]))]) {
+      const yamlScalars = parseYaml('compare:\n  - { key: /n, target: value, op: "==", value: 42 }\n  - { key: /n, target: lease, op: "!=", value: 0x1f }\nsuccess:\n  - put: { key: 2024, value: 7 }\n');
+      for (const doc of [
+        JSON.parse(EXAMPLE_JSON),
+        parseYaml(EXAMPLE_YAML),
+        parseYaml(txnDocumentFromRecords([{ key: b('/a'), value: Buffer.from([0xff]), modRevision: '3', lease: '10' }])),
+        yamlScalars,
+      ]) {
         assert.ok(validate(doc), JSON.stringify(validate.errors));
       }
     });
@@ -500,7 +517,6 @@ failure:
         { compare: [{ key: '/a', target: 'mod', op: '==', value: 1 }] },
         { compare: [{ key: '/a', target: 'mod_revision', op: '=', value: 1 }] },
         { compare: [{ key: '/a', target: 'mod_revision', op: '==', value: -1 }] },
-        { compare: [{ key: '/a', target: 'value', op: '==', value: 1 }] },
         { success: [{ put: { key: '/a', value: 'x', lease: 'xyz' } }] },
         { success: Array.from({ length: 129 }, () => ({ get: { key: '/a' } })) },
         { success: [{ get: { key: '/a', prefix: true, rangeEnd: '/b' } }] },
