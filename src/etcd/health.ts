@@ -325,9 +325,12 @@ export class HealthDoctor {
     });
     const live = members.filter((m) => m.status?.ok);
 
-    const alarms = await this.alarms(live, signal);
-    const hash = await this.compareHashes(live, signal);
-    const large = this.options.scanLargeValues === false ? { note: 'Turned off in the settings.' } : await this.scanLargeValues(signal);
+    // In parallel: without quorum the alarm list and the linearizable scan each wait for their deadline.
+    const [alarms, hash, large] = await Promise.all([
+      this.alarms(live, signal),
+      this.compareHashes(live, signal),
+      this.options.scanLargeValues === false ? Promise.resolve({ note: 'Turned off in the settings.' } as { scan?: LargeValueScan; note?: string }) : this.scanLargeValues(signal),
+    ]);
     return {
       takenAt,
       members,

@@ -4,7 +4,7 @@ import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { HealthDoctor, HealthDoctorOptions, HealthReport, RuleId, renderHealthReport } from '../../src/etcd/health';
 import { silentLogger } from '../../src/etcd/logger';
-import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { EtcdCluster, registerCleanup, startBlackhole, startDeadEndpoint } from '../rig/etcd';
 import { until } from '../rig/wait';
 
 registerCleanup();
@@ -175,6 +175,31 @@ describe('health doctor (real etcd)', function () {
         await dispose();
       }
     });
+  });
+
+  it('never throws for an unreachable cluster: a dead and a blackholed endpoint become findings and notes; only cancelling throws', async () => {
+    const hole = await startBlackhole();
+    const dead = await startDeadEndpoint();
+    const conn = new EtcdConnection({ id: 'x', name: 'x', endpoints: [dead, hole.endpoint], timeoutMs: 400, retries: 0 }, {}, silentLogger);
+    const clients = new MemberClients(conn);
+    try {
+      const doctor = new HealthDoctor(conn, clients);
+      const r = await doctor.check();
+      assert.equal(r.snapshot.membersSource, 'profile');
+      assert.equal(r.findings.find((f) => f.rule === 'membersDown')?.title, '2 of 2 members are down');
+      assert.ok(r.snapshot.members.every((m) => m.metricsError), 'both scrapes failed');
+      for (const rule of ['insufficientMembers', 'noLeader', 'alarms', 'hashMismatch', 'largeValues', 'fsyncSlow'] as const) {
+        assert.equal(evaluated(r, rule), false, rule);
+        assert.ok(r.checks.find((c) => c.rule === rule)!.note, `${rule} says why`);
+      }
+      const abort = new AbortController();
+      setTimeout(() => abort.abort(), 100);
+      await assert.rejects(doctor.check(abort.signal), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'cancelled');
+    } finally {
+      await clients.dispose();
+      await conn.close();
+      await hole.close();
+    }
   });
 
   describe('NOSPACE', () => {
