@@ -198,7 +198,8 @@ describe('load levels', () => {
     assert.deepEqual([LOAD_LEVELS.s.ratePerSecond, LOAD_LEVELS.m.ratePerSecond, LOAD_LEVELS.l.ratePerSecond], [150, 1000, 8000]);
     for (const level of Object.values(LOAD_LEVELS)) {
       const seconds = level.totalOps / level.ratePerSecond!;
-      assert.ok(seconds >= 5 && seconds <= 20, `${level.label}: ${seconds} s at the target rate`);
+      assert.ok(seconds >= 2 && seconds <= 20, `${level.label}: ${seconds} s at the target rate`);
+      assert.ok(level.totalOps * level.valueBytes <= 64 * 1024 * 1024, `${level.label}: bounded volume`);
     }
   });
 });
