@@ -40,7 +40,7 @@ describe('E2E: latency panel', function () {
     assert.match(running ?? '', /Load test running/);
     await screenshot(page, 'latency-graphs');
     await frame.locator('#load-status.done').waitFor({ timeout: 60_000 });
-    assert.match((await frame.locator('#load-status').textContent()) ?? '', /writes\/s .* deleted [\d,]+ keys afterwards/);
+    assert.match((await frame.locator('#load-status').textContent()) ?? '', /writes\/s.* deleted [\d,]+ keys afterwards/);
     const own = await frame.locator('#own-stats tr').allInnerTexts();
     assert.ok(own.length >= 2, own.join('\n'));
     assert.deepEqual(session.dialogs, []);

@@ -59,6 +59,8 @@ export function run(): Promise<void> {
     reporter: 'spec',
     color: false,
     timeout: Number(process.env.ETCD_EXPLORER_TEST_TIMEOUT ?? 60_000),
+    // ETCD_EXPLORER_TEST_GREP runs only the matching tests (handy while working on one feature).
+    ...(process.env.ETCD_EXPLORER_TEST_GREP ? { grep: process.env.ETCD_EXPLORER_TEST_GREP } : {}),
   });
   const grep = process.env.ETCD_EXPLORER_TEST_GREP;
   if (grep) mocha.grep(grep);

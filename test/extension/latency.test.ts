@@ -58,7 +58,7 @@ describe('latency panel (extension host)', function () {
     const { latency, connections } = await api();
     const panel = latency.openPanels[0];
     const message = await panel.loadTest('s', { confirmed: true });
-    assert.match(message ?? '', /Wrote [\d,]+ keys .* writes\/s .* deleted [\d,]+ keys afterwards/);
+    assert.match(message ?? '', /Wrote [\d,]+ keys .* writes\/s.* deleted [\d,]+ keys afterwards/);
     const conn = await connections.get('latv');
     const prefix = Buffer.from(vscode.workspace.getConfiguration('etcd').get<string>('latency.loadTestPrefix')!);
     const left = await conn.call('count', (c) => c.kv.range({ key: prefix, range_end: Buffer.concat([prefix.subarray(0, -1), Buffer.from([prefix[prefix.length - 1] + 1])]), count_only: true }));
