@@ -665,8 +665,9 @@ export function validateTxnSpec(spec: TxnSpec, maxTxnOps = DEFAULT_MAX_TXN_OPS):
 
 export interface TxnKv {
   key: string;
-  value: string;
-  valueEncoding: 'utf8' | 'base64';
+  /** Absent for keys-only reads (the server sent no value). */
+  value?: string;
+  valueEncoding?: 'utf8' | 'base64';
   createRevision: string;
   modRevision: string;
   version: string;
@@ -765,10 +766,10 @@ function encodeValue(value: Buffer): { value: string; valueEncoding: 'utf8' | 'b
   return isValidUtf8(value) ? { value: value.toString('utf8'), valueEncoding: 'utf8' } : { value: value.toString('base64'), valueEncoding: 'base64' };
 }
 
-function toKv(conn: EtcdConnection, kv: IKeyValue): TxnKv {
+function toKv(conn: EtcdConnection, kv: IKeyValue, keysOnly: boolean): TxnKv {
   return {
     key: displayKey(conn.relativeKey(kv.key)),
-    ...encodeValue(kv.value),
+    ...(keysOnly ? {} : encodeValue(kv.value)),
     createRevision: kv.create_revision,
     modRevision: kv.mod_revision,
     version: kv.version,
@@ -789,7 +790,7 @@ function toOpResult(conn: EtcdConnection, op: TxnOp, res: IResponseOp, revision:
     }
     case 'get': {
       const r = res.response_range;
-      return { kind: 'get', key, count: Number(r?.count ?? 0), kvs: (r?.kvs ?? []).map((kv) => toKv(conn, kv)) };
+      return { kind: 'get', key, count: Number(r?.count ?? 0), kvs: (r?.kvs ?? []).map((kv) => toKv(conn, kv, op.keysOnly === true)) };
     }
     case 'delete': {
       const r = res.response_delete_range;

@@ -103,7 +103,7 @@ export class HealthCommands extends Disposable {
   }
 
   reportUri(profileId: string): vscode.Uri {
-    return this.reports.uri(`health/${encodeURIComponent(profileId)}.md`);
+    return this.reports.uri(`health/etcd-health-${encodeURIComponent(profileId)}.md`);
   }
 
   /** What the status bar shows (tests read it). */

@@ -59,7 +59,7 @@ export class BulkCommands extends Disposable {
     const format = bulkFormat(source, text);
     const items = parseBulkInput(text, format);
     if (!items.length) throw new EtcdExplorerError('invalid', `${path.basename(source.path)} holds no keys.`);
-    const connection = await this.manager.get(profileId);
+    const connection = await this.connected(profileId);
     connection.assertWritable('bulk put');
     const maxOps = settings.maxTxnOps();
     const batches = Math.ceil(items.length / maxOps);
@@ -99,7 +99,7 @@ export class BulkCommands extends Disposable {
     const nodes = (selected?.length ? selected : node ? [node] : []).filter((n) => n.type === 'key' || n.type === 'folder');
     if (!nodes.length) throw new EtcdExplorerError('invalid', 'Select keys or folders in the etcd view first.');
     if (new Set(nodes.map((n) => n.profileId)).size > 1) throw new EtcdExplorerError('invalid', 'The selection spans several connections; delete from one at a time.');
-    const connection = await this.manager.get(nodes[0].profileId);
+    const connection = await this.connected(nodes[0].profileId);
     connection.assertWritable('delete keys');
     const targets: DeleteTarget[] = nodes.map((n) => ({ key: n.key, prefix: n.type === 'folder' }));
     const preview = await previewBulkDelete(connection, targets);
@@ -124,7 +124,7 @@ export class BulkCommands extends Disposable {
   async export(node?: TreeNode, target?: vscode.Uri): Promise<string | undefined> {
     const profileId = node?.profileId ?? (await this.pickConnection());
     if (!profileId) return undefined;
-    const connection = await this.manager.get(profileId);
+    const connection = await this.connected(profileId);
     const prefix = node && (node.type === 'folder' || node.type === 'key') ? node.key : this.tree.filter(profileId) ?? Buffer.alloc(0);
     const shown = displayKey(prefix) || '(every key)';
     const file =
@@ -152,7 +152,7 @@ export class BulkCommands extends Disposable {
   async import(node?: TreeNode, options: { file?: vscode.Uri; mode?: ImportMode } = {}): Promise<BulkResult | undefined> {
     const profileId = node?.profileId ?? (await this.pickConnection());
     if (!profileId) return undefined;
-    const connection = await this.manager.get(profileId);
+    const connection = await this.connected(profileId);
     connection.assertWritable('import keys');
     const file = options.file ?? (await vscode.window.showOpenDialog({ title: `Import into ${connection.profile.name}`, filters: { 'NDJSON export': ['ndjson'] }, canSelectMany: false }))?.[0];
     if (!file) return undefined;
@@ -222,6 +222,13 @@ export class BulkCommands extends Disposable {
     if (!pick) return undefined;
     if (pick.uri) return pick.uri;
     return (await vscode.window.showOpenDialog({ title: 'Keys to put', filters: { 'JSON / YAML / NDJSON': ['json', 'yaml', 'yml', 'ndjson', 'jsonl'] }, canSelectMany: false }))?.[0];
+  }
+
+  /** The profile's connection, connected (so the status bar shows it like any other use). */
+  private async connected(profileId: string) {
+    const connection = await this.manager.get(profileId);
+    if (connection.state !== 'connected') await this.manager.connect(profileId);
+    return connection;
   }
 
   private async pickConnection(): Promise<string | undefined> {

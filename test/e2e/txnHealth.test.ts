@@ -26,11 +26,11 @@ describe('E2E: Txn documents and the health doctor', function () {
     writeFileSync(
       file,
       [
-        '# Flip the feature flag only if nobody changed it since we looked (compare-and-swap on mod_revision).',
+        '# Create the flag only if nobody created it meanwhile; otherwise show what is there.',
         'compare:',
         '  - key: /config/feature-flags/new-checkout',
         '    target: create_revision',
-        '    op: ">"',
+        '    op: "=="',
         '    value: 0',
         'success:',
         '  - put: { key: /config/feature-flags/new-checkout, value: "true" }',
@@ -53,7 +53,7 @@ describe('E2E: Txn documents and the health doctor', function () {
     await lens.click();
     const result = page.locator('.editor-instance .view-lines', { hasText: 'succeeded: true' });
     await result.waitFor({ timeout: 20_000 });
-    const text = await result.innerText();
+    const text = (await result.innerText()).replace(/\u00a0/g, ' ');
     assert.match(text, /branch: success/);
     assert.equal(await session.conn.call('get', (c) => c.get('/config/feature-flags/rollout-note').string()), 'enabled by txn');
     await screenshot(page, 'txn-result');
@@ -66,7 +66,17 @@ describe('E2E: Txn documents and the health doctor', function () {
     await page.keyboard.press('Escape');
     await runCommand(page, 'etcd: Run Health Check');
     await page.locator('.notification-toast', { hasText: /demo etcd: .*finding/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.pane-header', { hasText: 'Leases' }).click();
     await page.locator('.pane-header', { hasText: 'Health' }).click();
+    // Widen the side bar so the findings are readable in the screenshot.
+    const box = await page.locator('.part.sidebar').boundingBox();
+    if (box) {
+      const edge = box.x + box.width + 1;
+      await page.mouse.move(edge, box.y + 300);
+      await page.mouse.down();
+      await page.mouse.move(edge + 330, box.y + 300, { steps: 8 });
+      await page.mouse.up();
+    }
     const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Health' }) });
     const finding = pane.locator('.monaco-list-row', { hasText: /large/i }).first();
     await finding.waitFor({ state: 'visible', timeout: 20_000 });

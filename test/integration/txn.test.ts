@@ -147,7 +147,7 @@ failure: []
     assert.deepEqual(all.kvs!.map((kv) => [kv.key, kv.value]), [['/ops/a', 'new-a'], ['/ops/b', 'v-b'], ['/ops/c', 'v-c'], ['/ops/d', 'v-d']]);
     assert.equal(all.kvs![0].lease, leaseHex(lease));
     assert.equal(all.kvs![0].modRevision, result.revision);
-    assert.deepEqual(range.kvs!.map((kv) => [kv.key, kv.value]), [['/ops/b', ''], ['/ops/c', '']]);
+    assert.deepEqual(range.kvs!.map((kv) => [kv.key, kv.value]), [['/ops/b', undefined], ['/ops/c', undefined]]);
     assert.equal(limited.kvs!.length, 2);
     assert.equal(limited.count, 4);
     assert.equal(counted.count, 4);
@@ -288,7 +288,7 @@ failure: []
     const kv = again.responses[0].kvs![0];
     assert.equal(kv.key, '/bin/\\xff\\x00\\\\\\x80');
     assert.equal(kv.valueEncoding, 'base64');
-    assert.deepEqual(Buffer.from(kv.value, 'base64'), bytes);
+    assert.deepEqual(Buffer.from(kv.value!, 'base64'), bytes);
     const record = (await readValue(conn, key))!;
     const cas = await runTxn(conn, specOf(txnDocumentFromRecords([record])));
     assert.equal(cas.branch, 'success', 'a document from the current record compare-and-swaps it');

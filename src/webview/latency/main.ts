@@ -113,7 +113,15 @@ class Chart {
       cursor: { drag: { x: true, y: false } },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, ...(bars ? { values: (_u: uPlot, vals: number[]) => vals.map((v) => this.barLabel(v)) } : {}) },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 70, values: (_u: uPlot, vals: number[]) => vals.map((v) => formatValue(v, unit)) },
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          size: 70,
+          values: (_u: uPlot, vals: number[]) => vals.map((v) => formatValue(v, unit)),
+          // Counts are whole numbers: no 0.5 ticks rounded to a repeated label.
+          ...(unit === 'count' ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000] } : {}),
+        },
       ],
       series: [
         { label: bars ? 'bucket' : 'time', value: bars ? (_u: uPlot, v: number) => this.barLabel(v) : undefined },
@@ -132,9 +140,9 @@ class Chart {
     };
   }
 
-  /** Bucket upper bound (x values of the histogram are the bucket bounds). */
+  /** Bucket upper bound in ms (x values of the histogram are the bucket bounds); the title carries the unit. */
   private barLabel(bound: number): string {
-    return `≤ ${formatValue(bound, 'ms')}`;
+    return bound < 1 ? String(bound) : bound >= 1000 ? `${bound / 1000}s` : String(Math.round(bound));
   }
 
   /** The chart canvas with a title band and a legend, as PNG, saved by the host. */
@@ -223,7 +231,7 @@ function buildCharts(): void {
   charts = [];
   for (const op of ops) charts.push(place(probeGrid, new Chart(OP_LABELS[op] ?? op, 'ms', () => model.probeChart(op))));
   charts.push(place(probeGrid, new Chart('Failed probes per tick (errors solid, timeouts dashed)', 'count', () => model.failureChart())));
-  histChart = place(probeGrid, new Chart('Latency histogram (rolling window)', 'count', () => histogramData(), 'bars'));
+  histChart = place(probeGrid, new Chart('Latency histogram, ms (rolling window)', 'count', () => histogramData(), 'bars'));
   charts.push(histChart);
   charts.push(place(ownGrid, new Chart('Extension operations — p99 by type', 'ms', () => model.ownChart())));
   const metric = (t: string, unit: Unit, names: string[]) => charts.push(place(metricsGrid, new Chart(t, unit, () => model.metricChart(names))));
