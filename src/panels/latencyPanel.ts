@@ -1,4 +1,6 @@
 import { writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
@@ -291,8 +293,9 @@ export class LatencyPanel extends Disposable {
   }
 
   private async savePng(dataUrl: string, name: string): Promise<void> {
-    const safe = name.replace(/[^\w.-]+/g, '-').slice(0, 60) || 'chart';
-    const target = await vscode.window.showSaveDialog({ title: 'Save chart as PNG', filters: { PNG: ['png'] }, defaultUri: vscode.Uri.file(`${safe}.png`) });
+    const safe = name.replace(/[^\w.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).toLowerCase() || 'chart';
+    const dir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir();
+    const target = await vscode.window.showSaveDialog({ title: 'Save chart as PNG', filters: { PNG: ['png'] }, defaultUri: vscode.Uri.file(join(dir, `${safe}.png`)) });
     if (!target) return;
     await writeFile(target.fsPath, Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'));
     void vscode.window.showInformationMessage(`Saved ${target.fsPath}.`);

@@ -1,6 +1,8 @@
 import * as assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Frame, Page } from 'playwright-core';
-import { runCommand, screenshot } from '../rig/vscodeServer';
+import { repoRoot, runCommand, screenshot } from '../rig/vscodeServer';
 import { seededWorkbench } from './session';
 
 /** The frame of the latency webview (nested iframes; found by its content). */
@@ -44,5 +46,23 @@ describe('E2E: latency panel', function () {
     const own = await frame.locator('#own-stats tr').allInnerTexts();
     assert.ok(own.length >= 2, own.join('\n'));
     assert.deepEqual(session.dialogs, []);
+  });
+
+  it('saves a chart as PNG through the save dialog', async () => {
+    const page = session.page;
+    const frame = await latencyFrame(page);
+    await frame.locator('#probe-charts .chart vscode-button[title="Save as PNG"]').first().click();
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 20_000 });
+    // The dialog proposes <workspace>/<chart title>.png; accept it.
+    await page.waitForFunction(() => /range-serializable\.png$/.test((document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value ?? ''), undefined, { timeout: 10_000 });
+    const target = join(session.workspace, 'range-serializable.png');
+    await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
+    await page.locator('.notification-toast', { hasText: 'range-serializable.png' }).waitFor({ timeout: 20_000 });
+    const bytes = readFileSync(target);
+    assert.deepEqual([...bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'a PNG file');
+    assert.ok(bytes.length > 2000, `${bytes.length} bytes`);
+    mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
+    copyFileSync(target, join(repoRoot, 'test-artifacts', 'chart-export.png'));
   });
 });
