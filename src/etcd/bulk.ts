@@ -418,7 +418,7 @@ export async function runBatches(source: Iterable<RunnerBatch> | AsyncIterable<R
   const { options } = setup;
   const concurrency = checkConcurrency(options.concurrency);
   const prior = checkCheckpoint(options.checkpoint, setup);
-  const knownRevision = prior.unknown.size && options.checkpoint?.knownRevision ? options.checkpoint.knownRevision : setup.knownRevision;
+  const knownRevision = prior.unknown.size ? resumeFloor(options.checkpoint, setup.knownRevision) : setup.knownRevision;
   const committed = new Map(prior.committed);
   const unknown = new Set(prior.unknown);
   const reports = new Map<number, BatchReport>();
@@ -663,6 +663,16 @@ async function findOwnCommit(
   return matches ? { revision: candidate, plan } : undefined;
 }
 
+/**
+ * The revision commits of a checkpoint's unknown batches are newer than. A checkpoint that does not say (made by
+ * hand) gets "0": any revision where the keys hold our values counts, which at worst skips re-writing values that
+ * are already there.
+ */
+export function resumeFloor(checkpoint: BulkCheckpoint | undefined, start: string): string {
+  if (!checkpoint?.unknown.length) return start;
+  return checkpoint.knownRevision ?? '0';
+}
+
 /** Tracks the newest store revision seen, so every attempt knows a revision older than its own commit. */
 export function revisionTracker(start: string, floor: string): { known(): string; saw(revision: string): void; readonly floor: string } {
   let newest = BigInt(start);
@@ -695,7 +705,7 @@ export async function bulkPut(conn: EtcdConnection, items: readonly BulkItem[], 
   const fingerprint = fingerprintItems(unique, kind);
   checkCheckpoint(options.checkpoint, { kind, total: unique.length, batchSize, fingerprint });
   const start = await currentRevision(conn, options.signal);
-  const floor = options.checkpoint?.unknown.length && options.checkpoint.knownRevision ? options.checkpoint.knownRevision : start;
+  const floor = resumeFloor(options.checkpoint, start);
   const revisions = revisionTracker(start, floor);
   const batches = chunk(unique, batchSize).map((b, i) => putBatch(conn, i, b, mode, revisions));
   return runBatches(batches, {
