@@ -114,4 +114,54 @@ describe('Txn documents and bulk operations (extension host)', function () {
     const shown = vscode.workspace.textDocuments.find((d) => d.uri.scheme === reports.scheme && /bulk\/report/.test(d.uri.path));
     assert.ok(!shown || /committed/i.test(shown.getText()));
   });
+
+  it('exports a folder, deletes it in batches after a preview, and imports the export back', async () => {
+    const { bulk, connections } = await api();
+    const conn = await connections.get('txnv');
+    const folder = { type: 'folder' as const, profileId: 'txnv', key: Buffer.from('/txnv/bulk/'), name: Buffer.from('bulk/') };
+    const file = vscode.Uri.file(join(dir, 'bulk.ndjson'));
+    const message = await bulk.export(folder, file);
+    assert.match(message ?? '', /Exported 300 keys under \/txnv\/bulk\/ at revision \d+/);
+
+    const asked: string[] = [];
+    bulk.setConfirm(async (question, detail, ...actions) => {
+      asked.push(`${question}\n${detail}`);
+      return actions.includes('Delete') ? 'Delete' : actions[0];
+    });
+    const deleted = await bulk.delete(folder, [folder]);
+    assert.ok(deleted?.complete);
+    assert.match(asked[0], /Delete 300 keys from txnv/);
+    const count = () => conn.call('count', (c) => c.kv.range({ key: Buffer.from('/txnv/bulk/'), range_end: Buffer.from('/txnv/bulk0'), count_only: true })).then((r) => Number(r.count));
+    assert.equal(await count(), 0);
+
+    const imported = await bulk.import({ type: 'connection', profileId: 'txnv' }, { file, mode: 'skip' });
+    assert.ok(imported?.complete);
+    assert.equal(imported.written, 300);
+    assert.equal(await count(), 300);
+    assert.equal(await conn.call('get', (c) => c.get('/txnv/bulk/042').string()), 'value-42');
+  });
+
+  it('pre-fills a compare-and-swap Txn from keys selected in the tree', async () => {
+    const { txnCommands, txnDocuments, connections, reports } = await api();
+    const conn = await connections.get('txnv');
+    await conn.write('seed', (c) => c.put('/txnv/sel/a').value('1').exec());
+    await conn.write('seed', (c) => c.put('/txnv/sel/b').value('2').exec());
+    const node = (k: string) => ({ type: 'key' as const, profileId: 'txnv', key: Buffer.from(k), name: Buffer.from(k.split('/').pop()!) });
+    const editor = await txnCommands.fromSelection(node('/txnv/sel/a'), [node('/txnv/sel/a'), node('/txnv/sel/b')]);
+    assert.ok(editor);
+    const doc = editor.document;
+    assert.match(doc.uri.path, /\.etcdtxn\.yaml$/);
+    assert.match(doc.getText(), /mod_revision/);
+    assert.deepEqual(txnDocuments.validate(doc)!.filter((d) => d.severity === vscode.DiagnosticSeverity.Error), []);
+    assert.equal(txnDocuments.connectionFor(doc.uri), 'txnv');
+    // Edit a value the way a user would, then run: the compare-and-swap succeeds while nobody else wrote.
+    const text = doc.getText();
+    const at = text.indexOf('value: "2"') >= 0 ? text.indexOf('value: "2"') : text.indexOf('value: 2');
+    assert.ok(at >= 0, text);
+    await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(at), doc.positionAt(at + (text.startsWith('value: "2"', at) ? 10 : 8))), 'value: "20"'));
+    const uri = (await vscode.commands.executeCommand<vscode.Uri>('etcd.txn.run', doc.uri)) as vscode.Uri;
+    assert.match(reports.text(uri)!, /succeeded: true/);
+    assert.equal(await conn.call('get', (c) => c.get('/txnv/sel/b').string()), '20');
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
 });
