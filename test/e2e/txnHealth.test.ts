@@ -64,8 +64,10 @@ describe('E2E: Txn documents and the health doctor', function () {
     // A value over the doctor's 512 KiB threshold.
     await session.conn.write('put', (c) => c.put('/blobs/oversized-manifest').value(Buffer.alloc(700 * 1024, 0x78)).exec());
     await page.keyboard.press('Escape');
+    await runCommand(page, 'View: Close All Editors');
     await runCommand(page, 'etcd: Run Health Check');
     await page.locator('.notification-toast', { hasText: /demo etcd: .*finding/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.pane-header', { hasText: 'Connections' }).click();
     await page.locator('.pane-header', { hasText: 'Leases' }).click();
     await page.locator('.pane-header', { hasText: 'Health' }).click();
     // Widen the side bar so the findings are readable in the screenshot.
