@@ -22,6 +22,7 @@ import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './txn/bulkCommands';
 import { LatencyCommands } from './panels/latencyPanel';
+import { TxnCompletionProvider } from './txn/txnCompletion';
 
 let manager: ConnectionManager | undefined;
 
@@ -75,6 +76,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     txnCommands,
     bulk,
     latency,
+    TxnCompletionProvider.register(),
     vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
