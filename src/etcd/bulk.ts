@@ -90,6 +90,8 @@ export interface BulkResult {
   readonly cancelled: boolean;
   readonly error?: string;
   readonly checkpoint: BulkCheckpoint;
+  /** Things the user should know about the run as a whole (e.g. that an import dropped leases). */
+  readonly notes?: string[];
 }
 
 export interface DeleteTarget {
@@ -815,6 +817,7 @@ export function renderBulkReport(result: BulkResult, title: string): string {
   lines.push(`- Items: ${result.keys}${result.duplicates ? ` (${result.duplicates} repeated keys dropped; the last value won)` : ''}`);
   lines.push(`- Batches: ${result.batches.length} — ${committed.length} committed${earlier ? ` (${earlier} in an earlier run)` : ''}, ${by('skipped').length} with nothing to write, ${failed.length} failed, ${notSent.length} not sent`);
   if (result.deleted) lines.push(`- Keys deleted: ${result.deleted}`);
+  for (const note of result.notes ?? []) lines.push(`- ${escapeMd(note)}`);
   if (result.written || result.skipped || result.conflicts || !result.deleted) {
     lines.push(`- Keys written: ${result.written}, skipped (existed): ${result.skipped}, conflicts (changed since export): ${result.conflicts}${earlier ? ' — counts cover this run only' : ''}`);
   }

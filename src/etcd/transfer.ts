@@ -359,6 +359,7 @@ export async function importExport(conn: EtcdConnection, file: string, options: 
   const revisions = revisionTracker(start, floor);
   const batchCount = Math.ceil(manifest.keys / batchSize);
   let imported = 0;
+  let leased = 0;
 
   async function* batches(): AsyncGenerator<RunnerBatch> {
     const hash = createHash('sha256');
@@ -370,6 +371,7 @@ export async function importExport(conn: EtcdConnection, file: string, options: 
       lineNo++;
       const item = lineNo === 1 ? undefined : parseNdjsonLine(line, lineNo);
       if (!item) continue;
+      if (item.lease) leased++;
       items.push(options.keepLeases ? item : { key: item.key, value: item.value, modRevision: item.modRevision });
       if (items.length === batchSize) {
         yield putBatch(conn, index++, items, mode, revisions, 'import');
@@ -382,7 +384,7 @@ export async function importExport(conn: EtcdConnection, file: string, options: 
     }
   }
 
-  return runBatches(batches(), {
+  const result = await runBatches(batches(), {
     kind,
     total: manifest.keys,
     batchSize,
@@ -400,4 +402,10 @@ export async function importExport(conn: EtcdConnection, file: string, options: 
       },
     },
   });
+  const notes = [
+    options.keepLeases
+      ? 'Leases were kept: keys were attached to the exported lease ids (they must exist in this cluster).'
+      : `Leases were not imported (they belong to the source cluster)${leased ? `: ${leased} keys had one and were written without it` : ''}.`,
+  ];
+  return { ...result, notes };
 }

@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BulkCheckpoint, bulkPut } from '../../src/etcd/bulk';
+import { BulkCheckpoint, bulkPut, renderBulkReport } from '../../src/etcd/bulk';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { prefixEnd } from '../../src/etcd/keyCodec';
@@ -86,7 +86,18 @@ describe('export and import (real etcd)', function () {
     const [a, c] = [await range(src, '/t/'), await range(dst, '/t/')];
     assert.deepEqual(bytesOf(c), bytesOf(a));
     assert.ok(c.every((kv) => kv.lease === '0'), 'leases dropped by default');
+    assert.match(renderBulkReport(result, 'Import'), /Leases were not imported \(they belong to the source cluster\): 1 keys had one/);
     assert.equal((await range(dst, '/outside')).length, 0);
+  });
+
+  it('a cancelled export leaves no file behind', async () => {
+    const file = path.join(dir, 'cancelled.ndjson');
+    const abort = new AbortController();
+    await assert.rejects(
+      exportPrefix(src, b('/t/'), file, { pageSize: 5, signal: abort.signal, onProgress: () => abort.abort() }),
+      (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'cancelled',
+    );
+    assert.ok(!fs.existsSync(file) && !fs.existsSync(`${file}.partial`) && !fs.existsSync(manifestPath(file)));
   });
 
   it('a corrupted export is refused by its checksum and writes nothing', async () => {
