@@ -172,6 +172,8 @@ export class LatencyProbe {
   private readonly sleepers = new Set<Sleeper>();
   private loops: Promise<void>[] = [];
   private running = false;
+  /** Bumped by start/stop, so a loop from before a stop() never continues after a quick restart. */
+  private generation = 0;
   private intervalMs: number;
 
   readonly onSample: Event<ProbeSample> = this.emitter.event;
@@ -201,15 +203,18 @@ export class LatencyProbe {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.loops = this.options.endpoints.map((endpoint) => this.loop(endpoint));
+    const generation = ++this.generation;
+    this.loops = this.options.endpoints.map((endpoint) => this.loop(endpoint, generation));
   }
 
   /** Ends the loops, waits for the requests in flight, then deletes probe keys that a put may have left. */
   async stop(): Promise<void> {
     this.running = false;
-    for (const s of [...this.sleepers]) s.wake();
-    await Promise.all(this.loops);
+    this.generation++;
+    const loops = this.loops;
     this.loops = [];
+    for (const s of [...this.sleepers]) s.wake();
+    await Promise.all(loops);
     for (const key of [...this.dirty]) {
       try {
         await this.conn.write('delete a latency probe key', (c) => c.kv.deleteRange({ key: Buffer.from(key, 'latin1') }));
@@ -303,20 +308,21 @@ export class LatencyProbe {
     const id = `${endpoint}\n${op}`;
     let w = this.windows.get(id);
     if (!w) {
-      w = new RollingWindow(this.options.windowMs, Math.max(256, Math.ceil((this.options.windowMs / MIN_INTERVAL_MS) * 2)));
+      w = new RollingWindow(this.options.windowMs);
       this.windows.set(id, w);
     }
     return w;
   }
 
-  private async loop(endpoint: string): Promise<void> {
-    while (this.running) {
+  private async loop(endpoint: string, generation: number): Promise<void> {
+    const live = () => this.generation === generation;
+    while (live()) {
       const roundStart = performance.now();
       for (const op of this.activeOps) {
-        if (!this.running) return;
+        if (!live()) return;
         await this.probeOnce(endpoint, op);
       }
-      while (this.running) {
+      while (live()) {
         const remaining = roundStart + this.intervalMs - performance.now();
         if (remaining <= 0) break;
         await this.sleep(remaining);

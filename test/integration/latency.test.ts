@@ -71,6 +71,29 @@ describe('latency probes, server metrics and load test (real etcd, 3 members)', 
     assert.equal(await keysUnder('/probe/'), 0);
   });
 
+  it('runs one round at a time per member, also across a quick stop() and start()', async () => {
+    const { conn, clients } = connect();
+    const probe = new LatencyProbe(conn, clients, { endpoints: [cluster.endpoints[0]], intervalMs: 10, windowMs: 60_000, probePrefix: '/restart-probe/' });
+    const ops: string[] = [];
+    probe.onSample((s) => ops.push(s.op));
+    probe.start();
+    await until(() => ops.length >= 4, 30_000, 'a first round');
+    const stopping = probe.stop();
+    probe.start(); // before the old loop has finished its request
+    let stopped = false;
+    void stopping.then(() => (stopped = true));
+    await until(() => stopped, 30_000, 'stop() to finish (a loop that survives the restart never lets it)');
+    await until(() => ops.length >= 40, 30_000, 'ten rounds');
+    await probe.stop();
+    // Two loops for one member would interleave their rounds; one loop repeats the ops in order. The old loop
+    // may end mid-round, so look at the rounds after the first restart's samples settle.
+    const tail = ops.slice(ops.length - 24);
+    const start = tail.indexOf(PROBE_OPS[0]);
+    const rounds = tail.slice(start, start + 16);
+    assert.deepEqual(rounds, [...PROBE_OPS, ...PROBE_OPS, ...PROBE_OPS, ...PROBE_OPS]);
+    assert.equal(await keysUnder('/restart-probe/'), 0);
+  });
+
   it('skips Put + Delete on a read-only profile and writes nothing', async () => {
     const { conn, clients } = connect({ readOnly: true });
     const probe = new LatencyProbe(conn, clients, { endpoints: cluster.endpoints, intervalMs: 50, windowMs: 60_000, probePrefix: '/ro-probe/' });
