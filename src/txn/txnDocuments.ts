@@ -1,7 +1,9 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { EtcdExplorerError } from '../etcd/errors';
-import { DryRunResult, TxnFormat, TxnResult, dryRunTxn, parseTxnDocument, renderTxnResult, runTxn } from '../etcd/txn';
+import { DryRunResult, TxnResult, dryRunTxn, runTxn } from '../etcd/txn';
+import { TxnFormat, parseTxnDocument } from '../etcd/txnDocument';
+import { renderTxnResult } from '../etcd/txnRender';
 import { settings } from '../settings';
 import { registerCommand } from '../util/commands';
 import { Disposable, toAbortSignal } from '../util/disposable';

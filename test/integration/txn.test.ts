@@ -3,7 +3,9 @@ import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { grantLease, leaseHex } from '../../src/etcd/leases';
 import { silentLogger } from '../../src/etcd/logger';
-import { CompareOp, CompareTarget, TxnSpec, dryRunTxn, parseTxnDocument, runTxn, txnDocumentFromRecords } from '../../src/etcd/txn';
+import { CompareOp, CompareTarget, TxnSpec, dryRunTxn, runTxn } from '../../src/etcd/txn';
+import { parseTxnDocument } from '../../src/etcd/txnDocument';
+import { txnDocumentFromRecords } from '../../src/etcd/txnRender';
 import { readValue } from '../../src/etcd/values';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 

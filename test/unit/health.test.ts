@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { extractMetrics } from '../../src/etcd/health';
 import {
   Buckets,
   DEFAULT_THRESHOLDS,
@@ -9,11 +10,9 @@ import {
   MemberMetrics,
   MemberSnapshot,
   RuleId,
-  escapeMarkdown,
-  evaluate,
-  extractMetrics,
-  renderHealthReport,
-} from '../../src/etcd/health';
+} from '../../src/etcd/healthModel';
+import { escapeMarkdown, renderHealthReport } from '../../src/etcd/healthReport';
+import { evaluate } from '../../src/etcd/healthRules';
 
 const MiB = 1024 * 1024;
 const T0 = 1_700_000_000_000;
