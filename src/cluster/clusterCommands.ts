@@ -72,7 +72,7 @@ export class ClusterCommands extends Disposable {
           // Cancelling stops before the next member; a member in progress finishes.
           if (token.isCancellationRequested) break;
           progress.report({ message: `${m.name} (${i + 1}/${members.length})`, increment: 100 / members.length });
-          await defragment(clients.for(m.clientUrls[0]));
+          await defragment(clients.for(snap.endpointOf.get(m.id) ?? m.clientUrls[0]));
           done.push(m.name);
         }
       },
@@ -106,7 +106,7 @@ export class ClusterCommands extends Disposable {
       { location: vscode.ProgressLocation.Notification, title: `Snapshot of ${member.name}`, cancellable: true },
       (progress, token) => {
         let last = 0;
-        return saveSnapshot(clients.for(member.clientUrls[0]), target.fsPath, {
+        return saveSnapshot(clients.for(snap.endpointOf.get(member.id) ?? member.clientUrls[0]), target.fsPath, {
           signal: toAbortSignal(token),
           onProgress: (written, remaining) => {
             const total = written + remaining;

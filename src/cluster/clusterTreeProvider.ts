@@ -1,13 +1,15 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { AlarmInfo, MemberClients, MemberInfo, MemberStatus, listAlarms, listMembers, memberHex, memberStatuses } from '../etcd/cluster';
+import { AlarmInfo, MemberClients, MemberInfo, MemberStatus, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../etcd/cluster';
 import { isCancellation } from '../etcd/errors';
 import { formatBytes } from '../etcd/values';
 import { Disposable } from '../util/disposable';
 
 export interface ClusterSnapshot {
   readonly members: MemberInfo[];
-  /** By client URL: every listed endpoint of every member was asked through its own client. */
+  /** The URL each member is reached through, by member id (see memberEndpoints: port-forwards, NAT). */
+  readonly endpointOf: Map<string, string>;
+  /** By endpoint: each member was asked through its own client. */
   readonly statuses: Map<string, MemberStatus>;
   readonly alarms: AlarmInfo[];
   readonly leaderId?: string;
@@ -80,22 +82,24 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
     const connection = await this.manager.get(profileId);
     if (connection.state !== 'connected') await this.manager.connect(profileId);
     const members = await listMembers(connection);
-    const endpoints = [...new Set(members.flatMap((m) => m.clientUrls))];
+    const clients = await this.memberClients(profileId);
+    const endpointOf = await memberEndpoints(clients, connection.profile.endpoints, members);
+    const endpoints = [...new Set(endpointOf.values())];
     const [statuses, alarms] = await Promise.all([
-      memberStatuses(await this.memberClients(profileId), endpoints),
+      memberStatuses(clients, endpoints),
       listAlarms(connection).catch(() => [] as AlarmInfo[]),
     ]);
     const byUrl = new Map(statuses.map((s) => [s.endpoint, s]));
     const leaderId = statuses.find((s) => s.ok)?.ok ? (statuses.find((s) => s.ok) as Extract<MemberStatus, { ok: true }>).leader : undefined;
-    const snapshot = { members, statuses: byUrl, alarms, leaderId, at: Date.now() };
+    const snapshot = { members, endpointOf, statuses: byUrl, alarms, leaderId, at: Date.now() };
     this.snapshots.set(profileId, snapshot);
     return snapshot;
   }
 
-  /** The first status that answered for a member. */
+  /** The member's status, asked through the URL that reaches it. */
   statusOf(snapshot: ClusterSnapshot, member: MemberInfo): MemberStatus | undefined {
-    const all = member.clientUrls.map((u) => snapshot.statuses.get(u)).filter((s): s is MemberStatus => !!s);
-    return all.find((s) => s.ok) ?? all[0];
+    const endpoint = snapshot.endpointOf.get(member.id);
+    return endpoint ? snapshot.statuses.get(endpoint) : undefined;
   }
 
   getTreeItem(node: ClusterNode): vscode.TreeItem {

@@ -76,6 +76,23 @@ export class MemberClients {
   }
 }
 
+/**
+ * The URL that reaches each member, by member id. Members advertise their client URLs, but from a laptop they
+ * are often reachable only through the profile's endpoints (kubectl port-forward, NAT, a load balancer). Each
+ * profile endpoint that no member advertises is asked for Status, and the member that answers there is reached
+ * through it; every other member keeps its first advertised URL. When the profile lists only advertised URLs
+ * this costs nothing.
+ */
+export async function memberEndpoints(clients: MemberClients, profileEndpoints: readonly string[], members: readonly MemberInfo[]): Promise<Map<string, string>> {
+  const advertised = new Set(members.flatMap((m) => m.clientUrls));
+  const extra = profileEndpoints.filter((e) => !advertised.has(e));
+  const answers = await memberStatuses(clients, extra);
+  const result = new Map<string, string>();
+  for (const a of answers) if (a.ok && !result.has(a.memberId)) result.set(a.memberId, a.endpoint);
+  for (const m of members) if (!result.has(m.id) && m.clientUrls.length) result.set(m.id, m.clientUrls[0]);
+  return result;
+}
+
 /** Status of every listed endpoint, in parallel; an unreachable member is a result, not an exception. */
 export async function memberStatuses(clients: MemberClients, endpoints: readonly string[]): Promise<MemberStatus[]> {
   return Promise.all(

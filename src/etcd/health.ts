@@ -1,4 +1,4 @@
-import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberHex, memberStatuses } from './cluster';
+import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from './cluster';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError, cancelledError, isCancellation } from './errors';
 import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LARGE_VALUES_KEPT, LargeValueScan, MemberMetrics, MemberSnapshot } from './healthModel';
@@ -66,8 +66,10 @@ export class HealthDoctor {
     const takenAt = Date.now();
     const timeoutMs = this.conn.timeoutMs;
     const { list, error: membersError } = await this.memberList(signal);
+    // Behind a port-forward the advertised URLs are unreachable; reach members through the profile's endpoints.
+    const reach = list ? await abortable(memberEndpoints(this.clients, this.conn.profile.endpoints, list), signal) : undefined;
     const targets: Array<{ id?: string; name: string; endpoint?: string; isLearner: boolean }> = list
-      ? list.map((m) => ({ id: m.id, name: m.name || m.clientUrls[0] || `unstarted ${memberHex(m.id)}`, endpoint: m.clientUrls[0], isLearner: m.isLearner }))
+      ? list.map((m) => ({ id: m.id, name: m.name || m.clientUrls[0] || `unstarted ${memberHex(m.id)}`, endpoint: reach?.get(m.id), isLearner: m.isLearner }))
       : this.conn.profile.endpoints.map((e) => ({ name: e, endpoint: e, isLearner: false }));
 
     const withEndpoint = targets.filter((t) => t.endpoint).map((t) => t.endpoint!);

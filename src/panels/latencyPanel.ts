@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
-import { listMembers } from '../etcd/cluster';
+import { listMembers, memberEndpoints } from '../etcd/cluster';
 import { EtcdConnection } from '../etcd/connection';
 import { isCancellation } from '../etcd/errors';
 import { LatencyProbe, LatencyStats, OperationRecorder, ProbeOp, ServerMetricsSampler } from '../etcd/latency';
@@ -66,11 +66,14 @@ export class LatencyPanel extends Disposable {
     if (connection.state !== 'connected') await this.manager.connect(this.profileId);
     this.connection = connection;
     const members = await listMembers(connection).catch(() => []);
+    const clients = await this.cluster.memberClients(this.profileId);
+    // Behind a port-forward the advertised URLs are unreachable; reach members through the profile's endpoints.
+    const reach = await memberEndpoints(clients, connection.profile.endpoints, members);
     this.endpoints = members.length
-      ? members.filter((m) => m.clientUrls.length).map((m) => ({ url: m.clientUrls[0], name: m.name || m.clientUrls[0] }))
+      ? members.filter((m) => reach.has(m.id)).map((m) => ({ url: reach.get(m.id)!, name: m.name || reach.get(m.id)! }))
       : connection.profile.endpoints.map((url) => ({ url, name: url }));
     const windowMs = settings.latencyWindowSeconds() * 1000;
-    this.probe = new LatencyProbe(connection, await this.cluster.memberClients(this.profileId), {
+    this.probe = new LatencyProbe(connection, clients, {
       endpoints: this.endpoints.map((e) => e.url),
       intervalMs: this.intervalMs,
       windowMs,

@@ -2,11 +2,12 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { MemberClients, compact, saveSnapshot, defragment, disarmAlarms, hashKv, listAlarms, listMembers, memberHex, memberStatuses } from '../../src/etcd/cluster';
+import { MemberClients, compact, saveSnapshot, defragment, disarmAlarms, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../../src/etcd/cluster';
+import { HealthDoctor } from '../../src/etcd/health';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { silentLogger } from '../../src/etcd/logger';
-import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { EtcdCluster, registerCleanup, startDeadEndpoint } from '../rig/etcd';
 
 registerCleanup();
 
@@ -113,6 +114,35 @@ describe('cluster core (real etcd)', function () {
       assert.deepEqual(await listAlarms(conn), []);
       await new Promise((r) => setTimeout(r, 3500)); // the circuit opened by RESOURCE_EXHAUSTED half-opens
       await conn.write('put', (c) => c.put('/after').value('ok').exec());
+    });
+  });
+
+  describe('members reached through the profile endpoint (port-forward, NAT)', () => {
+    let cluster: EtcdCluster;
+    let conn: EtcdConnection;
+    let clients: MemberClients;
+    let dead: string;
+    before(async () => {
+      dead = await startDeadEndpoint();
+      // The member advertises a client URL nobody can reach, as a pod IP looks from a laptop.
+      cluster = await EtcdCluster.start({ extraArgs: [`--advertise-client-urls=${dead}`] });
+      conn = new EtcdConnection({ id: 'pf', name: 'pf', endpoints: cluster.endpoints, timeoutMs: 1000, retries: 0 }, {}, silentLogger);
+      clients = new MemberClients(conn);
+    });
+    after(async () => {
+      await clients?.dispose();
+      await conn?.close();
+      await cluster?.stop();
+    });
+
+    it('maps each member to the profile endpoint it answers on, and the doctor sees it up', async () => {
+      const members = await listMembers(conn);
+      assert.deepEqual(members[0].clientUrls, [dead], 'the advertised URL is the unreachable one');
+      const reach = await memberEndpoints(clients, conn.profile.endpoints, members);
+      assert.equal(reach.get(members[0].id), cluster.endpoints[0]);
+      const report = await new HealthDoctor(conn, clients, { scanLargeValues: false }).check();
+      assert.ok(!report.findings.some((f) => f.rule === 'membersDown' || f.rule === 'insufficientMembers'), JSON.stringify(report.findings.map((f) => f.title)));
+      assert.equal(report.snapshot.members[0].endpoint, cluster.endpoints[0]);
     });
   });
 });
