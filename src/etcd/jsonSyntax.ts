@@ -1,82 +1,57 @@
-/** Position and reason of the first JSON syntax error (RFC 8259), or undefined for valid JSON. */
+import { ParseError, ParseErrorCode, parse } from 'jsonc-parser';
+
+/**
+ * Position and reason of the first JSON syntax error (strict RFC 8259: no comments, no trailing commas), or
+ * undefined for valid JSON. The scanning is jsonc-parser's (the parser VS Code's own JSON support uses); this
+ * only words its error codes for people and points at the offending character.
+ */
 export function jsonSyntaxError(text: string): { at: number; message: string } | undefined {
-  let i = 0;
-  class Fail {
-    constructor(
-      readonly at: number,
-      readonly message: string,
-    ) {}
-  }
-  const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
-  };
-  const fail = (message: string): never => {
-    throw new Fail(i, i >= text.length ? 'unexpected end of the text' : message);
-  };
-  const expect = (c: string, what: string) => (text[i] === c ? i++ : fail(`expected ${what}, found ${JSON.stringify(text[i])}`));
-  const string = () => {
-    expect('"', 'a double-quoted string');
-    while (i < text.length && text[i] !== '"') {
-      if (text.charCodeAt(i) < 0x20) fail('control character in a string (escape it)');
-      if (text[i] === '\\') {
-        const esc = /^\\(["\\/bfnrt]|u[0-9a-fA-F]{4})/.exec(text.slice(i, i + 6));
-        if (!esc) fail('invalid escape in a string (JSON has \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)');
-        i += esc![0].length;
-      } else i++;
+  const errors: ParseError[] = [];
+  parse(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return undefined;
+  return describe(text, first);
+}
+
+function describe(text: string, error: ParseError): { at: number; message: string } {
+  const at = error.offset;
+  if (at >= text.length) return { at: text.length, message: 'unexpected end of the text' };
+  const ch = text[at];
+  const afterComma = /,\s*$/.test(text.slice(0, at));
+  switch (error.error) {
+    case ParseErrorCode.InvalidEscapeCharacter: {
+      // Reported at the string; point at the bad backslash inside it.
+      const bad = /\\(?!["\\/bfnrt]|u[0-9a-fA-F]{4})/.exec(text.slice(at, at + error.length));
+      return { at: bad ? at + bad.index : at, message: 'invalid escape in a string (JSON has \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)' };
     }
-    expect('"', 'the closing quote');
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === '{') {
-      i++;
-      ws();
-      if (text[i] === '}') return void i++;
-      for (;;) {
-        ws();
-        string();
-        ws();
-        expect(':', '":"');
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          ws();
-          if (text[i] === '}') fail('trailing comma');
-          continue;
-        }
-        return void expect('}', '"," or "}"');
-      }
-    }
-    if (c === '[') {
-      i++;
-      ws();
-      if (text[i] === ']') return void i++;
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ',') {
-          i++;
-          ws();
-          if (text[i] === ']') fail('trailing comma');
-          continue;
-        }
-        return void expect(']', '"," or "]"');
-      }
-    }
-    if (c === '"') return string();
-    const lit = /^(true|false|null|-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?)/.exec(text.slice(i, i + 400));
-    if (lit && lit[0]) return void (i += lit[0].length);
-    fail(`unexpected ${JSON.stringify(c)}`);
-  };
-  try {
-    value();
-    ws();
-    if (i < text.length) fail(`unexpected ${JSON.stringify(text[i])} after the end of the document`);
-    return undefined;
-  } catch (err) {
-    if (err instanceof Fail) return { at: err.at, message: err.message };
-    throw err;
+    case ParseErrorCode.InvalidCharacter:
+      return { at, message: 'control character in a string (escape it)' };
+    case ParseErrorCode.InvalidUnicode:
+      return { at, message: 'invalid \\u escape in a string' };
+    case ParseErrorCode.UnexpectedEndOfString:
+    case ParseErrorCode.UnexpectedEndOfNumber:
+    case ParseErrorCode.UnexpectedEndOfComment:
+      return { at, message: 'unexpected end of the text' };
+    case ParseErrorCode.InvalidNumberFormat:
+      return { at, message: 'invalid number' };
+    case ParseErrorCode.InvalidCommentToken:
+      return { at, message: 'comments are not allowed in JSON' };
+    case ParseErrorCode.ColonExpected:
+      return { at, message: `expected ":", found ${JSON.stringify(ch)}` };
+    case ParseErrorCode.CommaExpected:
+      return { at, message: `expected "," before ${JSON.stringify(ch)}` };
+    case ParseErrorCode.CloseBraceExpected:
+      return { at, message: `expected "," or "}", found ${JSON.stringify(ch)}` };
+    case ParseErrorCode.CloseBracketExpected:
+      return { at, message: `expected "," or "]", found ${JSON.stringify(ch)}` };
+    case ParseErrorCode.EndOfFileExpected:
+      return { at, message: 'text after the end of the JSON value' };
+    case ParseErrorCode.PropertyNameExpected:
+    case ParseErrorCode.ValueExpected:
+    case ParseErrorCode.InvalidSymbol:
+    default:
+      if ((ch === '}' || ch === ']') && afterComma) return { at, message: 'trailing comma' };
+      if (ch === "'") return { at, message: 'expected a double-quoted string (JSON has no single quotes)' };
+      return { at, message: `unexpected ${JSON.stringify(ch)}` };
   }
 }
