@@ -38,6 +38,8 @@ const extension = {
   format: 'cjs',
   target: 'node18',
   external: ['vscode'],
+  // jsonc-parser's "main" is a UMD build whose inner requires esbuild cannot follow; its ESM build bundles.
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
 };
 
 const webviews = {

@@ -33,4 +33,15 @@ describe('Txn document completion (extension host)', function () {
     const top = await labelsAt('\n', 0, 0);
     assert.ok(['compare', 'success', 'failure'].every((s) => top.includes(s)), top.join(', '));
   });
+
+  it('checks JSON Txn documents strictly (the bundled JSON scanner runs in the extension)', async () => {
+    const { txnDocuments } = await api();
+    const file = join(dir, 'strict.etcdtxn.json');
+    writeFileSync(file, '{\n  "success": [\n    { "get": { "key": "/a" } },\n  ]\n}\n');
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    const diagnostics = txnDocuments.validate(doc)!;
+    assert.equal(diagnostics.length, 1, diagnostics.map((d) => d.message).join('\n'));
+    assert.match(diagnostics[0].message, /JSON syntax error: trailing comma/);
+    assert.equal(doc.getText(diagnostics[0].range), ']');
+  });
 });
