@@ -293,8 +293,11 @@ class TxnDocumentParser {
     return pair.value.items;
   }
 
-  /** A key given as display text (`name`) or base64 (`name`Base64), exactly one of them. */
-  private key(fields: Map<string, Pair>, name: string, base64Name: string, at: Range, required: boolean, isEnd = false): Buffer | undefined {
+  /**
+   * Exactly one of `name` (text) and `base64Name`: both is an error; neither is an error at `missing` when
+   * given (an optional field passes undefined and reports nothing).
+   */
+  private textOrBase64(fields: Map<string, Pair>, name: string, base64Name: string, missing: [Range, string] | undefined): { textPair?: Pair; b64Pair?: Pair } | undefined {
     const textPair = fields.get(name);
     const b64Pair = fields.get(base64Name);
     if (textPair && b64Pair) {
@@ -302,9 +305,17 @@ class TxnDocumentParser {
       return undefined;
     }
     if (!textPair && !b64Pair) {
-      if (!isEnd) this.error(at, `Missing \`${name}\` (or \`${base64Name}\` for binary keys).`);
+      if (missing) this.error(missing[0], missing[1]);
       return undefined;
     }
+    return { textPair, b64Pair };
+  }
+
+  /** A key given as display text (`name`) or base64 (`name`Base64), exactly one of them. */
+  private key(fields: Map<string, Pair>, name: string, base64Name: string, at: Range, required: boolean, isEnd = false): Buffer | undefined {
+    const chosen = this.textOrBase64(fields, name, base64Name, isEnd ? undefined : [at, `Missing \`${name}\` (or \`${base64Name}\` for binary keys).`]);
+    if (!chosen) return undefined;
+    const { textPair, b64Pair } = chosen;
     const pair = (textPair ?? b64Pair)!;
     const key = textPair ? this.displayText(textPair, name) : this.base64(b64Pair!);
     if (key && key.length === 0 && isEnd) {
@@ -320,16 +331,9 @@ class TxnDocumentParser {
 
   /** A value given as UTF-8 text or base64 (exactly one). */
   private bytes(fields: Map<string, Pair>, name: string, base64Name: string, at: Range, what: string): Buffer | undefined {
-    const textPair = fields.get(name);
-    const b64Pair = fields.get(base64Name);
-    if (textPair && b64Pair) {
-      this.error(rangeOf(b64Pair.key), `Use either \`${name}\` or \`${base64Name}\`, not both.`);
-      return undefined;
-    }
-    if (!textPair && !b64Pair) {
-      this.error(at, `Missing \`${name}\` (${what}; or \`${base64Name}\` for binary values).`);
-      return undefined;
-    }
+    const chosen = this.textOrBase64(fields, name, base64Name, [at, `Missing \`${name}\` (${what}; or \`${base64Name}\` for binary values).`]);
+    if (!chosen) return undefined;
+    const { textPair, b64Pair } = chosen;
     if (b64Pair) return this.base64(b64Pair);
     const text = scalarText(textPair!.value);
     if (text === undefined) {

@@ -1,21 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
 import { repoRoot, runCommand, screenshot } from '../rig/vscodeServer';
-import { seededWorkbench } from './session';
-
-/** The frame of the latency webview (nested iframes; found by its content). */
-async function latencyFrame(page: Page): Promise<Frame> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    for (const frame of page.frames()) {
-      if (await frame.locator('#probe-charts').count().catch(() => 0)) return frame;
-    }
-    await page.waitForTimeout(200);
-  }
-  assert.fail('latency webview not found');
-}
+import { seededWorkbench, webviewFrame } from './session';
 
 describe('E2E: latency panel', function () {
   this.timeout(150_000);
@@ -25,7 +12,7 @@ describe('E2E: latency panel', function () {
     const page = session.page;
     await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
     await runCommand(page, 'etcd: Show Latency…');
-    const frame = await latencyFrame(page);
+    const frame = await webviewFrame(page, '#probe-charts');
     // uPlot draws into canvases: one per chart, all present once the first tick arrived.
     await frame.locator('#probe-charts .chart canvas').first().waitFor({ timeout: 20_000 });
     await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 20_000 });
@@ -50,7 +37,7 @@ describe('E2E: latency panel', function () {
 
   it('saves a chart as PNG through the save dialog', async () => {
     const page = session.page;
-    const frame = await latencyFrame(page);
+    const frame = await webviewFrame(page, '#probe-charts');
     await frame.locator('#probe-charts .chart vscode-button[title="Save as PNG"]').first().click();
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: 20_000 });

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { screenshot } from '../rig/vscodeServer';
-import { seededWorkbench } from './session';
+import { seededWorkbench, widenSideBar } from './session';
 
 describe('E2E: leases view', function () {
   this.timeout(120_000);
@@ -27,15 +27,7 @@ describe('E2E: leases view', function () {
     // Expand the service lease with 3 keys.
     await pane.locator('.monaco-list-row', { hasText: '600 s · 3 keys' }).first().click();
     await pane.locator('.monaco-list-row', { hasText: '/services/payments/instance-0' }).waitFor({ timeout: 10_000 });
-    // Widen the side bar so the descriptions are readable in the screenshot.
-    const box = await page.locator('.part.sidebar').boundingBox();
-    if (box) {
-      const edge = box.x + box.width + 1;
-      await page.mouse.move(edge, box.y + 300);
-      await page.mouse.down();
-      await page.mouse.move(edge + 300, box.y + 300, { steps: 8 });
-      await page.mouse.up();
-    }
+    await widenSideBar(page, 300);
     await screenshot(page, 'leases-view');
   });
 

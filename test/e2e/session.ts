@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Frame, Page } from 'playwright-core';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import { seedDemo } from '../../scripts/seedDemo';
@@ -17,6 +17,29 @@ export function treeRow(page: Page, label: string) {
     .locator('.pane-body .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) })
     .first();
+}
+
+/** The frame of a webview (nested iframes), found by something only it contains. */
+export async function webviewFrame(page: Page, selector: string, hasText?: RegExp, timeoutMs = 30_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (await frame.locator(selector, hasText ? { hasText } : {}).count().catch(() => 0)) return frame;
+    }
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no webview shows ${selector}${hasText ? ` ${hasText}` : ''}`);
+}
+
+/** Drags the side bar's edge `px` to the right, so tree descriptions are readable in screenshots. */
+export async function widenSideBar(page: Page, px: number): Promise<void> {
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (!box) return;
+  const edge = box.x + box.width + 1;
+  await page.mouse.move(edge, box.y + 300);
+  await page.mouse.down();
+  await page.mouse.move(edge + px, box.y + 300, { steps: 8 });
+  await page.mouse.up();
 }
 
 /** Clicks the rows labelled `labels` in turn (expanding folders, opening a key at the end). */

@@ -1,20 +1,8 @@
 import * as assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
 import { runCommand, screenshot } from '../rig/vscodeServer';
-import { seededWorkbench } from './session';
-
-async function frameWith(page: Page, selector: string, text: RegExp): Promise<Frame> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    for (const frame of page.frames()) {
-      if (await frame.locator(selector, { hasText: text }).count().catch(() => 0)) return frame;
-    }
-    await page.waitForTimeout(250);
-  }
-  assert.fail(`no frame shows ${selector} ${text}`);
-}
+import { seededWorkbench, webviewFrame, widenSideBar } from './session';
 
 describe('E2E: Txn documents and the health doctor', function () {
   this.timeout(150_000);
@@ -70,15 +58,7 @@ describe('E2E: Txn documents and the health doctor', function () {
     await page.locator('.pane-header', { hasText: 'Connections' }).click();
     await page.locator('.pane-header', { hasText: 'Leases' }).click();
     await page.locator('.pane-header', { hasText: 'Health' }).click();
-    // Widen the side bar so the findings are readable in the screenshot.
-    const box = await page.locator('.part.sidebar').boundingBox();
-    if (box) {
-      const edge = box.x + box.width + 1;
-      await page.mouse.move(edge, box.y + 300);
-      await page.mouse.down();
-      await page.mouse.move(edge + 330, box.y + 300, { steps: 8 });
-      await page.mouse.up();
-    }
+    await widenSideBar(page, 330);
     const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Health' }) });
     const finding = pane.locator('.monaco-list-row', { hasText: /large/i }).first();
     await finding.waitFor({ state: 'visible', timeout: 20_000 });
@@ -87,7 +67,7 @@ describe('E2E: Txn documents and the health doctor', function () {
     await page.locator('.statusbar-item', { hasText: /etcd: \d+ health finding/ }).waitFor({ timeout: 10_000 });
     await screenshot(page, 'health-view');
     await runCommand(page, 'etcd: Open Health Report');
-    const frame = await frameWith(page, 'h1', /demo etcd/);
+    const frame = await webviewFrame(page, 'h1', /demo etcd/);
     assert.ok(await frame.locator('body', { hasText: /oversized-manifest/ }).count(), 'the report names the large key');
     await screenshot(page, 'health-report');
     assert.deepEqual(session.dialogs, []);

@@ -1,21 +1,8 @@
 import * as assert from 'node:assert/strict';
-import type { Frame, Page } from 'playwright-core';
 import { screenshot } from '../rig/vscodeServer';
-import { expand, seededWorkbench, treeRow } from './session';
+import { expand, seededWorkbench, treeRow, webviewFrame } from './session';
 
 const XSS_KEY = '/services/payments/<img src=x onerror=alert(1)>';
-
-/** The frame of the watch webview (nested iframes; found by its content). */
-async function watchFrame(page: Page): Promise<Frame> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    for (const frame of page.frames()) {
-      if (await frame.locator('#events').count().catch(() => 0)) return frame;
-    }
-    await page.waitForTimeout(200);
-  }
-  assert.fail('watch webview not found');
-}
 
 describe('E2E: watch panel', function () {
   this.timeout(120_000);
@@ -38,7 +25,7 @@ describe('E2E: watch panel', function () {
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Start' }).waitFor();
     await input.press('Enter'); // From now
 
-    const frame = await watchFrame(page);
+    const frame = await webviewFrame(page, '#events');
     await frame.locator('.state.live').first().waitFor({ timeout: 20_000 });
     for (let i = 0; i < 30; i++) {
       await session.conn.write('put', (c) => c.put(`/services/payments/instance-${i % 5}`).value(JSON.stringify({ addr: `10.0.0.${i}:8443`, weight: i })).exec());
