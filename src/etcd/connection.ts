@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, IOptions, isRecoverableError } from 'etcd3';
-import { EtcdExplorerError, cancelledError, translateError } from './errors';
+import { EtcdErrorKind, EtcdExplorerError, cancelledError, translateError } from './errors';
 import { Emitter, Event } from './events';
 import { Logger, componentLogger } from './logger';
 import { ConnectionProfile, DEFAULT_RETRIES, DEFAULT_TIMEOUT_MS } from './profile';
@@ -24,6 +24,8 @@ export interface CallSample {
   readonly operation: string;
   readonly ms: number;
   readonly ok: boolean;
+  /** Why a failed call failed, so latency views can count timeouts apart from other errors. */
+  readonly errorKind?: EtcdErrorKind;
 }
 
 /** Anything long-lived on the client (watch streams, keep-alives) that must end before the client closes. */
@@ -169,7 +171,7 @@ export class EtcdConnection {
     } catch (err) {
       const error = translateError(err, { operation, endpoints: this.profile.endpoints, timeoutMs: this.timeoutMs });
       if (error.kind === 'cancelled') throw error;
-      this.callEmitter.fire({ operation, ms: performance.now() - started, ok: false });
+      this.callEmitter.fire({ operation, ms: performance.now() - started, ok: false, errorKind: error.kind });
       this.log.warn(`${operation} failed (${error.kind}): ${error.detail ?? error.message}`);
       this.lastErrorValue = error;
       if (error.kind === 'unreachable' || error.kind === 'timeout' || error.kind === 'tls') {

@@ -3,9 +3,10 @@ import { MemberClients } from '../../src/etcd/cluster';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { countKeys } from '../../src/etcd/keyInfo';
-import { LatencyProbe, OperationRecorder, PROBE_OPS, ProbeSample, ServerMetricsSampler } from '../../src/etcd/latency';
+import { LatencyProbe, OperationRecorder, PROBE_OPS, ProbeSample } from '../../src/etcd/latency';
 import { runLoadTest } from '../../src/etcd/loadTest';
 import { silentLogger } from '../../src/etcd/logger';
+import { ServerMetricsSampler } from '../../src/etcd/serverMetrics';
 import { readValue } from '../../src/etcd/values';
 import { readFileSync } from 'node:fs';
 import { EtcdCluster, TlsFiles, makeTlsFiles, registerCleanup, removeTlsFiles, startBlackhole, startDeadEndpoint } from '../rig/etcd';
@@ -20,9 +21,9 @@ describe('latency probes, server metrics and load test (real etcd, 3 members)', 
   let cluster: EtcdCluster;
   const open: Array<{ close(): Promise<void> } | { dispose(): Promise<void> }> = [];
 
-  function connect(opts: { readOnly?: boolean; timeoutMs?: number; endpoints?: string[] } = {}): { conn: EtcdConnection; clients: MemberClients } {
+  function connect(opts: { readOnly?: boolean; timeoutMs?: number; retries?: number; endpoints?: string[] } = {}): { conn: EtcdConnection; clients: MemberClients } {
     const conn = new EtcdConnection(
-      { id: 'l', name: 'l', endpoints: opts.endpoints ?? cluster.endpoints, timeoutMs: opts.timeoutMs ?? 2000, readOnly: opts.readOnly },
+      { id: 'l', name: 'l', endpoints: opts.endpoints ?? cluster.endpoints, timeoutMs: opts.timeoutMs ?? 2000, retries: opts.retries, readOnly: opts.readOnly },
       {},
       silentLogger,
     );
@@ -209,6 +210,26 @@ describe('latency probes, server metrics and load test (real etcd, 3 members)', 
     assert.deepEqual([stats.get('list')!.count, stats.get('list')!.errors], [0, 1]);
     assert.equal(seen.length, 4);
     assert.ok(seen.every((s) => s.endpoint === '(client)'));
+  });
+
+  it('records a call that hits its deadline as a timeout, not an error', async () => {
+    const hole = await startBlackhole();
+    try {
+      const { conn } = connect({ timeoutMs: 500, retries: 0, endpoints: [hole.endpoint] });
+      const recorder = new OperationRecorder(conn, 60_000);
+      const kinds: Array<string | undefined> = [];
+      conn.onDidCall((c) => kinds.push(c.errorKind));
+      try {
+        await assert.rejects(readValue(conn, Buffer.from('/blackholed')), isRefusal('timeout'));
+      } finally {
+        recorder.dispose();
+      }
+      assert.deepEqual(kinds, ['timeout']);
+      const read = recorder.stats().get('read')!;
+      assert.deepEqual([read.count, read.errors, read.timeouts], [0, 0, 1]);
+    } finally {
+      await hole.close();
+    }
   });
 
   it('runs a load test: writes N, reports throughput and latency, and leaves zero keys', async () => {

@@ -1,8 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { EtcdExplorerError } from '../../src/etcd/errors';
-import { HISTOGRAM_BOUNDS_MS, MetricsSnapshot, ProbeSample, RollingWindow, metricsSnapshot, operationType, serverSeries } from '../../src/etcd/latency';
+import { HISTOGRAM_BOUNDS_MS, ProbeSample, RollingWindow, operationType } from '../../src/etcd/latency';
 import { LOAD_LEVELS } from '../../src/etcd/loadTest';
 import { parsePrometheusText } from '../../src/etcd/metrics';
+import { MetricsSnapshot, metricsSnapshot, serverSeries } from '../../src/etcd/serverMetrics';
 
 const T0 = 1_700_000_000_000;
 
