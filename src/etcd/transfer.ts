@@ -6,7 +6,6 @@ import * as path from 'node:path';
 import type { IKeyValue } from 'etcd3';
 import { createInterface } from 'node:readline';
 import {
-  BulkItem,
   BulkOptions,
   BulkResult,
   RunnerBatch,
@@ -14,12 +13,12 @@ import {
   checkCheckpoint,
   checkMaxTxnOps,
   currentRevision,
-  parseNdjsonLine,
-  putBatch,
   resumeFloor,
   revisionTracker,
   runBatches,
-} from './bulk';
+} from './batchRunner';
+import { putBatch } from './bulk';
+import { BulkItem, parseNdjsonLine } from './bulkInput';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError } from './errors';
 import { displayKey, prefixEnd } from './keyCodec';

@@ -1,5 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { BulkCheckpoint, BulkItem, bulkDelete, bulkPut, previewBulkDelete, renderBulkReport } from '../../src/etcd/bulk';
+import { BulkCheckpoint } from '../../src/etcd/batchRunner';
+import { bulkDelete, bulkPut, previewBulkDelete, renderBulkReport } from '../../src/etcd/bulk';
+import { BulkItem } from '../../src/etcd/bulkInput';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { prefixEnd } from '../../src/etcd/keyCodec';

@@ -1,17 +1,7 @@
 import * as assert from 'node:assert/strict';
-import {
-  BulkResult,
-  RunnerBatch,
-  chunk,
-  checkCheckpoint,
-  dedupeItems,
-  fingerprintItems,
-  normalizeDeleteTargets,
-  parseBulkInput,
-  planBatch,
-  renderBulkReport,
-  runBatches,
-} from '../../src/etcd/bulk';
+import { BulkResult, RunnerBatch, chunk, checkCheckpoint, fingerprintItems, runBatches } from '../../src/etcd/batchRunner';
+import { planBatch, renderBulkReport } from '../../src/etcd/bulk';
+import { dedupeItems, normalizeDeleteTargets, parseBulkInput } from '../../src/etcd/bulkInput';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { geometricSpans, splitPages } from '../../src/etcd/transfer';
 
