@@ -47,6 +47,35 @@ describe('E2E: Txn documents and the health doctor', function () {
     await screenshot(page, 'txn-result');
   });
 
+  it('builds and runs a Txn step by step from the palette, without a file', async () => {
+    const page = session.page;
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    const pick = async (label: RegExp) => {
+      const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      await row.click();
+    };
+    const type = async (text: string) => {
+      await input.waitFor({ state: 'visible' });
+      await input.fill(text);
+      await input.press('Enter');
+    };
+    await runCommand(page, 'etcd: New Txn…');
+    await pick(/Add compare…/);
+    await type('/config/feature-flags/guided');
+    await pick(/^create_revision$/);
+    await pick(/^==$/);
+    await type('0');
+    await pick(/Add operation if compares hold…/);
+    await pick(/^put$/);
+    await type('/config/feature-flags/guided');
+    await type('on');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '1 compare(s), 1 success op(s), 0 failure op(s)' }).waitFor({ timeout: 10_000 });
+    await pick(/Run$/);
+    await page.locator('.editor-instance .view-lines', { hasText: 'succeeded: true' }).waitFor({ timeout: 20_000 });
+    assert.equal(await session.conn.call('get', (c) => c.get('/config/feature-flags/guided').string()), 'on');
+  });
+
   it('runs the health doctor: findings in the Health view and the report document', async () => {
     const page = session.page;
     // A value over the doctor's 512 KiB threshold.
