@@ -45,8 +45,8 @@ describe('latency panel model', () => {
     model.load(
       [],
       [
-        { at: 1000, endpoint: 'http://a', ok: true, values: { wal_fsync_p99_ms: 2, grpc_Range_per_s: 10, grpc_Put_per_s: 1 } },
-        { at: 1001, endpoint: 'http://b', ok: true, values: { wal_fsync_p99_ms: 3, grpc_Range_per_s: 5 } },
+        { at: 1000, endpoint: 'http://a', ok: true, values: { wal_fsync_p99_ms: 2, grpc_Range_per_s: 10, grpc_Put_per_s: 1, grpc_Put_errors_per_s: 0.5, grpc_Range_p99_ms: 3 } },
+        { at: 1001, endpoint: 'http://b', ok: true, values: { wal_fsync_p99_ms: 3, grpc_Range_per_s: 5, grpc_Range_p99_ms: 7 } },
         { at: 2000, endpoint: 'http://a', ok: true, values: { wal_fsync_p99_ms: 4, grpc_Range_per_s: 20 } },
         { at: 2001, endpoint: 'http://b', ok: false, error: 'connection refused', values: {} },
       ],
@@ -57,6 +57,11 @@ describe('latency panel model', () => {
     const grpc = model.grpcChart();
     assert.deepEqual(grpc.series.map((s) => s.label), ['Range/s', 'Put/s']);
     assert.deepEqual(grpc.series[0].values, [15, 20]);
+    assert.ok(!grpc.series.some((x) => /errors/.test(x.label)), 'failure counters are not methods');
+    const failed = model.grpcChart('errors');
+    assert.deepEqual(failed.series.map((x) => [x.label, x.values]), [['Put failed/s', [0.5, null]]]);
+    const p99 = model.grpcChart('p99');
+    assert.deepEqual(p99.series.map((x) => [x.label, x.values]), [['Range p99', [7, null]]], 'the worst member');
     assert.deepEqual(model.metricsProblems(), ['m1: connection refused']);
   });
 

@@ -243,7 +243,9 @@ function buildCharts(): void {
   metric('Proposals failed', 'rate', ['proposals_failed_per_s']);
   metric('Leader changes seen', 'count', ['leader_changes']);
   metric('DB size total (solid) / in use (dashed)', 'bytes', ['db_size_bytes', 'db_size_in_use_bytes']);
-  charts.push(place(metricsGrid, new Chart('gRPC requests by method (all members)', 'rate', () => model.grpcChart())));
+  charts.push(place(metricsGrid, new Chart('gRPC requests by method (all members)', 'rate', () => model.grpcChart('rate'))));
+  charts.push(place(metricsGrid, new Chart('gRPC failures by method (all members)', 'rate', () => model.grpcChart('errors'))));
+  charts.push(place(metricsGrid, new Chart('gRPC handling p99 by method (worst member; needs --metrics=extensive)', 'ms', () => model.grpcChart('p99'))));
   charts.forEach((c) => c.update(true));
 }
 

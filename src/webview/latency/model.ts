@@ -132,35 +132,38 @@ export class LatencyModel {
     return { x, series };
   }
 
-  /** gRPC request rate per method, summed over members (the busiest `limit` methods). */
-  grpcChart(limit = 6): ChartData {
+  /**
+   * gRPC per method (the busiest `limit` methods): request or failure rate summed over members, or the worst
+   * member's p99 (handling-time histograms exist only with etcd's --metrics=extensive).
+   */
+  grpcChart(kind: 'rate' | 'errors' | 'p99' = 'rate', limit = 6): ChartData {
     const x = this.rounds.map((r) => r.at / 1000);
+    const suffix = kind === 'rate' ? '_per_s' : kind === 'errors' ? '_errors_per_s' : '_p99_ms';
+    const methodOf = (name: string): string | undefined => {
+      if (!name.startsWith('grpc_') || !name.endsWith(suffix)) return undefined;
+      const method = name.slice('grpc_'.length, -suffix.length);
+      // "Range_errors_per_s" ends in "_per_s" too: it is not a method called "Range_errors".
+      return kind === 'rate' && method.endsWith('_errors') ? undefined : method;
+    };
     const totals = new Map<string, number>();
     for (const r of this.rounds.slice(-10)) {
       for (const p of r.byEndpoint.values()) {
         for (const [k, v] of Object.entries(p.values)) {
-          const m = /^grpc_(.+)_per_s$/.exec(k);
-          if (m && Number.isFinite(v)) totals.set(m[1], (totals.get(m[1]) ?? 0) + v);
+          const m = methodOf(k);
+          if (m && Number.isFinite(v)) totals.set(m, (totals.get(m) ?? 0) + v);
         }
       }
     }
-    const methods = [...totals].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([m]) => m);
+    const methods = [...totals].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, limit).map(([m]) => m);
     return {
       x,
       series: methods.map((m, i) => ({
-        label: `${m}/s`,
+        label: kind === 'p99' ? `${m} p99` : `${m}${kind === 'errors' ? ' failed' : ''}/s`,
         color: i,
         values: this.rounds.map((r) => {
-          let total = 0;
-          let any = false;
-          for (const p of r.byEndpoint.values()) {
-            const v = p.values[`grpc_${m}_per_s`];
-            if (v !== undefined && Number.isFinite(v)) {
-              total += v;
-              any = true;
-            }
-          }
-          return any ? total : null;
+          const found = [...r.byEndpoint.values()].map((p) => p.values[`grpc_${m}${suffix}`]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+          if (!found.length) return null;
+          return kind === 'p99' ? Math.max(...found) : found.reduce((a, b) => a + b, 0);
         }),
       })),
     };
