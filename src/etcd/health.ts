@@ -20,6 +20,16 @@ export interface HealthDoctorOptions {
   readonly scanLargeValues?: boolean;
 }
 
+export interface CheckOptions {
+  /**
+   * Default true. A light check (false: the periodic ones) skips HashKV and the value scan, which read every
+   * member's whole keyspace, and reuses their last results.
+   */
+  readonly thorough?: boolean;
+}
+
+const THOROUGH_ONLY = 'Runs in checks you start (etcd: Run Health Check), not in the automatic ones: it reads the whole keyspace.';
+
 const FAILED_GRPC_CODES = new Set(['Unknown', 'FailedPrecondition', 'ResourceExhausted', 'Internal', 'Unavailable', 'DataLoss', 'DeadlineExceeded']);
 /** History older than the longest window is dropped; the cap bounds memory for very frequent checks. */
 const HISTORY_MAX = 2000;
@@ -47,9 +57,9 @@ export class HealthDoctor {
    * it in the history for rate rules, evaluates every rule. Never throws for cluster trouble; throws only
    * cancellation.
    */
-  async check(signal?: AbortSignal): Promise<HealthReport> {
+  async check(signal?: AbortSignal, options: CheckOptions = {}): Promise<HealthReport> {
     const started = Date.now();
-    const snapshot = await this.collect(signal);
+    const snapshot = await this.collect(signal, options.thorough !== false);
     const { findings, checks } = evaluate(snapshot, this.historyList, this.thresholds);
     this.remember(snapshot);
     return { checkedAt: started, durationMs: Date.now() - started, findings, checks, snapshot };
@@ -62,7 +72,7 @@ export class HealthDoctor {
     while (this.historyList.length > HISTORY_MAX || (this.historyList.length && this.historyList[0].takenAt < snapshot.takenAt - keepMs)) this.historyList.shift();
   }
 
-  private async collect(signal?: AbortSignal): Promise<HealthSnapshot> {
+  private async collect(signal: AbortSignal | undefined, thorough: boolean): Promise<HealthSnapshot> {
     const takenAt = Date.now();
     const timeoutMs = this.conn.timeoutMs;
     const { list, error: membersError } = await this.memberList(signal);
@@ -106,10 +116,17 @@ export class HealthDoctor {
     const live = members.filter((m) => m.status?.ok);
 
     // In parallel: without quorum the alarm list and the linearizable scan each wait for their deadline.
+    // A light check reuses the last HashKV comparison and value scan: both read the whole keyspace.
+    const lastHash = [...this.historyList].reverse().find((s) => s.hash);
+    const lastScan = [...this.historyList].reverse().find((s) => s.largeValues);
     const [alarms, hash, large] = await Promise.all([
       this.alarms(live, signal),
-      this.compareHashes(live, signal),
-      this.options.scanLargeValues === false ? Promise.resolve({ note: 'Turned off in the settings.' } as { scan?: LargeValueScan; note?: string }) : this.scanLargeValues(signal),
+      thorough ? this.compareHashes(live, signal) : Promise.resolve(lastHash ? { hash: lastHash.hash } : { note: THOROUGH_ONLY }),
+      this.options.scanLargeValues === false
+        ? Promise.resolve({ note: 'Turned off in the settings.' } as { scan?: LargeValueScan; note?: string })
+        : thorough
+          ? this.scanLargeValues(signal)
+          : Promise.resolve(lastScan ? { scan: lastScan.largeValues } : { note: THOROUGH_ONLY }),
     ]);
     return {
       takenAt,

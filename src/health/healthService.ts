@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
 import { isCancellation } from '../etcd/errors';
-import { HealthDoctor } from '../etcd/health';
+import { CheckOptions, HealthDoctor } from '../etcd/health';
 import { HealthReport } from '../etcd/healthModel';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
@@ -56,19 +56,22 @@ export class HealthService extends Disposable {
     return [...new Set([...this.reports.keys(), ...this.errors.keys()])];
   }
 
-  /** Runs the doctor once; concurrent calls for one connection share the run. */
-  check(profileId: string, signal?: AbortSignal): Promise<HealthReport> {
+  /**
+   * Runs the doctor once; concurrent calls for one connection share the run. `thorough: false` (the periodic
+   * checks) skips the keyspace-wide HashKV and value scan and reuses their last results.
+   */
+  check(profileId: string, signal?: AbortSignal, options: CheckOptions = {}): Promise<HealthReport> {
     const inFlight = this.running.get(profileId);
     if (inFlight) return inFlight;
-    const run = this.run(profileId, signal).finally(() => this.running.delete(profileId));
+    const run = this.run(profileId, signal, options).finally(() => this.running.delete(profileId));
     this.running.set(profileId, run);
     return run;
   }
 
-  private async run(profileId: string, signal?: AbortSignal): Promise<HealthReport> {
+  private async run(profileId: string, signal: AbortSignal | undefined, options: CheckOptions): Promise<HealthReport> {
     try {
       const doctor = await this.doctor(profileId);
-      const report = await doctor.check(signal);
+      const report = await doctor.check(signal, options);
       this.reports.set(profileId, report);
       this.errors.delete(profileId);
       return report;
@@ -99,7 +102,7 @@ export class HealthService extends Disposable {
     if (!seconds) return;
     this.timer = setInterval(() => {
       for (const profile of this.manager.profiles) {
-        if (this.manager.existing(profile.id)?.state === 'connected') this.check(profile.id).catch(() => undefined);
+        if (this.manager.existing(profile.id)?.state === 'connected') this.check(profile.id, undefined, { thorough: false }).catch(() => undefined);
       }
     }, seconds * 1000);
   }

@@ -99,6 +99,27 @@ describe('health doctor (real etcd)', function () {
       }
     });
 
+    it('light checks (the periodic ones) skip HashKV and the value scan and reuse their last results', async () => {
+      const { doctor, dispose } = doctorFor(cluster);
+      try {
+        const first = await doctor.check(undefined, { thorough: false });
+        for (const rule of ['hashMismatch', 'largeValues'] as const) {
+          const check = first.checks.find((c) => c.rule === rule)!;
+          assert.equal(check.evaluated, false, rule);
+          assert.match(check.note ?? '', /checks you start/);
+        }
+        await writer.write('put', (c) => c.put('/big/light').value(Buffer.alloc(600 * 1024, 2)).exec());
+        assert.ok(has(await doctor.check(), 'largeValues'), 'a thorough check scans');
+        await writer.write('delete', (c) => c.delete().key('/big/light').exec());
+        const light = await doctor.check(undefined, { thorough: false });
+        assert.ok(has(light, 'largeValues'), 'a light check reads no values: it keeps the last scan');
+        assert.ok(light.snapshot.hash, 'and the last HashKV comparison');
+        assert.ok(!has(await doctor.check(), 'largeValues'), 'the next thorough check sees the delete');
+      } finally {
+        await dispose();
+      }
+    });
+
     it('bounds the value scan by the key cap and says how much it covered', async () => {
       const { doctor, dispose } = doctorFor(cluster, { thresholds: { largeValueScanMaxKeys: 7 } });
       try {
