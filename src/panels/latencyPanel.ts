@@ -234,7 +234,8 @@ export class LatencyPanel extends Disposable {
   }
 
   private post(message: HostToLatency): void {
-    if (this.ready) void this.panel.webview.postMessage(message);
+    // A scrape or a load test can finish after the panel closed.
+    if (this.ready && !this.isDisposed) void this.panel.webview.postMessage(message);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
