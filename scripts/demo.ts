@@ -25,7 +25,40 @@ async function main(): Promise<void> {
   console.log('Preparing VS Code server (first run installs it, ~2 min)…');
   execFileSync('bash', [join(repoRoot, 'scripts', 'setup-vscode-server.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
   const workspace = mkdtempSync(join(tmpdir(), 'etcd-demo-ws-'));
-  writeFileSync(join(workspace, 'README.md'), '# etcd Explorer demo\n\nOpen the etcd view in the activity bar.\n');
+  writeFileSync(
+    join(workspace, 'README.md'),
+    [
+      '# etcd Explorer demo',
+      '',
+      'Open the etcd view in the activity bar. Then try:',
+      '',
+      '- `rollout.etcdtxn.yaml`: a Txn document — **Dry run** or **Run against demo etcd** from its CodeLens.',
+      '- `new-services.json`: **etcd: Bulk Put from File…** writes it in Txn batches.',
+      '- **etcd: Show Latency…** (graphs, load test) and **etcd: Run Health Check**.',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(workspace, 'rollout.etcdtxn.yaml'),
+    [
+      '# Turn the new checkout on only if nobody changed the payments config since we looked.',
+      'compare:',
+      '  - key: /config/payments/limits.json',
+      '    target: version',
+      '    op: "=="',
+      '    value: 1',
+      'success:',
+      '  - put: { key: /config/payments/limits.json, value: \'{"rps": 1500, "burst": 300}\' }',
+      '  - put: { key: /config/feature-flags/new-checkout, value: "true" }',
+      'failure:',
+      '  - get: { key: /config/payments/limits.json }',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(
+    join(workspace, 'new-services.json'),
+    JSON.stringify(Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/services/inventory/instance-${i}`, JSON.stringify({ addr: `10.0.4.${i % 250}:8080` })])), null, 2),
+  );
   const server = await startVscodeServer({
     workspaceFolder: workspace,
     extensionDevelopmentPath: repoRoot,
