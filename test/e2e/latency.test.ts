@@ -20,6 +20,14 @@ describe('E2E: latency panel', function () {
     assert.ok(rows.some((r) => /Range \(serializable\)/.test(r) && /\d+(\.\d+)? ms/.test(r)), rows.join('\n'));
     await frame.waitForFunction(() => Array.from(document.querySelectorAll('#metrics-charts .chart')).some((c) => c.querySelector('canvas') && (c.querySelector('.chart-empty') as HTMLElement).hidden), undefined, { timeout: 20_000 });
 
+    // Plot every quantile: the legends name p95 and max too.
+    await frame.locator('#quantiles').click();
+    await frame.locator('#quantiles vscode-option', { hasText: 'all' }).click();
+    await frame.locator('#probe-charts .u-legend', { hasText: 'm0 max' }).first().waitFor({ timeout: 10_000 });
+    assert.match((await frame.locator('#probe-title').textContent()) ?? '', /p99 \(solid\) and p95, p50, max \(dashed\)/);
+    await frame.locator('#quantiles').click();
+    await frame.locator('#quantiles vscode-option', { hasText: 'p99 + p50' }).click();
+
     await frame.locator('#load').click();
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Run Load Test' }).click();
     await frame.locator('#load-status.running').waitFor({ timeout: 20_000 });

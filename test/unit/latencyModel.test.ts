@@ -27,6 +27,9 @@ describe('latency panel model', () => {
     assert.equal(chart.series[1].dash, true);
     assert.ok(hasData(chart));
     assert.ok(!hasData(model.probeChart('putDelete')), 'an op nobody probed has no data');
+    const all = model.probeChart('status', ['p95', 'max']);
+    assert.deepEqual(all.series.map((s) => [s.label, s.dash]), [['m0 p95', false], ['m0 max', true], ['m1 p95', false], ['m1 max', true]]);
+    assert.deepEqual(all.series[1].values, [2, null], 'max of m0');
   });
 
   it('counts failures per tick and member, keeps capacity, and ranks own operations', () => {

@@ -8,7 +8,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { HostToLatency, LatencyToHost, LoadStateDto, StatsDto } from '../../shared/latencyProtocol';
 import { registerToolkit } from '../toolkit';
-import { ChartData, LatencyModel, OP_LABELS, hasData } from './model';
+import { ChartData, LatencyModel, OP_LABELS, Quantile, hasData } from './model';
 
 declare function acquireVsCodeApi(): { postMessage(message: LatencyToHost): void };
 
@@ -186,6 +186,10 @@ const intervalSelect = el('vscode-dropdown', { id: 'interval', title: 'Probe int
 for (const [ms, label] of [[500, 'every 0.5 s'], [1000, 'every 1 s'], [2000, 'every 2 s'], [5000, 'every 5 s']] as const) {
   intervalSelect.append(el('vscode-option', { value: String(ms) }, label));
 }
+const quantileSelect = el('vscode-dropdown', { id: 'quantiles', title: 'Quantiles plotted for the probes' });
+for (const [value, label] of [['p99,p50', 'p99 + p50'], ['p95', 'p95'], ['max', 'max'], ['p99,p95,p50,max', 'all']] as const) {
+  quantileSelect.append(el('vscode-option', { value }, label));
+}
 const levelSelect = el('vscode-dropdown', { id: 'level', title: 'Load level' });
 const loadButton = el('vscode-button', { id: 'load', appearance: 'primary' }, 'Run load test…');
 const cancelButton = el('vscode-button', { id: 'cancel-load', appearance: 'secondary' }, 'Cancel');
@@ -193,7 +197,7 @@ cancelButton.hidden = true;
 const csvButton = el('vscode-button', { appearance: 'secondary' }, 'Export CSV');
 const jsonButton = el('vscode-button', { appearance: 'secondary' }, 'Export JSON');
 const loadStatus = el('span', { class: 'load-status', id: 'load-status' });
-const toolbar = el('div', { class: 'toolbar' }, title, intervalSelect, levelSelect, loadButton, cancelButton, loadStatus, el('span', { class: 'spacer-flex' }), csvButton, jsonButton);
+const toolbar = el('div', { class: 'toolbar' }, title, intervalSelect, quantileSelect, levelSelect, loadButton, cancelButton, loadStatus, el('span', { class: 'spacer-flex' }), csvButton, jsonButton);
 const probeGrid = el('div', { class: 'grid', id: 'probe-charts' });
 const statsTable = el('table', { class: 'stats-table', id: 'probe-stats' });
 const histEndpoint = el('vscode-dropdown', { id: 'hist-endpoint' });
@@ -207,7 +211,7 @@ banner.hidden = true;
 app.append(
   toolbar,
   banner,
-  el('h3', { class: 'section' }, 'Client probes — p99 (solid) and p50 (dashed) over the rolling window, per member'),
+  el('h3', { class: 'section', id: 'probe-title' }, ''),
   probeGrid,
   statsTable,
   el('div', { class: 'row-controls' }, el('span', {}, 'Histogram of'), histEndpoint, histOp),
@@ -229,7 +233,7 @@ function buildCharts(): void {
   ownGrid.replaceChildren();
   metricsGrid.replaceChildren();
   charts = [];
-  for (const op of ops) charts.push(place(probeGrid, new Chart(OP_LABELS[op] ?? op, 'ms', () => model.probeChart(op))));
+  for (const op of ops) charts.push(place(probeGrid, new Chart(OP_LABELS[op] ?? op, 'ms', () => model.probeChart(op, shownQuantiles()))));
   charts.push(place(probeGrid, new Chart('Failed probes per tick (errors solid, timeouts dashed)', 'count', () => model.failureChart())));
   histChart = place(probeGrid, new Chart('Latency histogram, ms (rolling window)', 'count', () => histogramData(), 'bars'));
   charts.push(histChart);
@@ -247,6 +251,16 @@ function buildCharts(): void {
   charts.push(place(metricsGrid, new Chart('gRPC failures by method (all members)', 'rate', () => model.grpcChart('errors'))));
   charts.push(place(metricsGrid, new Chart('gRPC handling p99 by method (worst member; needs --metrics=extensive)', 'ms', () => model.grpcChart('p99'))));
   charts.forEach((c) => c.update(true));
+}
+
+function shownQuantiles(): Quantile[] {
+  return ((quantileSelect as unknown as { value: string }).value || 'p99,p50').split(',') as Quantile[];
+}
+
+function probeTitle(): void {
+  const [first, ...rest] = shownQuantiles();
+  const probeHeading = document.getElementById('probe-title')!;
+  probeHeading.textContent = `Client probes — ${first} (solid)${rest.length ? ` and ${rest.join(', ')} (dashed)` : ''} over the rolling window, per member`;
 }
 
 function place(parent: HTMLElement, chart: Chart): Chart {
@@ -326,6 +340,7 @@ window.addEventListener('message', (event: MessageEvent<HostToLatency>) => {
       if (m.readOnly) loadButton.title = 'Read-only connection: no load test, no Put + Delete probe';
       histEndpoint.replaceChildren(...m.endpoints.map((e) => el('vscode-option', { value: e.url }, e.name)));
       histOp.replaceChildren(...m.ops.map((op) => el('vscode-option', { value: op }, OP_LABELS[op] ?? op)));
+      probeTitle();
       buildCharts();
       redraw();
       return;
@@ -353,6 +368,10 @@ loadButton.addEventListener('click', () => send({ type: 'loadTest', level: (leve
 cancelButton.addEventListener('click', () => send({ type: 'cancelLoad' }));
 csvButton.addEventListener('click', () => send({ type: 'export', format: 'csv' }));
 jsonButton.addEventListener('click', () => send({ type: 'export', format: 'json' }));
+quantileSelect.addEventListener('change', () => {
+  probeTitle();
+  charts.forEach((c) => c.update());
+});
 histEndpoint.addEventListener('change', () => histChart?.update(true));
 histOp.addEventListener('change', () => histChart?.update(true));
 new ResizeObserver(() => charts.forEach((c) => c.resize())).observe(app);

@@ -12,6 +12,8 @@ export interface Series {
   readonly values: Array<number | null>;
 }
 
+export type Quantile = 'p50' | 'p95' | 'p99' | 'max';
+
 export interface ChartData {
   readonly x: number[];
   readonly series: Series[];
@@ -71,14 +73,16 @@ export class LatencyModel {
     return this.endpoints.find((e) => e.url === url)?.name ?? url;
   }
 
-  /** p50 (dashed) and p99 of one probe op, per member. */
-  probeChart(op: string): ChartData {
+  /**
+   * The chosen quantiles of one probe op, per member (same colour per member; the first quantile solid, the
+   * others dashed).
+   */
+  probeChart(op: string, quantiles: readonly Quantile[] = ['p99', 'p50']): ChartData {
     const x = this.ticks.map((t) => t.at / 1000);
     const series: Series[] = [];
     this.endpoints.forEach((e, i) => {
-      const pick = (q: keyof StatsDto) => this.ticks.map((t) => (t.probes.find((p) => p.endpoint === e.url && p.op === op)?.stats[q] as number | null | undefined) ?? null);
-      series.push({ label: `${e.name} p99`, color: i, values: pick('p99') });
-      series.push({ label: `${e.name} p50`, color: i, dash: true, values: pick('p50') });
+      const pick = (q: Quantile) => this.ticks.map((t) => t.probes.find((p) => p.endpoint === e.url && p.op === op)?.stats[q] ?? null);
+      quantiles.forEach((q, j) => series.push({ label: `${e.name} ${q}`, color: i, dash: j > 0, values: pick(q) }));
     });
     return { x, series };
   }
