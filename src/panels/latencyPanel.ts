@@ -52,6 +52,8 @@ export class LatencyPanel extends Disposable {
     readonly profileId: string,
   ) {
     super();
+    // Set here too: a panel restored after a reload comes without them.
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
     panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'etcd.svg');
     panel.webview.html = webviewHtml(panel.webview, extensionUri, 'latency', panel.title, { stylesheet: true });
     this.register(panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw).catch(showError)));
@@ -221,6 +223,7 @@ export class LatencyPanel extends Disposable {
     if (!this.ready || !this.connection) return;
     this.post({
       type: 'init',
+      profileId: this.profileId,
       connection: this.connection.profile.name,
       endpoints: this.endpoints,
       ops: OPS.filter((op) => op !== 'putDelete' || !this.connection?.readOnly),
@@ -326,6 +329,11 @@ export class LatencyCommands extends Disposable {
   ) {
     super();
     this.register(vscode.commands.registerCommand('etcd.latency.open', (node?: { profileId?: string }) => this.open(node?.profileId).catch(showError)));
+    this.register(
+      vscode.window.registerWebviewPanelSerializer(LATENCY_VIEW_TYPE, {
+        deserializeWebviewPanel: (webviewPanel, state) => this.restore(webviewPanel, state as { profileId?: string } | undefined),
+      }),
+    );
     this.register({ dispose: () => [...this.panels].forEach((p) => p.dispose()) });
   }
 
@@ -346,7 +354,11 @@ export class LatencyCommands extends Disposable {
       enableScripts: true,
       localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')],
     });
-    const panel = new LatencyPanel(webviewPanel, this.extensionUri, this.manager, this.cluster, id);
+    return this.start(webviewPanel, id);
+  }
+
+  private async start(webviewPanel: vscode.WebviewPanel, profileId: string): Promise<LatencyPanel> {
+    const panel = new LatencyPanel(webviewPanel, this.extensionUri, this.manager, this.cluster, profileId);
     this.panels.add(panel);
     panel.attach({ dispose: () => this.panels.delete(panel) });
     try {
@@ -356,6 +368,15 @@ export class LatencyCommands extends Disposable {
       throw err;
     }
     return panel;
+  }
+
+  /** After a reload: probing starts again for the panel's connection (the graphs start empty). */
+  private async restore(webviewPanel: vscode.WebviewPanel, state: { profileId?: string } | undefined): Promise<void> {
+    if (!state?.profileId || !this.manager.profile(state.profileId)) {
+      webviewPanel.dispose();
+      return;
+    }
+    await this.start(webviewPanel, state.profileId).catch(showError);
   }
 
   private async pick(): Promise<string | undefined> {

@@ -63,6 +63,8 @@ export interface EndpointDto {
 export type HostToLatency =
   | {
       readonly type: 'init';
+      /** Kept by the webview (setState) so the panel can be restored after a reload. */
+      readonly profileId: string;
       readonly connection: string;
       readonly endpoints: EndpointDto[];
       readonly ops: string[];

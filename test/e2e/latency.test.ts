@@ -60,4 +60,12 @@ describe('E2E: latency panel', function () {
     mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
     copyFileSync(target, join(repoRoot, 'test-artifacts', 'chart-export.png'));
   });
+
+  it('comes back after a window reload and probes again', async () => {
+    const page = session.page;
+    await page.reload();
+    const frame = await webviewFrame(page, '#probe-charts', undefined, 60_000);
+    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 30_000 });
+    assert.match((await frame.locator('.title').textContent()) ?? '', /Latency · demo etcd/);
+  });
 });

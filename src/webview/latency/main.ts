@@ -10,7 +10,7 @@ import { HostToLatency, LatencyToHost, LoadStateDto, StatsDto } from '../../shar
 import { registerToolkit } from '../toolkit';
 import { ChartData, LatencyModel, OP_LABELS, Quantile, hasData } from './model';
 
-declare function acquireVsCodeApi(): { postMessage(message: LatencyToHost): void };
+declare function acquireVsCodeApi(): { postMessage(message: LatencyToHost): void; setState(state: unknown): void };
 
 const vscode = acquireVsCodeApi();
 const send = (message: LatencyToHost) => vscode.postMessage(message);
@@ -330,6 +330,7 @@ window.addEventListener('message', (event: MessageEvent<HostToLatency>) => {
   const m = event.data;
   switch (m.type) {
     case 'init': {
+      vscode.setState({ profileId: m.profileId });
       title.textContent = `Latency · ${m.connection}`;
       model = new LatencyModel(m.endpoints);
       model.load(m.ticks, m.metrics);
