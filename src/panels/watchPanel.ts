@@ -52,6 +52,7 @@ export class WatchPanel extends Disposable {
   private ready = false;
   private userPaused = false;
   private seq = 0;
+  private persistedAt = 0;
   private readonly statuses = new Map<string, HostToWebview & { type: 'status' }>();
 
   constructor(
@@ -149,6 +150,11 @@ export class WatchPanel extends Disposable {
       }
     }
     this.batcher.push(dtos);
+    // Keep the restorable revision current (at most once a second), so a reload replays little.
+    if (now - this.persistedAt >= 1000) {
+      this.persistedAt = now;
+      this.post({ type: 'persist', state: this.state() });
+    }
   }
 
   private post(message: HostToWebview): void {
@@ -166,6 +172,8 @@ export class WatchPanel extends Disposable {
         this.post({ type: 'init', title: this.panel.title, watches: this.infos(), capacity: this.capacity, recording: this.recording !== undefined });
         this.post({ type: 'events', events: this.ring.toArray(), dropped: this.ring.dropped });
         for (const status of this.statuses.values()) this.post(status);
+        // Messages before `ready` are dropped: the restorable state must be sent again here.
+        this.post({ type: 'persist', state: this.state() });
         this.batcher.setPaused(this.userPaused);
         return;
       case 'addWatch':

@@ -46,4 +46,14 @@ describe('E2E: watch panel', function () {
     assert.deepEqual(session.dialogs, [], 'no alert fired');
     await screenshot(page, 'watch-panel');
   });
+
+  it('comes back after a window reload and shows what changed while it was away', async () => {
+    const page = session.page;
+    await page.reload();
+    // Written while the window reloads: the restored watch resumes after the last revision it had seen.
+    await session.conn.write('put', (c) => c.put('/services/payments/during-reload').value('{"addr":"10.0.0.99:8443"}').exec());
+    const frame = await webviewFrame(page, '#events', undefined, 60_000);
+    await frame.locator('.state.live').first().waitFor({ timeout: 30_000 });
+    await frame.locator('.event .key', { hasText: '/services/payments/during-reload' }).first().waitFor({ timeout: 20_000 });
+  });
 });
