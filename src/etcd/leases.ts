@@ -19,7 +19,9 @@ export interface LeaseInfo {
 
 /** etcdctl shows lease ids in hex. */
 export function leaseHex(id: string): string {
-  return BigInt(id).toString(16);
+  // etcdctl prints lease ids as %016x (zero-padded); "0" means no lease and stays "0".
+  const n = BigInt(id);
+  return n === 0n ? '0' : n.toString(16).padStart(16, '0');
 }
 
 /** A lease id typed as etcdctl prints it (hex, optional 0x) → the decimal string the API uses. */

@@ -347,7 +347,7 @@ function evaluateCompare(c: TxnCompare, kv: IKeyValue | undefined): DryRunResult
   const field = { version: 'version', create_revision: 'create_revision', mod_revision: 'mod_revision', lease: 'lease' } as const;
   const actual = kv ? BigInt(kv[field[c.target]] || '0') : 0n;
   const expected = BigInt(c.value as string);
-  const show = (n: bigint) => (c.target === 'lease' ? n.toString(16) : n.toString());
+  const show = (n: bigint) => (c.target === 'lease' ? leaseHex(n.toString()) : n.toString());
   return { ...base, expected: show(expected), actual: kv ? show(actual) : undefined, holds: holds(c.op, actual < expected ? -1 : actual > expected ? 1 : 0) };
 }
 

@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { EtcdConnection } from '../etcd/connection';
 import { displayKey, isValidUtf8, parseDisplayKey } from '../etcd/keyCodec';
+import { leaseHex } from '../etcd/leases';
 import {
   casPut,
   copyKey,
@@ -145,7 +146,7 @@ export class ValueCommands extends Disposable {
     }
     const answer = await vscode.window.showWarningMessage(
       `Delete ${displayKey(node.key)}?`,
-      { modal: true, detail: `${formatBytes(record.value.length)}, version ${record.version}, mod revision ${record.modRevision}${record.lease !== '0' ? `, lease ${BigInt(record.lease).toString(16)}` : ''}. It is deleted only if unchanged since this prompt.` },
+      { modal: true, detail: `${formatBytes(record.value.length)}, version ${record.version}, mod revision ${record.modRevision}${record.lease !== '0' ? `, lease ${leaseHex(record.lease)}` : ''}. It is deleted only if unchanged since this prompt.` },
       'Delete',
     );
     if (answer !== 'Delete') return;
@@ -199,7 +200,7 @@ export class ValueCommands extends Disposable {
     let lease = 'none';
     if (record.lease !== '0') {
       const ttl = await connection.call('read lease', (c) => c.leaseClient.leaseTimeToLive({ ID: record.lease }));
-      lease = `${BigInt(record.lease).toString(16)} (${record.lease}), ${ttl.TTL === '-1' ? 'expired' : `${ttl.TTL} s left of ${ttl.grantedTTL} s`}`;
+      lease = `${leaseHex(record.lease)} (${record.lease}), ${ttl.TTL === '-1' ? 'expired' : `${ttl.TTL} s left of ${ttl.grantedTTL} s`}`;
     }
     await vscode.window.showInformationMessage(displayKey(node.key), {
       modal: true,

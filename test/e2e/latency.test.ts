@@ -63,6 +63,8 @@ describe('E2E: latency panel', function () {
 
   it('comes back after a window reload and probes again', async () => {
     const page = session.page;
+    // VS Code in the browser saves open editors and webview state when idle, every 5 s: let it happen once.
+    await page.waitForTimeout(12_000);
     await page.reload();
     const frame = await webviewFrame(page, '#probe-charts', undefined, 60_000);
     await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 30_000 });

@@ -49,6 +49,8 @@ describe('E2E: watch panel', function () {
 
   it('comes back after a window reload and shows what changed while it was away', async () => {
     const page = session.page;
+    // VS Code in the browser saves open editors and webview state when idle, every 5 s: let it happen once.
+    await page.waitForTimeout(12_000);
     await page.reload();
     // Written while the window reloads: the restored watch resumes after the last revision it had seen.
     await session.conn.write('put', (c) => c.put('/services/payments/during-reload').value('{"addr":"10.0.0.99:8443"}').exec());

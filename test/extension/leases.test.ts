@@ -35,7 +35,7 @@ describe('leases view', function () {
     const node = leases.find((n) => n.type === 'lease' && n.id === leaseId);
     assert.ok(node, 'lease listed');
     const item = leaseTree.getTreeItem(node);
-    assert.equal(item.label, BigInt(leaseId).toString(16));
+    assert.equal(item.label, BigInt(leaseId).toString(16).padStart(16, '0'), 'as etcdctl prints it (%016x)');
     assert.match(String(item.description), /^1[12]\d s \/ 120 s · 2 keys$/);
     const keys = await leaseTree.getChildren(node);
     assert.deepEqual(keys.map((k) => (k.type === 'key' ? k.key.toString() : '')).sort(), ['/lv/svc-1', '/lv/svc-2']);
