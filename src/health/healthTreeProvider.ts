@@ -65,7 +65,8 @@ export class HealthTreeProvider extends Disposable implements vscode.TreeDataPro
         item.id = `health/${node.profileId}/${finding.rule}/${finding.member ?? ''}/${node.index}`;
         item.description = finding.member ?? finding.severity;
         item.iconPath = SEVERITY_ICON[finding.severity];
-        item.contextValue = 'etcd.health.finding';
+        // Per rule, so findings offer the maintenance that cures them (compact, defragment, disarm) inline.
+        item.contextValue = `etcd.health.finding.${finding.rule}`;
         const tip = new vscode.MarkdownString(undefined, true);
         tip.supportHtml = false;
         tip.appendText(`${finding.severity.toUpperCase()}: ${finding.title}\n\n`);

@@ -38,6 +38,7 @@ describe('health doctor (extension host)', function () {
     const findings = tree.getChildren(root).filter((n: HealthNode) => n.type === 'finding');
     const node = findings.find((n: HealthNode) => n.type === 'finding' && n.finding.rule === 'largeValues')!;
     assert.ok(node, 'the finding is in the tree');
+    assert.equal(tree.getTreeItem(node).contextValue, 'etcd.health.finding.largeValues', 'menus offer per-rule actions');
     const details = tree.getChildren(node);
     assert.ok(details.some((d: HealthNode) => d.type === 'detail' && d.kind === 'remedy'));
 
