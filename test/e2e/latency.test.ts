@@ -20,6 +20,8 @@ describe('E2E: latency panel', function () {
     assert.ok(rows.some((r) => /Range \(serializable\)/.test(r) && /\d+(\.\d+)? ms/.test(r)), rows.join('\n'));
     await frame.waitForFunction(() => Array.from(document.querySelectorAll('#metrics-charts .chart')).some((c) => c.querySelector('canvas') && (c.querySelector('.chart-empty') as HTMLElement).hidden), undefined, { timeout: 20_000 });
 
+    // Some history before the load, so the screenshot shows the change.
+    await page.waitForTimeout(12_000);
     // Plot every quantile: the legends name p95 and max too.
     await frame.locator('#quantiles').click();
     await frame.locator('#quantiles vscode-option', { hasText: 'all' }).click();
@@ -32,7 +34,7 @@ describe('E2E: latency panel', function () {
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Run Load Test' }).click();
     await frame.locator('#load-status.running').waitFor({ timeout: 20_000 });
     await frame.waitForFunction(() => /Load test running: [1-9][\d,]* \//.test(document.getElementById('load-status')?.textContent ?? ''), undefined, { timeout: 20_000 });
-    await page.waitForTimeout(4000);
+    await page.waitForTimeout(6000);
     const running = await frame.locator('#load-status').textContent();
     assert.match(running ?? '', /Load test running/);
     await screenshot(page, 'latency-graphs');
