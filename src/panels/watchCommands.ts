@@ -88,6 +88,8 @@ export class WatchCommands extends Disposable {
       title: 'Watch key or prefix',
       prompt: 'A key, or a prefix ending in the separator (e.g. /registry/). \\xNN for raw bytes; empty watches every key.',
       value: initial,
+      // A multi-step question: a tree refresh or a toast taking focus must not throw the answer away.
+      ignoreFocusOut: true,
     });
     if (keyText === undefined) return undefined;
     const key = parseDisplayKey(keyText);
@@ -96,7 +98,7 @@ export class WatchCommands extends Disposable {
         { label: 'Prefix', description: 'every key starting with it', prefix: true },
         { label: 'Exact key', prefix: false },
       ].sort((a) => ((node?.type === 'key') === !a.prefix ? -1 : 1)),
-      { title: `Watch ${keyText || '(all keys)'} as…` },
+      { title: `Watch ${keyText || '(all keys)'} as…`, ignoreFocusOut: true },
     );
     if (!mode) return undefined;
     const from = await vscode.window.showQuickPick(
@@ -104,13 +106,14 @@ export class WatchCommands extends Disposable {
         { label: 'From now', revision: undefined as string | undefined },
         { label: 'From a revision… (replay history)', revision: 'ask' },
       ],
-      { title: 'Start' },
+      { title: 'Start', ignoreFocusOut: true },
     );
     if (!from) return undefined;
     let startRevision: string | undefined;
     if (from.revision) {
       startRevision = await vscode.window.showInputBox({
         title: 'Replay from revision',
+        ignoreFocusOut: true,
         validateInput: (v) => (/^\d+$/.test(v) && v !== '0' ? undefined : 'Enter a revision number.'),
       });
       if (!startRevision) return undefined;

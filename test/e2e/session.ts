@@ -99,7 +99,11 @@ export function seededWorkbench(name: string, options: { configured: boolean; vi
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && session.workbench) await screenshot(session.page, `failure-${name}`);
+    if (this.currentTest?.state === 'failed' && session.workbench) {
+      // One file per failed test, so a later failure does not overwrite the first one's picture.
+      const test = this.currentTest.title.replace(/[^\w]+/g, '-').slice(0, 40);
+      await screenshot(session.page, `failure-${name}-${test}`);
+    }
   });
 
   after(async () => {
