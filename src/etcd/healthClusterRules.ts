@@ -110,8 +110,8 @@ export function noLeader(c: RuleContext): RuleResult {
 }
 
 export function leaderChanges(c: RuleContext): RuleResult {
-  if (!c.scraped.length) return c.noMetrics();
-  if (!c.window(c.t.leaderChangesWindowMs).length) return skipped(`Needs an earlier check within the last ${dur(c.t.leaderChangesWindowMs)}.`);
+  const unavailable = c.rateUnavailable(c.t.leaderChangesWindowMs);
+  if (unavailable) return unavailable;
   let worst = { inc: 0, name: '', seconds: 0 };
   for (const m of c.scraped) {
     const series = c.series(m, c.t.leaderChangesWindowMs);

@@ -64,8 +64,8 @@ export function peerRoundTripSlow(c: RuleContext): RuleResult {
 }
 
 export function grpcFailures(c: RuleContext): RuleResult {
-  if (!c.scraped.length) return c.noMetrics();
-  if (!c.window(c.t.grpcFailuresWindowMs).length) return skipped(`Needs an earlier check within the last ${dur(c.t.grpcFailuresWindowMs)}.`);
+  const unavailable = c.rateUnavailable(c.t.grpcFailuresWindowMs);
+  if (unavailable) return unavailable;
   const findings: Finding[] = [];
   for (const m of c.scraped) {
     const series = c.series(m, c.t.grpcFailuresWindowMs);
@@ -100,8 +100,8 @@ export function grpcFailures(c: RuleContext): RuleResult {
 }
 
 export function proposalsFailed(c: RuleContext): RuleResult {
-  if (!c.scraped.length) return c.noMetrics();
-  if (!c.window(c.t.proposalsFailedWindowMs).length) return skipped(`Needs an earlier check within the last ${dur(c.t.proposalsFailedWindowMs)}.`);
+  const unavailable = c.rateUnavailable(c.t.proposalsFailedWindowMs);
+  if (unavailable) return unavailable;
   const findings: Finding[] = [];
   for (const m of c.scraped) {
     const series = c.series(m, c.t.proposalsFailedWindowMs);

@@ -47,6 +47,13 @@ export class RuleContext {
     return missing.length ? `No /metrics from ${missing.map((m) => `${m.name} (${m.metricsError ?? 'not read'})`).join(', ')}.` : undefined;
   }
 
+  /** Why a rate rule cannot run yet (no /metrics, or no earlier check within `ms`); undefined when it can. */
+  rateUnavailable(ms: number): RuleResult | undefined {
+    if (!this.scraped.length) return this.noMetrics();
+    if (!this.window(ms).length) return skipped(`Needs an earlier check within the last ${dur(ms)}.`);
+    return undefined;
+  }
+
   noMetrics(): RuleResult {
     const first = this.snap.members.find((m) => m.metricsError)?.metricsError;
     return skipped(`No member's /metrics could be read${first ? `: ${first}` : '.'}`);
