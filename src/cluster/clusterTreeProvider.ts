@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { AlarmInfo, MemberClients, MemberInfo, MemberStatus, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../etcd/cluster';
-import { isCancellation } from '../etcd/errors';
+import { errorText, isCancellation } from '../etcd/errors';
 import { formatBytes } from '../etcd/values';
 import { Disposable } from '../util/disposable';
 
@@ -177,7 +177,7 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
         ];
       } catch (err) {
         if (isCancellation(err)) return [];
-        return [{ type: 'message', profileId: node.profileId, text: err instanceof Error ? err.message : String(err) }];
+        return [{ type: 'message', profileId: node.profileId, text: errorText(err) }];
       }
     }
     if (node.type === 'alarms') {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { EtcdExplorerError, isCancellation } from '../etcd/errors';
+import { EtcdExplorerError, errorText, isCancellation } from '../etcd/errors';
 import { ConnectionProfile, LOCALHOST_PROFILE, TlsSettings, parseEndpoints } from '../etcd/profile';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ConnectionManager } from './connectionManager';
@@ -165,7 +165,7 @@ export class ConnectionCommands extends Disposable {
       return true;
     } catch (err) {
       if (isCancellation(err)) return false;
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorText(err);
       const pick = await vscode.window.showErrorMessage(message, 'Edit Connection', 'Show Log');
       if (pick === 'Edit Connection') await this.edit({ profileId: profile.id });
       if (pick === 'Show Log') await vscode.commands.executeCommand('etcd.showLog');

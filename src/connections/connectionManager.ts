@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ClusterSummary, EtcdConnection } from '../etcd/connection';
-import { EtcdExplorerError } from '../etcd/errors';
+import { EtcdExplorerError, errorText } from '../etcd/errors';
 import { Logger, componentLogger } from '../etcd/logger';
 import { ConnectionProfile, validateProfile } from '../etcd/profile';
 import { settings } from '../settings';
@@ -146,7 +146,7 @@ export class ConnectionManager extends Disposable {
         }
         next.push(profile);
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorText(err);
         this.log.error(`invalid connection in settings: ${message}`);
         void vscode.window.showErrorMessage(`etcd: ${message}`, 'Open Settings').then((pick) => {
           if (pick) void vscode.commands.executeCommand('workbench.action.openSettingsJson');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BulkItem } from './bulkInput';
 import { EtcdConnection } from './connection';
-import { EtcdErrorKind, EtcdExplorerError, translateError } from './errors';
+import { EtcdErrorKind, EtcdExplorerError, errorText, translateError } from './errors';
 
 export type ExistingKeyMode = 'skip' | 'overwrite' | 'ifUnchanged';
 
@@ -232,7 +232,7 @@ export async function runBatches(source: Iterable<RunnerBatch> | AsyncIterable<R
     }
   } catch (err) {
     // The source itself failed (e.g. a file read error): batches sent so far still count.
-    stopError ??= err instanceof Error ? err.message : String(err);
+    stopError ??= errorText(err);
   }
   await Promise.all(inFlight);
   for (const batch of pending) {

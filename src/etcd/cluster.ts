@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { EtcdConnection } from './connection';
-import { EtcdExplorerError, cancelledError } from './errors';
+import { EtcdExplorerError, cancelledError, errorText } from './errors';
 
 /** A cluster member as MemberList reports it. Ids stay decimal strings (64-bit); etcdctl shows hex. */
 export interface MemberInfo {
@@ -114,7 +114,7 @@ export async function memberStatuses(clients: MemberClients, endpoints: readonly
           isLearner: s.isLearner,
         };
       } catch (err) {
-        return { ok: false, endpoint, error: err instanceof Error ? err.message : String(err) };
+        return { ok: false, endpoint, error: errorText(err) };
       }
     }),
   );

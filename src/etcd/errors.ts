@@ -45,6 +45,11 @@ export class EtcdExplorerError extends Error {
   }
 }
 
+/** The text to show for anything thrown (an Error's message, anything else as a string). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** Cancellation is not a failure: callers check this and stay quiet. */
 export function isCancellation(err: unknown): boolean {
   return err instanceof EtcdExplorerError && err.kind === 'cancelled';

@@ -1,6 +1,6 @@
 import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from './cluster';
 import { EtcdConnection } from './connection';
-import { EtcdExplorerError, cancelledError, isCancellation } from './errors';
+import { EtcdExplorerError, cancelledError, errorText, isCancellation } from './errors';
 import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LARGE_VALUES_KEPT, LargeValueScan, MemberMetrics, MemberSnapshot } from './healthModel';
 import { evaluate } from './healthRules';
 import { displayKey, prefixEnd } from './keyCodec';
@@ -91,7 +91,7 @@ export class HealthDoctor {
             (text) => ({ metrics: extractMetrics(text) }),
             (err: unknown) => {
               if (isCancellation(err)) throw err;
-              return { error: message(err) };
+              return { error: errorText(err) };
             },
           ),
         ),
@@ -150,7 +150,7 @@ export class HealthDoctor {
         return { list: await abortable(listMembers(conn, signal), signal) };
       } catch (err) {
         if (isCancellation(err)) throw err;
-        error ||= message(err);
+        error ||= errorText(err);
       }
     }
     return { error };
@@ -164,7 +164,7 @@ export class HealthDoctor {
         return { alarms: await abortable(listAlarms(this.clients.for(m.endpoint!)), signal) };
       } catch (err) {
         if (isCancellation(err)) throw err;
-        error ||= message(err);
+        error ||= errorText(err);
       }
     }
     return { error };
@@ -197,7 +197,7 @@ export class HealthDoctor {
           (h) => ({ name: m.name, hash: h.hash, compactRevision: h.compactRevision }),
           (err: unknown) => {
             if (isCancellation(err)) throw err;
-            return { name: m.name, error: message(err) };
+            return { name: m.name, error: errorText(err) };
           },
         ),
       ),
@@ -210,7 +210,7 @@ export class HealthDoctor {
       return { scan: await scanLargeValues(this.conn, this.thresholds.largeValueBytes, this.thresholds.largeValueScanMaxKeys, signal) };
     } catch (err) {
       if (isCancellation(err)) throw err;
-      return { note: `Could not scan values: ${message(err)}` };
+      return { note: `Could not scan values: ${errorText(err)}` };
     }
   }
 }
@@ -250,7 +250,7 @@ export async function scanLargeValues(conn: EtcdConnection, thresholdBytes: numb
         continue;
       }
       if (isCancellation(err) || scanned === 0) throw err;
-      stoppedBecause = message(err);
+      stoppedBecause = errorText(err);
       break;
     }
     let biggest = 0;
@@ -320,6 +320,3 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MemberClients } from './cluster';
 import { EtcdConnection } from './connection';
-import { EtcdErrorKind, EtcdExplorerError } from './errors';
+import { EtcdErrorKind, EtcdExplorerError, errorText } from './errors';
 import { Emitter, Event } from './events';
 import { sampleQuantile } from './metrics';
 
@@ -153,7 +153,7 @@ function failureOutcome(kind: EtcdErrorKind | undefined): 'error' | 'timeout' {
 
 function outcomeOf(err: unknown): { outcome: 'error' | 'timeout'; error: string } {
   if (err instanceof EtcdExplorerError) return { outcome: failureOutcome(err.kind), error: err.message };
-  return { outcome: 'error', error: err instanceof Error ? err.message : String(err) };
+  return { outcome: 'error', error: errorText(err) };
 }
 
 interface Sleeper {

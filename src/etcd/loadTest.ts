@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { EtcdConnection } from './connection';
-import { EtcdExplorerError } from './errors';
+import { EtcdExplorerError, errorText } from './errors';
 import { prefixEnd } from './keyCodec';
 import { LatencyStats, ProbeSample, computeStats } from './latency';
 
@@ -122,7 +122,7 @@ export async function runLoadTest(
         const timeout = err instanceof EtcdExplorerError && err.kind === 'timeout';
         errors++;
         if (timeout) timeouts++;
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorText(err);
         options.onSample?.({ at, endpoint: '(load test)', op: 'put', ms, outcome: timeout ? 'timeout' : 'error', error: message });
         if (++failuresInARow >= GIVE_UP_AFTER_FAILURES) stoppedEarly ??= `${GIVE_UP_AFTER_FAILURES} writes failed in a row; last: ${message}`;
       }

@@ -1,3 +1,4 @@
+import { errorText } from './errors';
 import { Histogram, MetricFamily, ScrapeTls, histogramQuantile, histograms, mergeHistograms, parsePrometheusText, scrapeMetrics } from './metrics';
 
 export interface ServerMetricsPoint {
@@ -152,7 +153,7 @@ export class ServerMetricsSampler {
           return { at, endpoint, ok: true, values };
         } catch (err) {
           // The previous snapshot stays: the next good scrape gives rates over the whole gap.
-          return { at: Date.now(), endpoint, ok: false, error: err instanceof Error ? err.message : String(err), values: {} };
+          return { at: Date.now(), endpoint, ok: false, error: errorText(err), values: {} };
         }
       }),
     );

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
-import { isCancellation } from '../etcd/errors';
+import { errorText, isCancellation } from '../etcd/errors';
 import { CheckOptions, HealthDoctor } from '../etcd/health';
 import { HealthReport } from '../etcd/healthModel';
 import { settings } from '../settings';
@@ -76,7 +76,7 @@ export class HealthService extends Disposable {
       this.errors.delete(profileId);
       return report;
     } catch (err) {
-      if (!isCancellation(err)) this.errors.set(profileId, err instanceof Error ? err.message : String(err));
+      if (!isCancellation(err)) this.errors.set(profileId, errorText(err));
       throw err;
     } finally {
       this.changeEmitter.fire(profileId);

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { isCancellation } from '../etcd/errors';
+import { errorText, isCancellation } from '../etcd/errors';
 import { displayKey, parseDisplayKey } from '../etcd/keyCodec';
 import { countKeys, searchKeys } from '../etcd/keyInfo';
 import { settings } from '../settings';
@@ -70,7 +70,7 @@ export class KeyCommands extends Disposable {
         if (items.length === 0) items.push({ label: 'No key starts with this', alwaysShow: true });
         quickPick.items = items;
       } catch (err) {
-        if (!isCancellation(err) && mine === generation) quickPick.items = [{ label: err instanceof Error ? err.message : String(err), alwaysShow: true }];
+        if (!isCancellation(err) && mine === generation) quickPick.items = [{ label: errorText(err), alwaysShow: true }];
       } finally {
         if (mine === generation) quickPick.busy = false;
       }

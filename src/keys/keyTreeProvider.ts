@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { isCancellation } from '../etcd/errors';
+import { errorText, isCancellation } from '../etcd/errors';
 import { FolderCache } from '../etcd/folderCache';
 import { displayKey, keyId } from '../etcd/keyCodec';
 import { getKeyMeta } from '../etcd/keyInfo';
@@ -160,7 +160,7 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       }
       item.tooltip = tip;
     } catch (err) {
-      item.tooltip = err instanceof Error ? err.message : String(err);
+      item.tooltip = errorText(err);
     }
     return item;
   }
@@ -229,7 +229,7 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       return nodes;
     } catch (err) {
       if (isCancellation(err)) return [];
-      const text = err instanceof Error ? err.message : String(err);
+      const text = errorText(err);
       return [{ type: 'message', profileId, text, error: true }];
     }
   }

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { isCancellation } from '../etcd/errors';
+import { errorText, isCancellation } from '../etcd/errors';
 import { displayKey, keyId } from '../etcd/keyCodec';
 import { LeaseInfo, leaseHex, listLeases, remainingTtl } from '../etcd/leases';
 import { settings } from '../settings';
@@ -126,7 +126,7 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
         return list.map((l) => this.leaseNode(node.profileId, l.id));
       } catch (err) {
         if (isCancellation(err)) return [];
-        return [{ type: 'message', profileId: node.profileId, text: err instanceof Error ? err.message : String(err) }];
+        return [{ type: 'message', profileId: node.profileId, text: errorText(err) }];
       }
     }
     if (node.type === 'lease') {

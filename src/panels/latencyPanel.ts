@@ -6,7 +6,7 @@ import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
 import { listMembers, memberEndpoints } from '../etcd/cluster';
 import { EtcdConnection } from '../etcd/connection';
-import { isCancellation } from '../etcd/errors';
+import { errorText, isCancellation } from '../etcd/errors';
 import { LatencyProbe, LatencyStats, OperationRecorder, ProbeOp } from '../etcd/latency';
 import { LOAD_LEVELS, LoadLevel, runLoadTest } from '../etcd/loadTest';
 import { ServerMetricsSampler } from '../etcd/serverMetrics';
@@ -161,7 +161,7 @@ export class LatencyPanel extends Disposable {
       void vscode.window.showInformationMessage(`Load test on ${connection.profile.name}: ${message}`);
       return message;
     } catch (err) {
-      this.post({ type: 'load', load: { state: 'failed', level, message: err instanceof Error ? err.message : String(err) } });
+      this.post({ type: 'load', load: { state: 'failed', level, message: errorText(err) } });
       if (!isCancellation(err)) throw err;
       return undefined;
     } finally {

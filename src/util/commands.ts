@@ -1,10 +1,10 @@
 import * as vscode from 'vscode';
-import { isCancellation } from '../etcd/errors';
+import { errorText, isCancellation } from '../etcd/errors';
 
 /** Shows an error's user-facing message; a cancellation is not an error and stays quiet. */
 export function showError(err: unknown): void {
   if (isCancellation(err)) return;
-  void vscode.window.showErrorMessage(err instanceof Error ? err.message : String(err));
+  void vscode.window.showErrorMessage(errorText(err));
 }
 
 /** Registers a command whose failures are shown once as an error message (its result is returned otherwise). */
