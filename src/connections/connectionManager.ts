@@ -47,6 +47,20 @@ export class ConnectionManager extends Disposable {
     return this.activeId ? this.connections.get(this.activeId) : undefined;
   }
 
+  /**
+   * Asks which connection to use, among `ids` (default: all): the only one is taken without asking, and the
+   * active one is marked. Undefined when there is none or the user cancels.
+   */
+  async pickProfile(title: string, ids: readonly string[] = this.profileList.map((p) => p.id)): Promise<string | undefined> {
+    if (ids.length <= 1) return ids[0];
+    const active = this.activeId;
+    const pick = await vscode.window.showQuickPick(
+      ids.map((id) => ({ label: this.profile(id)?.name ?? id, id, description: id === active ? 'active' : undefined })),
+      { title },
+    );
+    return pick?.id;
+  }
+
   /** The existing connection of a profile, if it was ever opened. */
   existing(id: string): EtcdConnection | undefined {
     return this.connections.get(id);

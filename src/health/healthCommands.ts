@@ -42,7 +42,7 @@ export class HealthCommands extends Disposable {
 
   /** Runs the doctor with progress; returns the report (tests use it). */
   async check(profileId?: string) {
-    const id = profileId ?? (await this.pickConnection());
+    const id = profileId ?? (await this.manager.pickProfile('Which connection?'));
     if (!id) return undefined;
     const name = this.manager.profile(id)?.name ?? id;
     const connection = await this.manager.get(id);
@@ -60,21 +60,10 @@ export class HealthCommands extends Disposable {
   }
 
   async openReport(profileId?: string): Promise<vscode.Uri | undefined> {
-    const id = profileId ?? (await this.pickConnection(true));
+    const id = profileId ?? (await this.manager.pickProfile('Which connection?', this.health.checked.length ? this.health.checked : undefined));
     if (!id) return undefined;
     if (!this.health.report(id)) await this.check(id);
     return this.reports.showMarkdown(this.reportUri(id), this.renderReport(id));
-  }
-
-  private async pickConnection(checkedOnly = false): Promise<string | undefined> {
-    const ids = checkedOnly && this.health.checked.length ? this.health.checked : this.manager.profiles.map((p) => p.id);
-    if (ids.length <= 1) return ids[0];
-    const active = this.manager.active?.profile.id;
-    const pick = await vscode.window.showQuickPick(
-      ids.map((id) => ({ label: this.manager.profile(id)?.name ?? id, id, description: id === active ? 'active' : undefined })),
-      { title: 'Which connection?' },
-    );
-    return pick?.id;
   }
 
   /** Warns while any checked connection has critical or warning findings. */

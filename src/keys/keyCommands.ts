@@ -36,11 +36,7 @@ export class KeyCommands extends Disposable {
     if (node) return node.profileId;
     const active = this.manager.active?.profile.id;
     if (active) return active;
-    const pick = await vscode.window.showQuickPick(
-      this.manager.profiles.map((p) => ({ label: p.name, id: p.id })),
-      { title: 'Which connection?' },
-    );
-    return pick?.id;
+    return this.manager.pickProfile('Which connection?');
   }
 
   /** Quick pick that searches keys by prefix on the server as the user types (keys-only, limited). */

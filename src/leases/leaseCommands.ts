@@ -52,8 +52,7 @@ export class LeaseCommands extends Disposable {
   private async profileOf(node?: { profileId: string }): Promise<string | undefined> {
     if (node) return node.profileId;
     if (this.manager.active) return this.manager.active.profile.id;
-    const pick = await vscode.window.showQuickPick(this.manager.profiles.map((p) => ({ label: p.name, id: p.id })), { title: 'Which connection?' });
-    return pick?.id;
+    return this.manager.pickProfile('Which connection?');
   }
 
   private async grant(node?: LeaseNode): Promise<void> {

@@ -342,7 +342,7 @@ export class LatencyCommands extends Disposable {
   }
 
   async open(profileId?: string): Promise<LatencyPanel | undefined> {
-    const id = profileId ?? this.manager.active?.profile.id ?? (await this.pick());
+    const id = profileId ?? this.manager.active?.profile.id ?? (await this.manager.pickProfile('Show latency of'));
     if (!id) return undefined;
     const existing = [...this.panels].find((p) => p.profileId === id);
     if (existing) {
@@ -377,11 +377,5 @@ export class LatencyCommands extends Disposable {
       return;
     }
     await this.start(webviewPanel, state.profileId).catch(showError);
-  }
-
-  private async pick(): Promise<string | undefined> {
-    if (this.manager.profiles.length <= 1) return this.manager.profiles[0]?.id;
-    const pick = await vscode.window.showQuickPick(this.manager.profiles.map((p) => ({ label: p.name, id: p.id })), { title: 'Show latency of' });
-    return pick?.id;
   }
 }

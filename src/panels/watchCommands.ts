@@ -34,7 +34,7 @@ export class WatchCommands extends Disposable {
 
   /** Asks what to watch, then opens a new panel on it. `spec` skips the questions (tests, restore). */
   async open(node?: TreeNode, spec?: WatchSpec): Promise<WatchPanel | undefined> {
-    const profileId = node?.profileId ?? this.manager.active?.profile.id ?? (await this.pickProfile());
+    const profileId = node?.profileId ?? this.manager.active?.profile.id ?? (await this.manager.pickProfile('Watch on which connection?'));
     if (!profileId) return undefined;
     const chosen = spec ?? (await this.askSpec(node));
     if (!chosen) return undefined;
@@ -72,14 +72,6 @@ export class WatchCommands extends Disposable {
     this.panels.add(panel);
     panel.attach({ dispose: () => this.panels.delete(panel) });
     return panel;
-  }
-
-  private async pickProfile(): Promise<string | undefined> {
-    const pick = await vscode.window.showQuickPick(
-      this.manager.profiles.map((p) => ({ label: p.name, id: p.id })),
-      { title: 'Watch on which connection?' },
-    );
-    return pick?.id;
   }
 
   private async askSpec(node: TreeNode | undefined): Promise<WatchSpec | undefined> {

@@ -53,7 +53,7 @@ export class BulkCommands extends Disposable {
 
   /** Bulk put from a file (or the active editor's text); returns the result (tests use it). */
   async put(arg?: TreeNode | vscode.Uri, options: { file?: vscode.Uri; profileId?: string } = {}): Promise<BulkResult | undefined> {
-    const profileId = options.profileId ?? (arg && !(arg instanceof vscode.Uri) ? arg.profileId : undefined) ?? (await this.pickConnection());
+    const profileId = options.profileId ?? (arg && !(arg instanceof vscode.Uri) ? arg.profileId : undefined) ?? (await this.manager.pickProfile('Connection'));
     if (!profileId) return undefined;
     const source = options.file ?? (arg instanceof vscode.Uri ? arg : await this.pickSource());
     if (!source) return undefined;
@@ -124,7 +124,7 @@ export class BulkCommands extends Disposable {
 
   /** Exports a folder (or the whole connection) to NDJSON + a SHA-256 manifest, pinned at one revision. */
   async export(node?: TreeNode, target?: vscode.Uri): Promise<string | undefined> {
-    const profileId = node?.profileId ?? (await this.pickConnection());
+    const profileId = node?.profileId ?? (await this.manager.pickProfile('Connection'));
     if (!profileId) return undefined;
     const connection = await this.connected(profileId);
     const prefix = node && (node.type === 'folder' || node.type === 'key') ? node.key : this.tree.filter(profileId) ?? Buffer.alloc(0);
@@ -152,7 +152,7 @@ export class BulkCommands extends Disposable {
 
   /** Imports an export: checksum first, then the chosen mode for existing keys, in Txn batches. */
   async import(node?: TreeNode, options: { file?: vscode.Uri; mode?: ImportMode } = {}): Promise<BulkResult | undefined> {
-    const profileId = node?.profileId ?? (await this.pickConnection());
+    const profileId = node?.profileId ?? (await this.manager.pickProfile('Connection'));
     if (!profileId) return undefined;
     const connection = await this.connected(profileId);
     connection.assertWritable('import keys');
@@ -231,16 +231,6 @@ export class BulkCommands extends Disposable {
     const connection = await this.manager.get(profileId);
     if (connection.state !== 'connected') await this.manager.connect(profileId);
     return connection;
-  }
-
-  private async pickConnection(): Promise<string | undefined> {
-    if (this.manager.profiles.length <= 1) return this.manager.profiles[0]?.id;
-    const active = this.manager.active?.profile.id;
-    const pick = await vscode.window.showQuickPick(
-      this.manager.profiles.map((p) => ({ label: p.name, id: p.id, description: p.id === active ? 'active' : undefined })),
-      { title: 'Connection' },
-    );
-    return pick?.id;
   }
 }
 

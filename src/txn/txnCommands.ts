@@ -99,7 +99,7 @@ export class TxnCommands extends Disposable {
 
   /** A step-by-step Txn for users who want no file: add compares and operations, review, run. */
   private async guided(profileId?: string): Promise<void> {
-    const id = profileId ?? this.manager.active?.profile.id ?? (await this.pickConnection());
+    const id = profileId ?? this.manager.active?.profile.id ?? (await this.manager.pickProfile('Connection'));
     if (!id) return;
     const connection = await this.manager.get(id);
     const draft: DraftTxn = { compare: [], success: [], failure: [] };
@@ -190,12 +190,6 @@ export class TxnCommands extends Disposable {
     const scope = await vscode.window.showQuickPick(['only this key', 'every key with this prefix'], { title: `${kind.label} ${key}` });
     if (!scope) return undefined;
     return { [kind.label]: { key, ...(scope.startsWith('every') ? { prefix: true } : {}) } };
-  }
-
-  private async pickConnection(): Promise<string | undefined> {
-    if (this.manager.profiles.length <= 1) return this.manager.profiles[0]?.id;
-    const pick = await vscode.window.showQuickPick(this.manager.profiles.map((p) => ({ label: p.name, id: p.id })), { title: 'Connection' });
-    return pick?.id;
   }
 }
 
