@@ -79,8 +79,7 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
   async snapshot(profileId: string): Promise<ClusterSnapshot> {
     const cached = this.snapshots.get(profileId);
     if (cached) return cached;
-    const connection = await this.manager.get(profileId);
-    if (connection.state !== 'connected') await this.manager.connect(profileId);
+    const connection = await this.manager.connected(profileId);
     const members = await listMembers(connection);
     const clients = await this.memberClients(profileId);
     const endpointOf = await memberEndpoints(clients, connection.profile.endpoints, members);

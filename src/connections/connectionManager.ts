@@ -89,6 +89,13 @@ export class ConnectionManager extends Disposable {
     return connection.connect(signal);
   }
 
+  /** The profile's connection, connected first if it is not (so it becomes the active one, like any other use). */
+  async connected(id: string): Promise<EtcdConnection> {
+    const connection = await this.get(id);
+    if (connection.state !== 'connected') await this.connect(id);
+    return connection;
+  }
+
   /** Stops the connection's streams, then closes its client. */
   async disconnect(id: string): Promise<void> {
     const connection = this.connections.get(id);

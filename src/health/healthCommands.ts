@@ -45,8 +45,7 @@ export class HealthCommands extends Disposable {
     const id = profileId ?? (await this.manager.pickProfile('Which connection?'));
     if (!id) return undefined;
     const name = this.manager.profile(id)?.name ?? id;
-    const connection = await this.manager.get(id);
-    if (connection.state !== 'connected') await this.manager.connect(id);
+    await this.manager.connected(id);
     const report = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Checking the health of ${name}…`, cancellable: true },
       (_progress, token) => this.health.check(id, toAbortSignal(token)),

@@ -59,8 +59,7 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
   async leasesOf(profileId: string): Promise<LeaseInfo[]> {
     let list = this.leases.get(profileId);
     if (!list) {
-      const connection = await this.manager.get(profileId);
-      if (connection.state !== 'connected') await this.manager.connect(profileId);
+      const connection = await this.manager.connected(profileId);
       list = await vscode.window.withProgress({ location: { viewId: 'etcd.leases' }, title: 'Listing leases' }, () =>
         listLeases(connection, { concurrency: 8 }),
       );

@@ -65,8 +65,7 @@ export class LatencyPanel extends Disposable {
 
   /** Starts probing and scraping; resolves once the first round is scheduled. */
   async start(): Promise<void> {
-    const connection = await this.manager.get(this.profileId);
-    if (connection.state !== 'connected') await this.manager.connect(this.profileId);
+    const connection = await this.manager.connected(this.profileId);
     this.connection = connection;
     const members = await listMembers(connection).catch(() => []);
     const clients = await this.cluster.memberClients(this.profileId);

@@ -61,7 +61,7 @@ export class BulkCommands extends Disposable {
     const format = bulkFormat(source, text);
     const items = parseBulkInput(text, format);
     if (!items.length) throw new EtcdExplorerError('invalid', `${path.basename(source.path)} holds no keys.`);
-    const connection = await this.connected(profileId);
+    const connection = await this.manager.connected(profileId);
     connection.assertWritable('bulk put');
     const maxOps = settings.maxTxnOps();
     const batches = Math.ceil(items.length / maxOps);
@@ -101,7 +101,7 @@ export class BulkCommands extends Disposable {
     const nodes = (selected?.length ? selected : node ? [node] : []).filter((n) => n.type === 'key' || n.type === 'folder');
     if (!nodes.length) throw new EtcdExplorerError('invalid', 'Select keys or folders in the etcd view first.');
     if (new Set(nodes.map((n) => n.profileId)).size > 1) throw new EtcdExplorerError('invalid', 'The selection spans several connections; delete from one at a time.');
-    const connection = await this.connected(nodes[0].profileId);
+    const connection = await this.manager.connected(nodes[0].profileId);
     connection.assertWritable('delete keys');
     const targets: DeleteTarget[] = nodes.map((n) => ({ key: n.key, prefix: n.type === 'folder' }));
     const preview = await previewBulkDelete(connection, targets);
@@ -126,7 +126,7 @@ export class BulkCommands extends Disposable {
   async export(node?: TreeNode, target?: vscode.Uri): Promise<string | undefined> {
     const profileId = node?.profileId ?? (await this.manager.pickProfile('Connection'));
     if (!profileId) return undefined;
-    const connection = await this.connected(profileId);
+    const connection = await this.manager.connected(profileId);
     const prefix = node && (node.type === 'folder' || node.type === 'key') ? node.key : this.tree.filter(profileId) ?? Buffer.alloc(0);
     const shown = displayKey(prefix) || '(every key)';
     const file =
@@ -154,7 +154,7 @@ export class BulkCommands extends Disposable {
   async import(node?: TreeNode, options: { file?: vscode.Uri; mode?: ImportMode } = {}): Promise<BulkResult | undefined> {
     const profileId = node?.profileId ?? (await this.manager.pickProfile('Connection'));
     if (!profileId) return undefined;
-    const connection = await this.connected(profileId);
+    const connection = await this.manager.connected(profileId);
     connection.assertWritable('import keys');
     const file = options.file ?? (await vscode.window.showOpenDialog({ title: `Import into ${connection.profile.name}`, filters: { 'NDJSON export': ['ndjson'] }, canSelectMany: false }))?.[0];
     if (!file) return undefined;
@@ -224,13 +224,6 @@ export class BulkCommands extends Disposable {
     if (!pick) return undefined;
     if (pick.uri) return pick.uri;
     return (await vscode.window.showOpenDialog({ title: 'Keys to put', filters: { 'JSON / YAML / NDJSON': ['json', 'yaml', 'yml', 'ndjson', 'jsonl'] }, canSelectMany: false }))?.[0];
-  }
-
-  /** The profile's connection, connected (so the status bar shows it like any other use). */
-  private async connected(profileId: string) {
-    const connection = await this.manager.get(profileId);
-    if (connection.state !== 'connected') await this.manager.connect(profileId);
-    return connection;
   }
 }
 

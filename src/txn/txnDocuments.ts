@@ -133,8 +133,7 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     }
     const profileId = this.connectionFor(document.uri);
     if (!profileId) throw new EtcdExplorerError('config', 'No etcd connection to run against: add one first.');
-    const connection = await this.manager.get(profileId);
-    if (connection.state !== 'connected') await this.manager.connect(profileId);
+    const connection = await this.manager.connected(profileId);
     const spec = parsed.spec;
     const result = await vscode.window.withProgress<TxnResult | DryRunResult>(
       { location: vscode.ProgressLocation.Notification, title: `${dryRun ? 'Dry-running' : 'Running'} the Txn against ${connection.profile.name}…`, cancellable: true },
