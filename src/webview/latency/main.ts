@@ -7,6 +7,7 @@
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { HostToLatency, LatencyToHost, LoadStateDto, StatsDto } from '../../shared/latencyProtocol';
+import { el } from '../dom';
 import { registerToolkit } from '../toolkit';
 import { ChartData, LatencyModel, OP_LABELS, Quantile, hasData } from './model';
 
@@ -15,15 +16,6 @@ declare function acquireVsCodeApi(): { postMessage(message: LatencyToHost): void
 const vscode = acquireVsCodeApi();
 const send = (message: LatencyToHost) => vscode.postMessage(message);
 registerToolkit();
-
-function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs?: Record<string, string>, ...children: (Node | string)[]): HTMLElementTagNameMap[K];
-function el(tag: string, attrs?: Record<string, string>, ...children: (Node | string)[]): HTMLElement;
-function el(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children) node.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  return node;
-}
 
 const PALETTE = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
 const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];

@@ -4,6 +4,7 @@
  */
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { HostToWebview, WatchEventDto, WatchInfo, WatchStatusDto, WebviewToHost } from '../../shared/protocol';
+import { el } from '../dom';
 import { registerToolkit } from '../toolkit';
 import { WatchViewModel } from './model';
 
@@ -22,18 +23,6 @@ const delivered = new Map<string, bigint>();
 let paused = false;
 let follow = true;
 let selected: number | undefined;
-
-/** Element helper: children and text only, never HTML strings. */
-function el<K extends string>(
-  tag: K,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): K extends keyof HTMLElementTagNameMap ? HTMLElementTagNameMap[K] : HTMLElement {
-  const node = document.createElement(tag) as K extends keyof HTMLElementTagNameMap ? HTMLElementTagNameMap[K] : HTMLElement;
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  for (const c of children) node.append(typeof c === 'string' ? document.createTextNode(c) : c);
-  return node;
-}
 
 const app = document.getElementById('app')!;
 const pauseButton = el('vscode-button', { appearance: 'secondary', id: 'pause' }, 'Pause');
