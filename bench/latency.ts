@@ -14,7 +14,7 @@
 import { Etcd3 } from 'etcd3';
 import { MemberClients } from '../src/etcd/cluster';
 import { EtcdConnection } from '../src/etcd/connection';
-import { LatencyProbe, ProbeOptions, computeStats } from '../src/etcd/latency';
+import { LatencyProbe, ProbeOptions, computeStats } from '../src/etcd/latency/latency';
 import { silentLogger } from '../src/etcd/logger';
 import { EtcdCluster } from '../test/rig/etcd';
 

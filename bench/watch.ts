@@ -7,9 +7,9 @@
 import { EtcdConnection } from '../src/etcd/connection';
 import { silentLogger } from '../src/etcd/logger';
 import { ResilientWatch } from '../src/etcd/watch';
-import { EventBatcher } from '../src/panels/eventBatcher';
-import { toDto } from '../src/panels/watchDto';
-import { WatchEventDto } from '../src/shared/protocol';
+import { EventBatcher } from '../src/watch/eventBatcher';
+import { toDto } from '../src/watch/watchDto';
+import { WatchEventDto } from '../src/shared/watchProtocol';
 import { WatchViewModel } from '../src/webview/watch/model';
 import { EtcdCluster } from '../test/rig/etcd';
 

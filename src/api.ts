@@ -2,7 +2,7 @@ import { ConnectionManager } from './connections/connectionManager';
 import { KeyTreeProvider } from './keys/keyTreeProvider';
 import { EtcdFileSystem } from './values/etcdFileSystem';
 import { ValueCommands } from './values/valueCommands';
-import { WatchCommands } from './panels/watchCommands';
+import { WatchCommands } from './watch/watchCommands';
 import { LeaseCommands } from './leases/leaseCommands';
 import { LeaseTreeProvider } from './leases/leaseTreeProvider';
 import { ClusterTreeProvider } from './cluster/clusterTreeProvider';
@@ -12,8 +12,8 @@ import { HealthTreeProvider } from './health/healthTreeProvider';
 import { ReadOnlyDocuments } from './util/readOnlyDocuments';
 import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
-import { BulkCommands } from './txn/bulkCommands';
-import { LatencyCommands } from './panels/latencyPanel';
+import { BulkCommands } from './bulk/bulkCommands';
+import { LatencyCommands } from './latency/latencyPanel';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {

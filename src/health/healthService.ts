@@ -6,7 +6,7 @@ import { CheckOptions, HealthDoctor } from '../etcd/health';
 import { HealthReport } from '../etcd/healthModel';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
-import { scrapeTls } from '../util/scrapeTls';
+import { scrapeTls } from '../etcd/scrapeTls';
 
 /**
  * One {@link HealthDoctor} per connection (it keeps the history the rate rules need), the last report of each,

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { EtcdExplorerError } from '../etcd/errors';
-import { DryRunResult, TxnResult, dryRunTxn, runTxn } from '../etcd/txn';
-import { TxnFormat, parseTxnDocument } from '../etcd/txnDocument';
-import { renderTxnResult } from '../etcd/txnRender';
+import { DryRunResult, TxnResult, dryRunTxn, runTxn } from '../etcd/txn/txn';
+import { TxnFormat, parseTxnDocument } from '../etcd/txn/txnDocument';
+import { renderTxnResult } from '../etcd/txn/txnRender';
 import { settings } from '../settings';
 import { registerCommand } from '../util/commands';
 import { Disposable, toAbortSignal } from '../util/disposable';

@@ -3,9 +3,9 @@ import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { grantLease, leaseHex } from '../../src/etcd/leases';
 import { silentLogger } from '../../src/etcd/logger';
-import { CompareOp, CompareTarget, TxnSpec, dryRunTxn, runTxn } from '../../src/etcd/txn';
-import { parseTxnDocument } from '../../src/etcd/txnDocument';
-import { txnDocumentFromRecords } from '../../src/etcd/txnRender';
+import { CompareOp, CompareTarget, TxnSpec, dryRunTxn, runTxn } from '../../src/etcd/txn/txn';
+import { parseTxnDocument } from '../../src/etcd/txn/txnDocument';
+import { txnDocumentFromRecords } from '../../src/etcd/txn/txnRender';
 import { readValue } from '../../src/etcd/values';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 

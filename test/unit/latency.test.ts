@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { EtcdExplorerError } from '../../src/etcd/errors';
-import { HISTOGRAM_BOUNDS_MS, ProbeSample, RollingWindow, operationType } from '../../src/etcd/latency';
-import { LOAD_LEVELS } from '../../src/etcd/loadTest';
+import { HISTOGRAM_BOUNDS_MS, ProbeSample, RollingWindow, operationType } from '../../src/etcd/latency/latency';
+import { LOAD_LEVELS } from '../../src/etcd/latency/loadTest';
 import { parsePrometheusText } from '../../src/etcd/metrics';
 import { MetricsSnapshot, metricsSnapshot, serverSeries } from '../../src/etcd/serverMetrics';
 

@@ -1,9 +1,9 @@
 /**
  * Watch panel webview. Renders events as text only (keys and values are attacker-controlled), in a
- * virtualized list over a bounded model; talks to the host through src/shared/protocol.ts.
+ * virtualized list over a bounded model; talks to the host through src/shared/watchProtocol.ts.
  */
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
-import { HostToWebview, WatchEventDto, WatchInfo, WatchStatusDto, WebviewToHost } from '../../shared/protocol';
+import { HostToWebview, WatchEventDto, WatchInfo, WatchStatusDto, WebviewToHost } from '../../shared/watchProtocol';
 import { el } from '../dom';
 import { registerToolkit } from '../toolkit';
 import { WatchViewModel } from './model';

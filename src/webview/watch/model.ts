@@ -1,4 +1,4 @@
-import { WatchEventDto } from '../../shared/protocol';
+import { WatchEventDto } from '../../shared/watchProtocol';
 import { RingBuffer } from '../../shared/ringBuffer';
 
 export interface WatchFilter {

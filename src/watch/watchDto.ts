@@ -1,6 +1,6 @@
 import { displayKey, isValidUtf8 } from '../etcd/keyCodec';
 import { WatchEvent } from '../etcd/watch';
-import { WatchEventDto } from '../shared/protocol';
+import { WatchEventDto } from '../shared/watchProtocol';
 
 const PREVIEW_CHARS = 200;
 

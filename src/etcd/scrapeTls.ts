@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { EtcdExplorerError } from '../etcd/errors';
-import { ScrapeTls } from '../etcd/metrics';
-import { ConnectionProfile } from '../etcd/profile';
+import { EtcdExplorerError } from './errors';
+import { ScrapeTls } from './metrics';
+import { ConnectionProfile } from './profile';
 
 /** The profile's TLS files for /metrics scrapes: the same CA and client certificate as its gRPC client. */
 export function scrapeTls(profile: ConnectionProfile): ScrapeTls | undefined {

@@ -1,8 +1,8 @@
 import { Node, Pair, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { jsonSyntaxError } from './jsonSyntax';
-import { displayKey, parseDisplayKey, prefixEnd } from './keyCodec';
-import { parseLeaseId } from './leases';
-import { suggest } from './suggest';
+import { displayKey, parseDisplayKey, prefixEnd } from '../keyCodec';
+import { parseLeaseId } from '../leases';
+import { suggest } from '../suggest';
 import { CompareOp, CompareTarget, DEFAULT_MAX_TXN_OPS, TxnCompare, TxnOp, TxnSpec, overlap } from './txn';
 
 export type TxnFormat = 'yaml' | 'json';

@@ -3,12 +3,12 @@ import { ConnectionManager } from '../connections/connectionManager';
 import { displayKey } from '../etcd/keyCodec';
 import { readValue } from '../etcd/values';
 import { ResilientWatch, WatchEvent, WatchSpec } from '../etcd/watch';
-import { HostToWebview, WatchEventDto, WatchInfo, parseWebviewMessage } from '../shared/protocol';
+import { HostToWebview, WatchEventDto, WatchInfo, parseWebviewMessage } from '../shared/watchProtocol';
 import { RingBuffer } from '../shared/ringBuffer';
 import { Disposable } from '../util/disposable';
 import { EventBatcher } from './eventBatcher';
 import { toDto, valuePreview } from './watchDto';
-import { webviewHtml } from './webviewHtml';
+import { webviewHtml } from '../host/webviewHtml';
 
 export const WATCH_VIEW_TYPE = 'etcd.watch';
 

@@ -1,6 +1,6 @@
 import { Document, isMap, isScalar, stringify, visit } from 'yaml';
-import { displayKey, isValidUtf8, prefixEnd } from './keyCodec';
-import { leaseHex } from './leases';
+import { displayKey, isValidUtf8, prefixEnd } from '../keyCodec';
+import { leaseHex } from '../leases';
 import { DryRunResult, TxnCompare, TxnOp, TxnResult, TxnSpec } from './txn';
 
 /** Readable result document (YAML with a header comment). */

@@ -1,8 +1,8 @@
 import type { Etcd3, ICompare, IKeyValue, IRequestOp, IResponseOp, ITxnResponse } from 'etcd3';
-import { EtcdConnection } from './connection';
-import { EtcdExplorerError } from './errors';
-import { displayKey, isValidUtf8, prefixEnd } from './keyCodec';
-import { leaseHex } from './leases';
+import { EtcdConnection } from '../connection';
+import { EtcdExplorerError } from '../errors';
+import { displayKey, isValidUtf8, prefixEnd } from '../keyCodec';
+import { leaseHex } from '../leases';
 
 /**
  * The Txn model (compares and the two branches of operations), its validation against what the server accepts,

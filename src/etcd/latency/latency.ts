@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { MemberClients } from './cluster';
-import { EtcdConnection } from './connection';
-import { EtcdErrorKind, EtcdExplorerError, errorText } from './errors';
-import { Emitter, Event } from './events';
-import { sampleQuantile } from './metrics';
+import { MemberClients } from '../cluster';
+import { EtcdConnection } from '../connection';
+import { EtcdErrorKind, EtcdExplorerError, errorText } from '../errors';
+import { Emitter, Event } from '../events';
+import { sampleQuantile } from '../metrics';
 
 export type ProbeOp = 'rangeSerializable' | 'rangeLinearizable' | 'putDelete' | 'status';
 

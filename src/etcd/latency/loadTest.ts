@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { EtcdConnection } from './connection';
-import { EtcdExplorerError, errorText } from './errors';
-import { prefixEnd } from './keyCodec';
+import { EtcdConnection } from '../connection';
+import { EtcdExplorerError, errorText } from '../errors';
+import { prefixEnd } from '../keyCodec';
 import { LatencyStats, ProbeSample, computeStats } from './latency';
 
 export type LoadLevel = 's' | 'm' | 'l';
