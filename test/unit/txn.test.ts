@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { EtcdExplorerError } from '../../src/etcd/errors';
-import { DEFAULT_MAX_TXN_OPS, DryRunResult, TxnResult, TxnSpec, validateTxnSpec } from '../../src/etcd/txn/txn';
+import { DEFAULT_MAX_TXN_OPS, DryRunResult, TxnResult, TxnSpec, validateTxnSpec } from '../../src/etcd/txn';
 import { TxnFormat, parseTxnDocument } from '../../src/etcd/txn/txnDocument';
 import { renderTxnResult, txnDocumentFromRecords, txnDocumentFromSpec } from '../../src/etcd/txn/txnRender';
 
