@@ -13,7 +13,7 @@ import { ReadOnlyDocuments } from './util/readOnlyDocuments';
 import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './bulk/bulkCommands';
-import { LatencyCommands } from './latency/latencyPanel';
+import { LatencyCommands } from './latency/latencyCommands';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {

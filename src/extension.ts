@@ -21,7 +21,7 @@ import { ReadOnlyDocuments } from './util/readOnlyDocuments';
 import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './bulk/bulkCommands';
-import { LatencyCommands } from './latency/latencyPanel';
+import { LatencyCommands } from './latency/latencyCommands';
 import { TxnCompletionProvider } from './txn/txnCompletion';
 
 let manager: ConnectionManager | undefined;
