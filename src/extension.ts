@@ -42,14 +42,14 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const clusterTree = new ClusterTreeProvider(manager);
   const clusterView = vscode.window.createTreeView('etcd.cluster', { treeDataProvider: clusterTree });
   clusterView.onDidChangeVisibility((e) => clusterTree.setVisible(e.visible));
-  const health = new HealthService(manager, clusterTree);
+  const health = new HealthService(manager);
   const healthTree = new HealthTreeProvider(manager, health);
   const reports = new ReadOnlyDocuments('etcd-report');
   const healthCommands = new HealthCommands(manager, health, reports);
   const txnDocuments = new TxnDocuments(manager, reports);
   const txnCommands = new TxnCommands(manager, keyTree, txnDocuments);
   const bulk = new BulkCommands(manager, keyTree, reports, context.globalState);
-  const latency = new LatencyCommands(context.extensionUri, manager, clusterTree);
+  const latency = new LatencyCommands(context.extensionUri, manager);
   context.subscriptions.push(
     channel,
     manager,

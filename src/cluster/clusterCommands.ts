@@ -63,7 +63,7 @@ export class ClusterCommands extends Disposable {
       'Defragment',
     );
     if (ok !== 'Defragment') return;
-    const clients = await this.tree.memberClients(node.profileId);
+    const clients = await this.manager.memberClients(node.profileId);
     const done: string[] = [];
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: 'Defragmenting', cancellable: true },
@@ -101,7 +101,7 @@ export class ClusterCommands extends Disposable {
     if (!member) return;
     const target = await vscode.window.showSaveDialog({ title: `Save a snapshot of ${member.name}`, filters: { 'etcd snapshot': ['db'] } });
     if (!target) return;
-    const clients = await this.tree.memberClients(node.profileId);
+    const clients = await this.manager.memberClients(node.profileId);
     const bytes = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Snapshot of ${member.name}`, cancellable: true },
       (progress, token) => {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { AlarmInfo, MemberClients, MemberInfo, MemberStatus, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../etcd/cluster';
+import { AlarmInfo, MemberInfo, MemberStatus, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../etcd/cluster';
 import { errorText, isCancellation } from '../etcd/errors';
 import { formatBytes } from '../etcd/values';
 import { Disposable } from '../util/disposable';
@@ -31,7 +31,6 @@ export type ClusterNode =
 export class ClusterTreeProvider extends Disposable implements vscode.TreeDataProvider<ClusterNode> {
   private readonly changeEmitter = this.register(new vscode.EventEmitter<ClusterNode | undefined>());
   private readonly snapshots = new Map<string, ClusterSnapshot>();
-  private readonly clients = new Map<string, MemberClients>();
   private poller: NodeJS.Timeout | undefined;
 
   readonly onDidChangeTreeData = this.changeEmitter.event;
@@ -41,16 +40,11 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
     this.register(manager.onDidChangeProfiles(() => this.refresh()));
     this.register(
       manager.onDidChangeConnection((c) => {
-        if (c.state === 'disconnected') this.forget(c.profile.id);
+        if (c.state === 'disconnected') this.snapshots.delete(c.profile.id);
         this.changeEmitter.fire(undefined);
       }),
     );
-    this.register({
-      dispose: () => {
-        clearInterval(this.poller);
-        [...this.clients.keys()].forEach((id) => this.forget(id));
-      },
-    });
+    this.register({ dispose: () => clearInterval(this.poller) });
   }
 
   setVisible(visible: boolean): void {
@@ -66,22 +60,12 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
     this.changeEmitter.fire(undefined);
   }
 
-  /** Member clients of a connection (one per member endpoint, reused). */
-  async memberClients(profileId: string): Promise<MemberClients> {
-    let clients = this.clients.get(profileId);
-    if (!clients) {
-      clients = new MemberClients(await this.manager.get(profileId));
-      this.clients.set(profileId, clients);
-    }
-    return clients;
-  }
-
   async snapshot(profileId: string): Promise<ClusterSnapshot> {
     const cached = this.snapshots.get(profileId);
     if (cached) return cached;
     const connection = await this.manager.connected(profileId);
     const members = await listMembers(connection);
-    const clients = await this.memberClients(profileId);
+    const clients = await this.manager.memberClients(profileId);
     const endpointOf = await memberEndpoints(clients, connection.profile.endpoints, members);
     const endpoints = [...new Set(endpointOf.values())];
     const [statuses, alarms] = await Promise.all([
@@ -183,11 +167,5 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
       return (this.snapshots.get(node.profileId)?.alarms ?? []).map((alarm) => ({ type: 'alarm', profileId: node.profileId, alarm }));
     }
     return [];
-  }
-
-  private forget(profileId: string): void {
-    this.snapshots.delete(profileId);
-    void this.clients.get(profileId)?.dispose();
-    this.clients.delete(profileId);
   }
 }

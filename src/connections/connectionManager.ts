@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { MemberClients } from '../etcd/cluster';
 import { ClusterSummary, EtcdConnection } from '../etcd/connection';
 import { EtcdExplorerError, errorText } from '../etcd/errors';
 import { Logger, componentLogger } from '../etcd/logger';
@@ -13,6 +14,7 @@ import { SecretStore } from './secretStore';
  */
 export class ConnectionManager extends Disposable {
   private readonly connections = new Map<string, EtcdConnection>();
+  private readonly memberPools = new Map<string, MemberClients>();
   private profileList: ConnectionProfile[] = [];
   private activeId: string | undefined;
   private readonly changeEmitter = this.register(new vscode.EventEmitter<void>());
@@ -81,6 +83,20 @@ export class ConnectionManager extends Disposable {
     return connection;
   }
 
+  /**
+   * The profile's member clients (one client per member endpoint, for per-member Status, probes, defragment),
+   * shared by the Cluster view, the doctor and the latency panels, and closed with the connection.
+   */
+  async memberClients(id: string): Promise<MemberClients> {
+    const connection = await this.get(id);
+    let pool = this.memberPools.get(id);
+    if (!pool) {
+      pool = new MemberClients(connection);
+      this.memberPools.set(id, pool);
+    }
+    return pool;
+  }
+
   /** Connects (Status + MemberList with the profile's deadline) and makes it the active connection. */
   async connect(id: string, signal?: AbortSignal): Promise<ClusterSummary> {
     const connection = await this.get(id);
@@ -101,7 +117,9 @@ export class ConnectionManager extends Disposable {
     const connection = this.connections.get(id);
     if (!connection) return;
     this.connections.delete(id);
-    await connection.close();
+    const pool = this.memberPools.get(id);
+    this.memberPools.delete(id);
+    await Promise.all([pool?.dispose(), connection.close()]);
     connection.dispose();
     if (this.activeId === id) this.activeId = undefined;
     this.connectionEmitter.fire(connection);
@@ -138,6 +156,8 @@ export class ConnectionManager extends Disposable {
   }
 
   override dispose(): void {
+    for (const pool of this.memberPools.values()) void pool.dispose();
+    this.memberPools.clear();
     for (const connection of this.connections.values()) {
       void connection.close();
       connection.dispose();

@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
 import { errorText, isCancellation } from '../etcd/errors';
 import { CheckOptions, HealthDoctor } from '../etcd/health';
@@ -23,10 +22,7 @@ export class HealthService extends Disposable {
   /** A connection's report (or its failure) changed. */
   readonly onDidChange = this.changeEmitter.event;
 
-  constructor(
-    private readonly manager: ConnectionManager,
-    private readonly cluster: ClusterTreeProvider,
-  ) {
+  constructor(private readonly manager: ConnectionManager) {
     super();
     this.register(
       manager.onDidChangeConnection((c) => {
@@ -87,7 +83,7 @@ export class HealthService extends Disposable {
     let doctor = this.doctors.get(profileId);
     if (!doctor) {
       const connection = await this.manager.get(profileId);
-      doctor = new HealthDoctor(connection, await this.cluster.memberClients(profileId), {
+      doctor = new HealthDoctor(connection, await this.manager.memberClients(profileId), {
         scrapeTls: scrapeTls(connection.profile),
         scanLargeValues: settings.healthScanLargeValues(),
       });

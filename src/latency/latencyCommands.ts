@@ -1,5 +1,4 @@
 import * as vscode from 'vscode';
-import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
 import { showError } from '../util/commands';
 import { Disposable } from '../util/disposable';
@@ -12,7 +11,6 @@ export class LatencyCommands extends Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly manager: ConnectionManager,
-    private readonly cluster: ClusterTreeProvider,
   ) {
     super();
     this.register(vscode.commands.registerCommand('etcd.latency.open', (node?: { profileId?: string }) => this.open(node?.profileId).catch(showError)));
@@ -45,7 +43,7 @@ export class LatencyCommands extends Disposable {
   }
 
   private async start(webviewPanel: vscode.WebviewPanel, profileId: string): Promise<LatencyPanel> {
-    const panel = new LatencyPanel(webviewPanel, this.extensionUri, this.manager, this.cluster, profileId);
+    const panel = new LatencyPanel(webviewPanel, this.extensionUri, this.manager, profileId);
     this.panels.add(panel);
     panel.attach({ dispose: () => this.panels.delete(panel) });
     try {

@@ -2,7 +2,6 @@ import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { ClusterTreeProvider } from '../cluster/clusterTreeProvider';
 import { ConnectionManager } from '../connections/connectionManager';
 import { listMembers, memberEndpoints } from '../etcd/cluster';
 import { EtcdConnection } from '../etcd/connection';
@@ -48,7 +47,6 @@ export class LatencyPanel extends Disposable {
     private readonly panel: vscode.WebviewPanel,
     extensionUri: vscode.Uri,
     private readonly manager: ConnectionManager,
-    private readonly cluster: ClusterTreeProvider,
     readonly profileId: string,
   ) {
     super();
@@ -68,7 +66,7 @@ export class LatencyPanel extends Disposable {
     const connection = await this.manager.connected(this.profileId);
     this.connection = connection;
     const members = await listMembers(connection).catch(() => []);
-    const clients = await this.cluster.memberClients(this.profileId);
+    const clients = await this.manager.memberClients(this.profileId);
     // Behind a port-forward the advertised URLs are unreachable; reach members through the profile's endpoints.
     const reach = await memberEndpoints(clients, connection.profile.endpoints, members);
     this.endpoints = members.length

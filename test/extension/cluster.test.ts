@@ -30,4 +30,17 @@ describe('cluster view', function () {
     await clusterTree.refresh();
     assert.match(String(clusterTree.getTreeItem(root).description), /^1\/1 members up · v3\.\d+\.\d+$/);
   });
+
+  it('member clients belong to the connection layer: one pool the view reuses, closed with the connection', async () => {
+    const { connections, clusterTree } = await api();
+    const pool = await connections.memberClients('clusterv');
+    assert.equal(await connections.memberClients('clusterv'), pool, 'the same pool is handed out again');
+    await clusterTree.snapshot('clusterv');
+    // The view asked each member through the manager's pool: its client for the endpoint has answered.
+    const member = pool.for(endpoints[0]);
+    assert.equal(member.state, 'connected');
+    await connections.disconnect('clusterv');
+    assert.equal(member.state, 'disconnected', 'disconnecting closes the member clients too');
+    assert.notEqual(await connections.memberClients('clusterv'), pool, 'a new connection gets a new pool');
+  });
 });
