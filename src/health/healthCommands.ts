@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { renderHealthReport } from '../etcd/healthReport';
+import { renderHealthReport } from '../etcd/health';
 import { registerCommand } from '../util/commands';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ReadOnlyDocuments } from '../util/readOnlyDocuments';

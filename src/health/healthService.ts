@@ -1,8 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { errorText, isCancellation } from '../etcd/errors';
-import { CheckOptions, HealthDoctor } from '../etcd/health';
-import { HealthReport } from '../etcd/healthModel';
+import { CheckOptions, HealthDoctor, HealthReport } from '../etcd/health';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
 import { scrapeTls } from '../etcd/scrapeTls';

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { Finding, Severity } from '../etcd/healthModel';
+import { Finding, Severity } from '../etcd/health';
 import { Disposable } from '../util/disposable';
 import { HealthService } from './healthService';
 

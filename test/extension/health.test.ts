@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { api, testEndpoints } from './api';
 import type { HealthNode } from '../../src/health/healthTreeProvider';
-import { escapeMarkdown } from '../../src/etcd/healthReport';
+import { escapeMarkdown } from '../../src/etcd/health/report';
 
 describe('health doctor (extension host)', function () {
   this.timeout(60_000);

@@ -3,8 +3,8 @@ import { MemberClients, compact, defragment, disarmAlarms } from '../../src/etcd
 import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { HealthDoctor, HealthDoctorOptions } from '../../src/etcd/health';
-import { HealthReport, RuleId } from '../../src/etcd/healthModel';
-import { renderHealthReport } from '../../src/etcd/healthReport';
+import { HealthReport, RuleId } from '../../src/etcd/health/model';
+import { renderHealthReport } from '../../src/etcd/health/report';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup, startBlackhole, startDeadEndpoint } from '../rig/etcd';
 import { until } from '../rig/wait';

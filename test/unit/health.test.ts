@@ -10,9 +10,9 @@ import {
   MemberMetrics,
   MemberSnapshot,
   RuleId,
-} from '../../src/etcd/healthModel';
-import { escapeMarkdown, renderHealthReport } from '../../src/etcd/healthReport';
-import { evaluate } from '../../src/etcd/healthRules';
+} from '../../src/etcd/health/model';
+import { escapeMarkdown, renderHealthReport } from '../../src/etcd/health/report';
+import { evaluate } from '../../src/etcd/health/rules';
 
 const MiB = 1024 * 1024;
 const T0 = 1_700_000_000_000;

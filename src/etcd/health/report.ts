@@ -1,5 +1,5 @@
-import { HealthReport, RULE_LABELS, Severity, memberNameById } from './healthModel';
-import { formatBytes } from './values';
+import { HealthReport, RULE_LABELS, Severity, memberNameById } from './model';
+import { formatBytes } from '../values';
 
 /**
  * The report as a Markdown document (title with connection name and time, summary counts, each finding with

@@ -1,4 +1,4 @@
-import { AlarmInfo, MemberStatus, memberHex } from './cluster';
+import { AlarmInfo, MemberStatus, memberHex } from '../cluster';
 
 /**
  * What the health doctor works with: findings, thresholds (the etcd mixin's defaults) and the snapshots it

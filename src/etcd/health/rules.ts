@@ -1,7 +1,7 @@
-import { alarms, appliedIndexLag, hashMismatch, insufficientMembers, leaderChanges, membersDown, mixedVersions, noLeader } from './healthClusterRules';
-import { Finding, HealthSnapshot, HealthThresholds, RULE_LABELS, RuleCheck, RuleId, Severity } from './healthModel';
-import { dbGrowth, fragmentation, grpcFailures, largeValues, latencyRule, peerRoundTripSlow, proposalsFailed, quotaLowSpace } from './healthResourceRules';
-import { RuleContext, RuleResult } from './healthRuleContext';
+import { alarms, appliedIndexLag, hashMismatch, insufficientMembers, leaderChanges, membersDown, mixedVersions, noLeader } from './clusterRules';
+import { Finding, HealthSnapshot, HealthThresholds, RULE_LABELS, RuleCheck, RuleId, Severity } from './model';
+import { dbGrowth, fragmentation, grpcFailures, largeValues, latencyRule, peerRoundTripSlow, proposalsFailed, quotaLowSpace } from './resourceRules';
+import { RuleContext, RuleResult } from './ruleContext';
 
 const RULE_ORDER = Object.keys(RULE_LABELS) as RuleId[];
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };

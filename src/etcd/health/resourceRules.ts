@@ -1,7 +1,7 @@
-import { Buckets, Finding, MemberMetrics, MemberSnapshot, memberNameById } from './healthModel';
-import { RuleContext, RuleResult, bucketDelta, done, dur, increase, pct, plural, secs, skipped, total } from './healthRuleContext';
-import { histogramQuantile } from './metrics';
-import { formatBytes } from './values';
+import { Buckets, Finding, MemberMetrics, MemberSnapshot, memberNameById } from './model';
+import { RuleContext, RuleResult, bucketDelta, done, dur, increase, pct, plural, secs, skipped, total } from './ruleContext';
+import { histogramQuantile } from '../metrics';
+import { formatBytes } from '../values';
 
 /** Health rules about resources: disk and network latency, failing requests, database size and very large values. */
 

@@ -1,4 +1,4 @@
-import { Buckets, Finding, HealthSnapshot, HealthThresholds, MemberMetrics, MemberSnapshot } from './healthModel';
+import { Buckets, Finding, HealthSnapshot, HealthThresholds, MemberMetrics, MemberSnapshot } from './model';
 
 /** What every health rule reads: the snapshot, the earlier ones as time series, counter and histogram arithmetic. */
 

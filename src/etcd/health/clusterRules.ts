@@ -1,6 +1,6 @@
-import { memberHex } from './cluster';
-import { Finding, HealthSnapshot, MemberSnapshot, memberNameById } from './healthModel';
-import { RuleContext, RuleResult, done, dur, increase, skipped } from './healthRuleContext';
+import { memberHex } from '../cluster';
+import { Finding, HealthSnapshot, MemberSnapshot, memberNameById } from './model';
+import { RuleContext, RuleResult, done, dur, increase, skipped } from './ruleContext';
 
 /** Health rules about membership, leadership and consistency: who is up, who leads, whether members agree. */
 

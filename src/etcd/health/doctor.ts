@@ -1,0 +1,265 @@
+import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../cluster';
+import { EtcdConnection } from '../connection';
+import { EtcdExplorerError, cancelledError, errorText, isCancellation } from '../errors';
+import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LARGE_VALUES_KEPT, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
+import { evaluate } from './rules';
+import { scanLargeValues } from './valueScan';
+import { ScrapeTls, histograms, mergeHistograms, parsePrometheusText, scrapeMetrics } from '../metrics';
+
+/**
+ * The health doctor: etcd's official Prometheus alert conditions (etcd-io/etcd contrib/mixin) evaluated over
+ * snapshots the doctor takes itself, plus checks Prometheus cannot make (mixed versions, applied-index lag,
+ * HashKV across members, alarms, very large values). Alerts that need a rate use the doctor's own earlier
+ * snapshots as the time series; the mixin's `for:` durations are not applied (a check is a point in time).
+ */
+
+export interface HealthDoctorOptions {
+  readonly thresholds?: Partial<HealthThresholds>;
+  readonly scrapeTls?: ScrapeTls;
+  /** Default true. */
+  readonly scanLargeValues?: boolean;
+}
+
+export interface CheckOptions {
+  /**
+   * Default true. A light check (false: the periodic ones) skips HashKV and the value scan, which read every
+   * member's whole keyspace, and reuses their last results.
+   */
+  readonly thorough?: boolean;
+}
+
+const THOROUGH_ONLY = 'Runs in checks you start (etcd: Run Health Check), not in the automatic ones: it reads the whole keyspace.';
+
+const FAILED_GRPC_CODES = new Set(['Unknown', 'FailedPrecondition', 'ResourceExhausted', 'Internal', 'Unavailable', 'DataLoss', 'DeadlineExceeded']);
+/** History older than the longest window is dropped; the cap bounds memory for very frequent checks. */
+const HISTORY_MAX = 2000;
+
+/** Runs checks against one connection and keeps their snapshots as the history the rate rules need. */
+export class HealthDoctor {
+  private readonly thresholds: HealthThresholds;
+  private readonly historyList: HealthSnapshot[] = [];
+
+  constructor(
+    private readonly conn: EtcdConnection,
+    private readonly clients: MemberClients,
+    private readonly options: HealthDoctorOptions = {},
+  ) {
+    this.thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
+  }
+
+  /** Earlier snapshots, oldest first. */
+  get history(): readonly HealthSnapshot[] {
+    return this.historyList;
+  }
+
+  /**
+   * Collects a snapshot (members, per-member status, alarms, /metrics per member, HashKV, large values), keeps
+   * it in the history for rate rules, evaluates every rule. Never throws for cluster trouble; throws only
+   * cancellation.
+   */
+  async check(signal?: AbortSignal, options: CheckOptions = {}): Promise<HealthReport> {
+    const started = Date.now();
+    const snapshot = await this.collect(signal, options.thorough !== false);
+    const { findings, checks } = evaluate(snapshot, this.historyList, this.thresholds);
+    this.remember(snapshot);
+    return { checkedAt: started, durationMs: Date.now() - started, findings, checks, snapshot };
+  }
+
+  private remember(snapshot: HealthSnapshot): void {
+    const t = this.thresholds;
+    const keepMs = Math.max(t.membersDownWindowMs, t.leaderChangesWindowMs, t.latencyWindowMs, t.grpcFailuresWindowMs, t.proposalsFailedWindowMs, t.dbGrowthWindowMs);
+    this.historyList.push(snapshot);
+    while (this.historyList.length > HISTORY_MAX || (this.historyList.length && this.historyList[0].takenAt < snapshot.takenAt - keepMs)) this.historyList.shift();
+  }
+
+  private async collect(signal: AbortSignal | undefined, thorough: boolean): Promise<HealthSnapshot> {
+    const takenAt = Date.now();
+    const timeoutMs = this.conn.timeoutMs;
+    const { list, error: membersError } = await this.memberList(signal);
+    // Behind a port-forward the advertised URLs are unreachable; reach members through the profile's endpoints.
+    const reach = list ? await abortable(memberEndpoints(this.clients, this.conn.profile.endpoints, list), signal) : undefined;
+    const targets: Array<{ id?: string; name: string; endpoint?: string; isLearner: boolean }> = list
+      ? list.map((m) => ({ id: m.id, name: m.name || m.clientUrls[0] || `unstarted ${memberHex(m.id)}`, endpoint: reach?.get(m.id), isLearner: m.isLearner }))
+      : this.conn.profile.endpoints.map((e) => ({ name: e, endpoint: e, isLearner: false }));
+
+    const withEndpoint = targets.filter((t) => t.endpoint).map((t) => t.endpoint!);
+    const [statuses, scrapes] = await Promise.all([
+      abortable(memberStatuses(this.clients, withEndpoint), signal),
+      Promise.all(
+        withEndpoint.map((e) =>
+          abortable(scrapeMetrics(e, { timeoutMs, tls: this.options.scrapeTls }), signal).then(
+            (text) => ({ metrics: extractMetrics(text) }),
+            (err: unknown) => {
+              if (isCancellation(err)) throw err;
+              return { error: errorText(err) };
+            },
+          ),
+        ),
+      ),
+    ]);
+    const members: MemberSnapshot[] = targets.map((t) => {
+      const i = t.endpoint ? withEndpoint.indexOf(t.endpoint) : -1;
+      const status = i >= 0 ? statuses[i] : undefined;
+      const scrape = i >= 0 ? scrapes[i] : undefined;
+      const id = t.id ?? (status?.ok ? status.memberId : undefined);
+      return {
+        key: id ?? t.endpoint ?? t.name,
+        id,
+        name: t.name,
+        endpoint: t.endpoint,
+        isLearner: t.isLearner || (status?.ok === true && status.isLearner),
+        status,
+        metrics: scrape && 'metrics' in scrape ? scrape.metrics : undefined,
+        metricsError: scrape && 'error' in scrape ? scrape.error : undefined,
+      };
+    });
+    const live = members.filter((m) => m.status?.ok);
+
+    // In parallel: without quorum the alarm list and the linearizable scan each wait for their deadline.
+    // A light check reuses the last HashKV comparison and value scan: both read the whole keyspace.
+    const lastHash = [...this.historyList].reverse().find((s) => s.hash);
+    const lastScan = [...this.historyList].reverse().find((s) => s.largeValues);
+    const [alarms, hash, large] = await Promise.all([
+      this.alarms(live, signal),
+      thorough ? this.compareHashes(live, signal) : Promise.resolve(lastHash ? { hash: lastHash.hash } : { note: THOROUGH_ONLY }),
+      this.options.scanLargeValues === false
+        ? Promise.resolve({ note: 'Turned off in the settings.' } as { scan?: LargeValueScan; note?: string })
+        : thorough
+          ? this.scanLargeValues(signal)
+          : Promise.resolve(lastScan ? { scan: lastScan.largeValues } : { note: THOROUGH_ONLY }),
+    ]);
+    return {
+      takenAt,
+      members,
+      membersSource: list ? 'memberList' : 'profile',
+      membersError,
+      alarms: alarms.alarms,
+      alarmsError: alarms.error,
+      hash: hash.hash,
+      hashNote: hash.note,
+      largeValues: large.scan,
+      largeValuesNote: large.note,
+    };
+  }
+
+  /** MemberList through the connection, else through each profile endpoint alone (a dead one may be picked first). */
+  private async memberList(signal?: AbortSignal): Promise<{ list?: MemberInfo[]; error?: string }> {
+    let error = '';
+    for (const conn of [this.conn, ...this.conn.profile.endpoints.map((e) => this.clients.for(e))]) {
+      try {
+        return { list: await abortable(listMembers(conn, signal), signal) };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        error ||= errorText(err);
+      }
+    }
+    return { error };
+  }
+
+  /** Alarms from the first member that answers (etcd 3.4 serves them through raft, so without quorum none does). */
+  private async alarms(live: MemberSnapshot[], signal?: AbortSignal): Promise<{ alarms?: AlarmInfo[]; error?: string }> {
+    let error = live.length ? '' : 'No member answered.';
+    for (const m of live) {
+      try {
+        return { alarms: await abortable(listAlarms(this.clients.for(m.endpoint!)), signal) };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        error ||= errorText(err);
+      }
+    }
+    return { error };
+  }
+
+  /**
+   * HashKV of every answering member at one revision all of them have: the smallest of their current revisions.
+   * The hash covers revisions above the member's compact revision, so hashes are only comparable between
+   * members that report the same compact revision (as etcd's own corruption check requires).
+   */
+  private async compareHashes(live: MemberSnapshot[], signal?: AbortSignal): Promise<{ hash?: HashComparison; note?: string }> {
+    if (live.length < 2) return { note: `Needs at least 2 answering members (${live.length} answered).` };
+    const revisions = await Promise.all(
+      live.map((m) =>
+        abortable(this.clients.for(m.endpoint!).call(`read the revision of ${m.name}`, (c) => c.kv.range({ key: Buffer.from([0]), count_only: true, serializable: true }), signal), signal).then(
+          (r) => BigInt(r.header.revision),
+          (err: unknown) => {
+            if (isCancellation(err)) throw err;
+            return undefined;
+          },
+        ),
+      ),
+    );
+    const known = live.filter((_, i) => revisions[i] !== undefined);
+    if (known.length < 2) return { note: 'Fewer than 2 members reported their revision.' };
+    const revision = revisions.filter((r): r is bigint => r !== undefined).reduce((a, b) => (b < a ? b : a)).toString();
+    const results = await Promise.all(
+      known.map((m) =>
+        abortable(hashKv(this.clients.for(m.endpoint!), revision), signal).then(
+          (h) => ({ name: m.name, hash: h.hash, compactRevision: h.compactRevision }),
+          (err: unknown) => {
+            if (isCancellation(err)) throw err;
+            return { name: m.name, error: errorText(err) };
+          },
+        ),
+      ),
+    );
+    return { hash: { revision, members: results } };
+  }
+
+  private async scanLargeValues(signal?: AbortSignal): Promise<{ scan?: LargeValueScan; note?: string }> {
+    try {
+      return { scan: await scanLargeValues(this.conn, this.thresholds.largeValueBytes, this.thresholds.largeValueScanMaxKeys, signal) };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return { note: `Could not scan values: ${errorText(err)}` };
+    }
+  }
+}
+
+/** The few series the rules use, from one member's Prometheus text. */
+export function extractMetrics(text: string): MemberMetrics {
+  const f = parsePrometheusText(text);
+  const value = (name: string): number | undefined => f.get(name)?.samples.find((s) => s.name === name)?.value;
+  const buckets = (name: string): Buckets | undefined => mergeHistograms(histograms(f.get(name)))?.buckets;
+  const peerRoundTrip: Record<string, Buckets> = {};
+  for (const h of histograms(f.get('etcd_network_peer_round_trip_time_seconds'))) peerRoundTrip[h.labels.To ?? '?'] = h.buckets;
+  const peerSentFailures: Record<string, number> = {};
+  for (const s of f.get('etcd_network_peer_sent_failures_total')?.samples ?? []) {
+    const to = s.labels.To ?? '?';
+    peerSentFailures[to] = (peerSentFailures[to] ?? 0) + s.value;
+  }
+  const grpcHandled: Record<string, { total: number; failed: number }> = {};
+  for (const s of f.get('grpc_server_handled_total')?.samples ?? []) {
+    const method = s.labels.grpc_method ?? '?';
+    const entry = (grpcHandled[method] ??= { total: 0, failed: 0 });
+    entry.total += s.value;
+    if (FAILED_GRPC_CODES.has(s.labels.grpc_code ?? '')) entry.failed += s.value;
+  }
+  return {
+    hasLeader: value('etcd_server_has_leader'),
+    leaderChanges: value('etcd_server_leader_changes_seen_total'),
+    proposalsFailed: value('etcd_server_proposals_failed_total'),
+    processStartTime: value('process_start_time_seconds'),
+    dbTotalBytes: value('etcd_mvcc_db_total_size_in_bytes') ?? value('etcd_debugging_mvcc_db_total_size_in_bytes'),
+    dbInUseBytes: value('etcd_mvcc_db_total_size_in_use_in_bytes'),
+    quotaBytes: value('etcd_server_quota_backend_bytes'),
+    fsync: buckets('etcd_disk_wal_fsync_duration_seconds'),
+    backendCommit: buckets('etcd_disk_backend_commit_duration_seconds'),
+    peerRoundTrip,
+    peerSentFailures,
+    grpcHandled,
+  };
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(cancelledError());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(cancelledError());
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => (signal.removeEventListener('abort', onAbort), resolve(v)),
+      (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
+    );
+  });
+}
+
