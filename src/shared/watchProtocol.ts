@@ -41,7 +41,7 @@ export interface WatchStatusDto {
   readonly reconnects: number;
 }
 
-export type HostToWebview =
+export type HostToWatch =
   | { readonly type: 'init'; readonly title: string; readonly watches: WatchInfo[]; readonly capacity: number; readonly recording: boolean }
   | { readonly type: 'events'; readonly events: WatchEventDto[]; readonly dropped: number }
   | { readonly type: 'status'; readonly status: WatchStatusDto }
@@ -51,7 +51,7 @@ export type HostToWebview =
   /** Opaque restore state the webview keeps with `setState` (the panel serializer gets it back). */
   | { readonly type: 'persist'; readonly state: unknown };
 
-export type WebviewToHost =
+export type WatchToHost =
   | { readonly type: 'ready' }
   | { readonly type: 'addWatch' }
   | { readonly type: 'removeWatch'; readonly watchId: string }
@@ -64,7 +64,7 @@ export type WebviewToHost =
   | { readonly type: 'prevValue'; readonly seq: number };
 
 /** Checks a message from the webview (untrusted input) before the host acts on it. */
-export function parseWebviewMessage(raw: unknown): WebviewToHost | undefined {
+export function parseWatchMessage(raw: unknown): WatchToHost | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const m = raw as Record<string, unknown>;
   switch (m.type) {

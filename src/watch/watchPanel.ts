@@ -3,7 +3,7 @@ import { ConnectionManager } from '../connections/connectionManager';
 import { displayKey } from '../etcd/keyCodec';
 import { readValue } from '../etcd/values';
 import { ResilientWatch, WatchEvent, WatchSpec } from '../etcd/watch';
-import { HostToWebview, WatchEventDto, WatchInfo, parseWebviewMessage } from '../shared/watchProtocol';
+import { HostToWatch, WatchEventDto, WatchInfo, parseWatchMessage } from '../shared/watchProtocol';
 import { RingBuffer } from '../shared/ringBuffer';
 import { Disposable } from '../util/disposable';
 import { EventBatcher } from './eventBatcher';
@@ -53,7 +53,7 @@ export class WatchPanel extends Disposable {
   private userPaused = false;
   private seq = 0;
   private persistedAt = 0;
-  private readonly statuses = new Map<string, HostToWebview & { type: 'status' }>();
+  private readonly statuses = new Map<string, HostToWatch & { type: 'status' }>();
 
   constructor(
     private readonly panel: vscode.WebviewPanel,
@@ -157,13 +157,13 @@ export class WatchPanel extends Disposable {
     }
   }
 
-  private post(message: HostToWebview): void {
+  private post(message: HostToWatch): void {
     if (!this.ready || this.isDisposed) return;
     void this.panel.webview.postMessage(message);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    const message = parseWebviewMessage(raw);
+    const message = parseWatchMessage(raw);
     if (!message) return;
     switch (message.type) {
       case 'ready':

@@ -3,15 +3,15 @@
  * virtualized list over a bounded model; talks to the host through src/shared/watchProtocol.ts.
  */
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
-import { HostToWebview, WatchEventDto, WatchInfo, WatchStatusDto, WebviewToHost } from '../../shared/watchProtocol';
+import { HostToWatch, WatchEventDto, WatchInfo, WatchStatusDto, WatchToHost } from '../../shared/watchProtocol';
 import { el } from '../dom';
 import { registerToolkit } from '../toolkit';
 import { WatchViewModel } from './model';
 
-declare function acquireVsCodeApi(): { postMessage(message: WebviewToHost): void; setState(state: unknown): void };
+declare function acquireVsCodeApi(): { postMessage(message: WatchToHost): void; setState(state: unknown): void };
 
 const vscode = acquireVsCodeApi();
-const send = (message: WebviewToHost) => vscode.postMessage(message);
+const send = (message: WatchToHost) => vscode.postMessage(message);
 registerToolkit();
 
 const ROW_HEIGHT = 22;
@@ -163,7 +163,7 @@ function refresh(): void {
   renderStats();
 }
 
-window.addEventListener('message', (event: MessageEvent<HostToWebview>) => {
+window.addEventListener('message', (event: MessageEvent<HostToWatch>) => {
   const message = event.data;
   switch (message.type) {
     case 'init':
