@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: all four suites — unit, integration (real etcd), extension host (real VS Code server) and E2E
-# (Chromium driving the real UI). Suites that spawn servers run inside a loopback-only network namespace when
+# `npm test`: lint, then all four suites — unit, integration (real etcd), extension host (real VS Code server)
+# and E2E (Chromium driving the real UI). Suites that spawn servers run inside a loopback-only network namespace when
 # possible (scripts/isolated.sh), so no test traffic can leave the machine. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,21 @@ run_suite() {
   fi
 }
 
+# A check without a mocha summary (lint) counts as one passed or one failed test.
+run_check() {
+  local name="$1"; shift
+  echo "=== $name ==="
+  "$@" 2>&1 | tee "$log_dir/$name.log"
+  if [[ ${PIPESTATUS[0]} -eq 0 ]]; then
+    passed=$((passed + 1))
+  else
+    echo "=== $name: failed ==="
+    failed=$((failed + 1))
+    status=1
+  fi
+}
+
+run_check lint npm run --silent lint
 run_suite unit npx mocha --config test/.mocharc.unit.json
 run_suite integration bash scripts/isolated.sh npx mocha --config test/.mocharc.integration.json
 if [[ "${ETCD_EXPLORER_SKIP_VSCODE:-}" == 1 ]]; then

@@ -377,7 +377,7 @@ export async function importExport(conn: EtcdConnection, file: string, options: 
         items = [];
       }
     }
-    if (items.length) yield putBatch(conn, index++, items, mode, revisions, 'import');
+    if (items.length) yield putBatch(conn, index, items, mode, revisions, 'import');
     if (hash.digest('hex') !== manifest.sha256) {
       throw new EtcdExplorerError('invalid', `${path.basename(file)} changed while it was being imported; the batches listed as committed were written from it.`);
     }

@@ -85,7 +85,8 @@ describe('connection (real etcd)', function () {
       await expectError(ro.write('put /ro/x', (client) => client.put('/ro/x').value('1').exec()), 'readOnly', /read-only/);
       const rw = connect(profile(cluster.endpoints));
       assert.equal(await rw.call('get', (client) => client.get('/ro/x').string()), null);
-      assert.equal(await ro.call('get', (client) => client.get('/reuse/a').string()), '1', 'reads still work');
+      await rw.write('put', (client) => client.put('/ro/readable').value('1').exec());
+      assert.equal(await ro.call('get', (client) => client.get('/ro/readable').string()), '1', 'reads still work');
     });
 
     it('confines every call to the namespace', async () => {

@@ -142,10 +142,13 @@ describe('values (real etcd)', function () {
     const ro = new EtcdConnection({ id: 'ro', name: 'ro', endpoints: cluster.endpoints, readOnly: true }, {}, silentLogger);
     try {
       const isReadOnly = (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly';
+      await createKey(conn, b('/ro/kept'), b('1'));
+      const kept = (await readValue(conn, b('/ro/kept')))!;
       await assert.rejects(createKey(ro, b('/ro/x'), b('1')), isReadOnly);
-      await assert.rejects(deleteKey(ro, b('/cas/to'), '1'), isReadOnly);
-      await assert.rejects(deletePrefixGuarded(ro, await previewPrefixDelete(ro, b('/cas/'))), isReadOnly);
-      assert.ok(await readValue(conn, b('/cas/to')), 'still there');
+      await assert.rejects(deleteKey(ro, b('/ro/kept'), kept.modRevision), isReadOnly);
+      await assert.rejects(deletePrefixGuarded(ro, await previewPrefixDelete(ro, b('/ro/'))), isReadOnly);
+      assert.equal((await readValue(conn, b('/ro/kept')))?.modRevision, kept.modRevision, 'still there, unchanged');
+      assert.equal(await readValue(conn, b('/ro/x')), undefined);
     } finally {
       await ro.close();
     }

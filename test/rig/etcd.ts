@@ -311,7 +311,7 @@ export class EtcdCluster {
   async waitHealthy(index: number, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
     const member = this.member(index);
     const deadline = Date.now() + timeoutMs;
-    let lastProblem = 'no answer yet';
+    let lastProblem: string;
     for (;;) {
       if (!member.running) {
         throw new Error(`etcd ${member.name} exited during startup. Log tail:\n${member.tailLog()}`);

@@ -424,7 +424,7 @@ describe('health report (Markdown)', () => {
     for (const row of rows) assert.equal(row.replace(/\\\|/g, '').split('|').length - 1, 9, row);
 
     // Rendered the way VS Code's Markdown preview renders it (markdown-it with linkify): no tag, no link.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only by this test
     const MarkdownIt = require('markdown-it');
     const html: string = new MarkdownIt({ html: true, linkify: true }).render(md);
     assert.ok(!/<img|<script|<a /i.test(html), html);

@@ -12,7 +12,7 @@ export function membersDown(c: RuleContext): RuleResult {
   }
   // The mixin also counts a member its peers keep failing to send to, even when this client reaches it.
   const window = c.window(c.t.membersDownWindowMs);
-  let peerNote: string | undefined = window.length ? undefined : `Peer send failures need an earlier check within ${dur(c.t.membersDownWindowMs)}.`;
+  const peerNote: string | undefined = window.length ? undefined : `Peer send failures need an earlier check within ${dur(c.t.membersDownWindowMs)}.`;
   if (window.length) {
     for (const from of c.scraped) {
       const series = c.series(from, c.t.membersDownWindowMs);

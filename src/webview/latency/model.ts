@@ -2,7 +2,7 @@
  * The latency panel's data model: ticks and metric rounds kept in bounded arrays, and the series each chart
  * plots (x in seconds, one y array per line, null for gaps). No DOM, so it is unit-tested directly.
  */
-import { LatencyTickDto, MetricsPointDto, StatsDto } from '../../shared/latencyProtocol';
+import { LatencyTickDto, MetricsPointDto } from '../../shared/latencyProtocol';
 
 export interface Series {
   readonly label: string;
