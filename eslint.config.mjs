@@ -1,12 +1,13 @@
 // `npm run lint`: ESLint's and typescript-eslint's recommended rules over all TypeScript in src/ test/ bench/
 // scripts/ (not type-aware, so it stays fast). Formatting is Prettier's job (.prettierrc), not ESLint's.
 import js from '@eslint/js';
+import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ['dist/', 'out/', 'proto/', 'node_modules/', 'test-artifacts/', '.vscode-test/', '.rig-cache/'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
+  tseslint.configs.recommended,
   {
     linterOptions: { reportUnusedDisableDirectives: 'error' },
     rules: {
