@@ -1,7 +1,7 @@
 import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../cluster';
 import { EtcdConnection } from '../connection';
-import { EtcdExplorerError, cancelledError, errorText, isCancellation } from '../errors';
-import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LARGE_VALUES_KEPT, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
+import { cancelledError, errorText, isCancellation } from '../errors';
+import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
 import { evaluate } from './rules';
 import { scanLargeValues } from './valueScan';
 import { ScrapeTls, histograms, mergeHistograms, parsePrometheusText, scrapeMetrics } from '../metrics';
