@@ -34,7 +34,8 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const view = vscode.window.createTreeView('etcd.connections', { treeDataProvider: keyTree, showCollapseAll: true, canSelectMany: true });
   const fileSystem = new EtcdFileSystem(manager);
   const values = new ValueCommands(manager, keyTree);
-  const watches = new WatchCommands(context.extensionUri, manager);
+  const panels = { extensionUri: context.extensionUri, log: logger };
+  const watches = new WatchCommands(panels, manager);
   const leaseTree = new LeaseTreeProvider(manager);
   const leaseView = vscode.window.createTreeView('etcd.leases', { treeDataProvider: leaseTree });
   leaseView.onDidChangeVisibility((e) => leaseTree.setVisible(e.visible));
@@ -49,7 +50,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const txnDocuments = new TxnDocuments(manager, reports);
   const txnCommands = new TxnCommands(manager, keyTree, txnDocuments);
   const bulk = new BulkCommands(manager, keyTree, reports, context.globalState);
-  const latency = new LatencyCommands(context.extensionUri, manager);
+  const latency = new LatencyCommands(panels, manager);
   context.subscriptions.push(
     channel,
     manager,

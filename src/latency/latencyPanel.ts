@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -9,13 +8,11 @@ import { errorText, isCancellation } from '../etcd/errors';
 import { LatencyProbe, LatencyStats, OperationRecorder, ProbeOp } from '../etcd/latency/latency';
 import { LOAD_LEVELS, LoadLevel, runLoadTest } from '../etcd/latency/loadTest';
 import { ServerMetricsSampler } from '../etcd/serverMetrics';
-import { EndpointDto, HostToLatency, LatencyTickDto, MetricsPointDto, StatsDto, finiteOrNull, parseLatencyMessage } from '../shared/latencyProtocol';
+import { PanelEnvironment, WebviewPanelHost } from '../host/webviewPanelHost';
+import { EndpointDto, HostToLatency, LatencyTickDto, LatencyToHost, MetricsPointDto, StatsDto, finiteOrNull, parseLatencyMessage } from '../shared/latencyProtocol';
 import { RingBuffer } from '../shared/ringBuffer';
 import { settings } from '../settings';
-import { showError } from '../util/commands';
-import { Disposable } from '../util/disposable';
 import { scrapeTls } from '../etcd/scrapeTls';
-import { webviewHtml } from '../host/webviewHtml';
 
 export const LATENCY_VIEW_TYPE = 'etcd.latency';
 const OPS: ProbeOp[] = ['rangeSerializable', 'rangeLinearizable', 'putDelete', 'status'];
@@ -27,7 +24,7 @@ const HISTORY = 3600;
  * extension's own calls on the connection, scrapes each member's /metrics, runs load tests, and streams one
  * tick per interval to the webview. History is kept here so a hidden panel refills and exports are complete.
  */
-export class LatencyPanel extends Disposable {
+export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost> {
   private readonly ticks = new RingBuffer<LatencyTickDto>(HISTORY);
   private readonly metrics = new RingBuffer<MetricsPointDto>(HISTORY * 4);
   private endpoints: EndpointDto[] = [];
@@ -41,24 +38,15 @@ export class LatencyPanel extends Disposable {
   private intervalMs = settings.latencyIntervalMs();
   private readonly tickFailures = new Map<string, { errors: number; timeouts: number }>();
   private load: AbortController | undefined;
-  private ready = false;
 
   constructor(
-    private readonly panel: vscode.WebviewPanel,
-    extensionUri: vscode.Uri,
+    panel: vscode.WebviewPanel,
+    env: PanelEnvironment,
     private readonly manager: ConnectionManager,
     readonly profileId: string,
   ) {
-    super();
-    // Set here too: a panel restored after a reload comes without them.
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'etcd.svg');
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'latency', panel.title, { stylesheet: true });
-    this.register(panel.webview.onDidReceiveMessage((raw) => this.onMessage(raw).catch(showError)));
-    this.register(panel.onDidChangeViewState(() => {
-      if (!panel.visible) this.ready = false;
-    }));
-    this.register(panel.onDidDispose(() => this.dispose()));
+    // Ticks and scrapes are kept here and sent again with `init`; load-test progress is queued.
+    super(panel, env, { bundle: 'latency', stylesheet: true, parse: parseLatencyMessage, resentOnReady: ['init', 'tick', 'metrics'] });
   }
 
   /** Starts probing and scraping; resolves once the first round is scheduled. */
@@ -102,14 +90,6 @@ export class LatencyPanel extends Disposable {
 
   get metricsHistory(): readonly MetricsPointDto[] {
     return this.metrics.toArray();
-  }
-
-  get title(): string {
-    return this.panel.title;
-  }
-
-  reveal(): void {
-    this.panel.reveal();
   }
 
   /** Runs a load test after confirmation; progress in a notification and in the panel. */
@@ -173,7 +153,6 @@ export class LatencyPanel extends Disposable {
     void this.probe?.stop();
     this.recorder?.dispose();
     super.dispose();
-    this.panel.dispose();
   }
 
   private schedule(): void {
@@ -216,8 +195,12 @@ export class LatencyPanel extends Disposable {
     }
   }
 
+  protected onReady(): void {
+    this.sendInit();
+  }
+
   private sendInit(): void {
-    if (!this.ready || !this.connection) return;
+    if (!this.connection) return;
     this.post({
       type: 'init',
       profileId: this.profileId,
@@ -233,19 +216,8 @@ export class LatencyPanel extends Disposable {
     });
   }
 
-  private post(message: HostToLatency): void {
-    // A scrape or a load test can finish after the panel closed.
-    if (this.ready && !this.isDisposed) void this.panel.webview.postMessage(message);
-  }
-
-  private async onMessage(raw: unknown): Promise<void> {
-    const message = parseLatencyMessage(raw);
-    if (!message) return;
+  protected async onMessage(message: Exclude<LatencyToHost, { type: 'ready' }>): Promise<void> {
     switch (message.type) {
-      case 'ready':
-        this.ready = true;
-        this.sendInit();
-        return;
       case 'setInterval':
         this.intervalMs = message.ms;
         this.probe?.setInterval(message.ms);
@@ -263,6 +235,10 @@ export class LatencyPanel extends Disposable {
       case 'savePng':
         await this.savePng(message.dataUrl, message.name);
         return;
+      default: {
+        const never: never = message;
+        return never;
+      }
     }
   }
 
@@ -291,19 +267,21 @@ export class LatencyPanel extends Disposable {
   }
 
   private async export(format: 'csv' | 'json'): Promise<void> {
-    const target = await vscode.window.showSaveDialog({ title: 'Export latency data', filters: format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] } });
-    if (!target) return;
-    await writeFile(target.fsPath, this.exportText(format));
-    void vscode.window.showInformationMessage(`Exported the latency data to ${target.fsPath}.`);
+    await this.saveAs(
+      { title: 'Export latency data', filters: format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] } },
+      Buffer.from(this.exportText(format), 'utf8'),
+      (target) => `Exported the latency data to ${target.fsPath}.`,
+    );
   }
 
   private async savePng(dataUrl: string, name: string): Promise<void> {
     const safe = name.replace(/[^\w.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).toLowerCase() || 'chart';
     const dir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir();
-    const target = await vscode.window.showSaveDialog({ title: 'Save chart as PNG', filters: { PNG: ['png'] }, defaultUri: vscode.Uri.file(join(dir, `${safe}.png`)) });
-    if (!target) return;
-    await writeFile(target.fsPath, Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'));
-    void vscode.window.showInformationMessage(`Saved ${target.fsPath}.`);
+    await this.saveAs(
+      { title: 'Save chart as PNG', filters: { PNG: ['png'] }, defaultUri: vscode.Uri.file(join(dir, `${safe}.png`)) },
+      Buffer.from(dataUrl.slice('data:image/png;base64,'.length), 'base64'),
+      (target) => `Saved ${target.fsPath}.`,
+    );
   }
 }
 

@@ -3,12 +3,12 @@ import { ConnectionManager } from '../connections/connectionManager';
 import { displayKey } from '../etcd/keyCodec';
 import { readValue } from '../etcd/values';
 import { ResilientWatch, WatchEvent, WatchSpec } from '../etcd/watch';
-import { HostToWatch, WatchEventDto, WatchInfo, parseWatchMessage } from '../shared/watchProtocol';
+import { PanelEnvironment, WebviewPanelHost } from '../host/webviewPanelHost';
+import { HostToWatch, WatchEventDto, WatchInfo, WatchToHost, parseWatchMessage } from '../shared/watchProtocol';
 import { RingBuffer } from '../shared/ringBuffer';
-import { Disposable } from '../util/disposable';
 import { EventBatcher } from './eventBatcher';
+import { askWatchSpec } from './watchSpecPrompt';
 import { toDto, valuePreview } from './watchDto';
-import { webviewHtml } from '../host/webviewHtml';
 
 export const WATCH_VIEW_TYPE = 'etcd.watch';
 
@@ -41,48 +41,30 @@ interface Recorded {
 /**
  * Hosts one watch panel: runs its ResilientWatches, converts events to DTOs, coalesces them (≤ 60 messages
  * per second) and keeps a bounded ring so a hidden panel (no retainContextWhenHidden) is re-filled when it
- * comes back. Messages are queued until the webview says `ready`.
+ * comes back (the host kit queues the rest until the webview says `ready`).
  */
-export class WatchPanel extends Disposable {
+export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
   private static counter = 0;
   private readonly watches = new Map<string, Running>();
   private readonly ring: RingBuffer<WatchEventDto>;
   private readonly batcher: EventBatcher<WatchEventDto>;
   private recording: Recorded[] | undefined;
-  private ready = false;
   private userPaused = false;
   private seq = 0;
   private persistedAt = 0;
   private readonly statuses = new Map<string, HostToWatch & { type: 'status' }>();
 
   constructor(
-    private readonly panel: vscode.WebviewPanel,
-    private readonly extensionUri: vscode.Uri,
+    panel: vscode.WebviewPanel,
+    env: PanelEnvironment,
     private readonly manager: ConnectionManager,
     readonly profileId: string,
     private readonly capacity: number,
   ) {
-    super();
+    // Everything but one-shot answers is in the ring, the statuses or the watch list, sent again on `ready`.
+    super(panel, env, { bundle: 'watch', parse: parseWatchMessage, resentOnReady: ['init', 'events', 'status', 'watches', 'persist'] });
     this.ring = new RingBuffer(capacity);
     this.batcher = new EventBatcher((events, dropped) => this.post({ type: 'events', events, dropped }), capacity);
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'etcd.svg');
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, 'watch', panel.title);
-    this.register(panel.webview.onDidReceiveMessage((raw) => void this.onMessage(raw)));
-    this.register(
-      panel.onDidChangeViewState(() => {
-        // A hidden webview is torn down; keep buffering in the ring and re-fill it on `ready`.
-        if (!panel.visible) {
-          this.ready = false;
-          this.batcher.setPaused(true);
-        }
-      }),
-    );
-    this.register(panel.onDidDispose(() => this.dispose()));
-  }
-
-  get title(): string {
-    return this.panel.title;
   }
 
   /** Starts watching `spec` in this panel. */
@@ -123,7 +105,6 @@ export class WatchPanel extends Disposable {
     this.watches.clear();
     this.batcher.dispose();
     super.dispose();
-    this.panel.dispose();
   }
 
   private infos(): WatchInfo[] {
@@ -157,28 +138,28 @@ export class WatchPanel extends Disposable {
     }
   }
 
-  private post(message: HostToWatch): void {
-    if (!this.ready || this.isDisposed) return;
-    void this.panel.webview.postMessage(message);
+  /** A hidden webview is torn down: keep buffering in the ring and re-fill it on `ready`. */
+  protected override onHidden(): void {
+    this.batcher.setPaused(true);
   }
 
-  private async onMessage(raw: unknown): Promise<void> {
-    const message = parseWatchMessage(raw);
-    if (!message) return;
+  protected onReady(): void {
+    this.batcher.reset();
+    this.post({ type: 'init', title: this.panel.title, watches: this.infos(), capacity: this.capacity, recording: this.recording !== undefined });
+    this.post({ type: 'events', events: this.ring.toArray(), dropped: this.ring.dropped });
+    for (const status of this.statuses.values()) this.post(status);
+    // The restorable state kept by the webview is lost with it: send it again.
+    this.post({ type: 'persist', state: this.state() });
+    this.batcher.setPaused(this.userPaused);
+  }
+
+  protected async onMessage(message: Exclude<WatchToHost, { type: 'ready' }>): Promise<void> {
     switch (message.type) {
-      case 'ready':
-        this.ready = true;
-        this.batcher.reset();
-        this.post({ type: 'init', title: this.panel.title, watches: this.infos(), capacity: this.capacity, recording: this.recording !== undefined });
-        this.post({ type: 'events', events: this.ring.toArray(), dropped: this.ring.dropped });
-        for (const status of this.statuses.values()) this.post(status);
-        // Messages before `ready` are dropped: the restorable state must be sent again here.
-        this.post({ type: 'persist', state: this.state() });
-        this.batcher.setPaused(this.userPaused);
+      case 'addWatch': {
+        const spec = await askWatchSpec(undefined);
+        if (spec) await this.addWatch(spec);
         return;
-      case 'addWatch':
-        await vscode.commands.executeCommand('etcd.watch.add', this);
-        return;
+      }
       case 'removeWatch': {
         const w = this.watches.get(message.watchId);
         w?.watch.stop();
@@ -242,13 +223,14 @@ export class WatchPanel extends Disposable {
   }
 
   private async export(): Promise<void> {
-    const target = await vscode.window.showSaveDialog({
-      title: this.recording ? 'Export recorded events (NDJSON, full values in base64)' : 'Export events in view (NDJSON)',
-      filters: { 'NDJSON': ['ndjson', 'jsonl'] },
-    });
-    if (!target) return;
     const lines = this.recording ? this.recording.map((r) => JSON.stringify(r)) : this.ring.toArray().map((e) => JSON.stringify(e));
-    await vscode.workspace.fs.writeFile(target, Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8'));
-    void vscode.window.showInformationMessage(`Exported ${lines.length.toLocaleString()} events to ${target.fsPath}.`);
+    await this.saveAs(
+      {
+        title: this.recording ? 'Export recorded events (NDJSON, full values in base64)' : 'Export events in view (NDJSON)',
+        filters: { 'NDJSON': ['ndjson', 'jsonl'] },
+      },
+      Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8'),
+      (target) => `Exported ${lines.length.toLocaleString()} events to ${target.fsPath}.`,
+    );
   }
 }
