@@ -1,6 +1,7 @@
 import { Writer } from 'protobufjs/minimal';
 import type { KubernetesObject } from './decode';
 import { parseGoDuration } from './goFormat';
+import { wireTypeOf } from './protoObject';
 import { kubernetesSchema, type KubernetesSchemaIndex, type MessageType } from './schema';
 import { FIELD_INLINE, FIELD_MAP, FIELD_REPEATED, type FieldDescriptor } from './schemaTypes';
 
@@ -33,14 +34,6 @@ export function encodeKubernetesObject(object: KubernetesObject): Uint8Array {
 }
 
 type Json = unknown;
-
-function wireType(type: string | number): number {
-  if (typeof type === 'number') return 2;
-  if (type === 'string' || type === 'bytes') return 2;
-  if (type === 'double' || type === 'fixed64' || type === 'sfixed64') return 1;
-  if (type === 'float' || type === 'fixed32' || type === 'sfixed32') return 5;
-  return 0;
-}
 
 function writeScalar(w: Writer, type: string, value: Json): void {
   switch (type) {
@@ -138,7 +131,7 @@ class ProtoObjectEncoder {
 
   private writeField(w: Writer, field: FieldDescriptor, value: Json): void {
     const [number, , fieldType] = field;
-    w.uint32((number << 3) | wireType(fieldType));
+    w.uint32((number << 3) | wireTypeOf(fieldType));
     if (typeof fieldType === 'number') {
       w.fork();
       this.write(w, this.schema.type(fieldType), value);
@@ -177,16 +170,13 @@ class ProtoObjectEncoder {
         this.writeField(w, field(1), Buffer.from(JSON.stringify(value)).toString('base64'));
         return;
       case 'schemaOrArray':
+      case 'schemaOrStringArray':
         if (Array.isArray(value)) for (const item of value) this.writeField(w, field(2), item);
         else this.writeField(w, field(1), value);
         return;
       case 'schemaOrBool':
         this.writeField(w, field(1), typeof value === 'boolean' ? value : true);
         if (typeof value !== 'boolean') this.writeField(w, field(2), value);
-        return;
-      case 'schemaOrStringArray':
-        if (Array.isArray(value)) for (const item of value) this.writeField(w, field(2), item);
-        else this.writeField(w, field(1), value);
         return;
       case 'list':
         for (const item of value as Json[]) this.writeField(w, type.descriptor[1][0], item);

@@ -29,7 +29,8 @@ const WIRE_FIXED64 = 1;
 const WIRE_BYTES = 2;
 const WIRE_FIXED32 = 5;
 
-function wireTypeOf(type: string | number): number {
+/** The wire type a field of this type is written with (packed lists aside). */
+export function wireTypeOf(type: string | number): number {
   if (typeof type === 'number') return WIRE_BYTES;
   switch (type) {
     case 'string':
@@ -246,16 +247,14 @@ export class ProtoObjectDecoder {
         const raw = byNumber(1) as string | undefined;
         return raw ? rawJson(Buffer.from(raw, 'base64'), path) : undefined;
       }
-      case 'schemaOrArray': {
+      case 'schemaOrArray':
+      case 'schemaOrStringArray': {
+        // A non-empty list wins over the schema, as in apiextensions' MarshalJSON.
         const list = byNumber(2) as Json[] | undefined;
         return list && list.length > 0 ? list : byNumber(1);
       }
       case 'schemaOrBool':
         return byNumber(2) ?? (byNumber(1) as boolean | undefined) ?? false;
-      case 'schemaOrStringArray': {
-        const list = byNumber(2) as Json[] | undefined;
-        return list && list.length > 0 ? list : byNumber(1);
-      }
       case 'list':
         return (byNumber(type.descriptor[1][0][0]) as Json[] | undefined) ?? [];
     }
