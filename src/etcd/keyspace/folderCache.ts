@@ -1,0 +1,199 @@
+import { EtcdConnection } from '../connection';
+import { Emitter, Event } from '../events';
+import { keyId, prefixEnd } from '../keyCodec';
+import { KeyspaceChild, listChildren } from './listChildren';
+
+export interface FolderListing {
+  readonly children: readonly KeyspaceChild[];
+  /** Relative key where the next page starts; absent when every child is loaded. */
+  readonly next?: Buffer;
+  readonly revision: string;
+  /** Keys below the folder, when the first listing learned it. */
+  readonly totalKeys?: number;
+  /** True while a watch keeps this listing current. */
+  readonly live: boolean;
+}
+
+export interface FolderCacheOptions {
+  readonly separator: string;
+  readonly pageSize: number;
+  /** Folders with at most this many keys below them are kept current by a prefix watch (0: never). */
+  readonly liveMaxKeys?: number;
+}
+
+interface Entry {
+  prefix: Buffer;
+  children: KeyspaceChild[];
+  next?: Buffer;
+  revision: string;
+  totalKeys?: number;
+  stopWatch?: () => void;
+}
+
+/**
+ * Folder listings of one connection, cached so re-expanding costs no query. Small folders are kept current by
+ * a prefix watch that starts right after the listing's revision (so nothing between the two is missed);
+ * larger ones are current as of their revision until refreshed.
+ */
+export class FolderCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly pending = new Map<string, Promise<Entry>>();
+  private readonly changeEmitter = new Emitter<Buffer>();
+  private queryCount = 0;
+  private disposed = false;
+
+  /** A cached folder changed (relative prefix); the tree redraws that node. */
+  readonly onDidChange: Event<Buffer> = this.changeEmitter.event;
+
+  constructor(
+    private readonly conn: EtcdConnection,
+    private options: FolderCacheOptions,
+  ) {}
+
+  /** Range requests sent so far (for the benchmark and tests). */
+  get queries(): number {
+    return this.queryCount;
+  }
+
+  /** The cached listing of `prefix`, fetching its first page on first use. */
+  async list(prefix: Buffer, signal?: AbortSignal): Promise<FolderListing> {
+    return this.view(await this.entry(prefix, signal));
+  }
+
+  /** Cached listing without any query, if present. */
+  peek(prefix: Buffer): FolderListing | undefined {
+    const entry = this.entries.get(keyId(prefix));
+    return entry && this.view(entry);
+  }
+
+  /** Appends the next page of `prefix` (same pinned revision). */
+  async loadMore(prefix: Buffer, signal?: AbortSignal): Promise<FolderListing> {
+    const entry = await this.entry(prefix, signal);
+    if (entry.next) {
+      const page = await listChildren(this.conn, prefix, { ...this.options, after: entry.next, revision: entry.revision, signal });
+      this.queryCount += page.queries;
+      entry.children.push(...page.children.filter((c) => !entry.children.some((e) => e.key.equals(c.key))));
+      entry.next = page.next;
+    }
+    return this.view(entry);
+  }
+
+  /** Forgets `prefix` and every folder below it (or everything), stopping their watches. */
+  invalidate(prefix?: Buffer): void {
+    for (const [id, entry] of this.entries) {
+      if (!prefix || startsWith(entry.prefix, prefix)) {
+        entry.stopWatch?.();
+        this.entries.delete(id);
+      }
+    }
+  }
+
+  updateOptions(options: FolderCacheOptions): void {
+    this.options = options;
+    this.invalidate();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.invalidate();
+    this.changeEmitter.dispose();
+  }
+
+  private view(entry: Entry): FolderListing {
+    return {
+      children: entry.children,
+      next: entry.next,
+      revision: entry.revision,
+      totalKeys: entry.totalKeys,
+      live: entry.stopWatch !== undefined,
+    };
+  }
+
+  private entry(prefix: Buffer, signal?: AbortSignal): Promise<Entry> {
+    const id = keyId(prefix);
+    const cached = this.entries.get(id);
+    if (cached) return Promise.resolve(cached);
+    let pending = this.pending.get(id);
+    if (!pending) {
+      pending = this.fetch(prefix, signal).finally(() => this.pending.delete(id));
+      this.pending.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async fetch(prefix: Buffer, signal?: AbortSignal): Promise<Entry> {
+    const page = await listChildren(this.conn, prefix, { ...this.options, signal });
+    this.queryCount += page.queries;
+    const entry: Entry = { prefix, children: page.children, next: page.next, revision: page.revision, totalKeys: page.totalKeys };
+    if (this.disposed) return entry;
+    this.entries.set(keyId(prefix), entry);
+    const liveMax = this.options.liveMaxKeys ?? 0;
+    if (liveMax > 0 && page.totalKeys !== undefined && page.totalKeys <= liveMax) {
+      await this.watch(entry);
+    }
+    return entry;
+  }
+
+  /** Keeps `entry` current from the revision after its listing. */
+  private async watch(entry: Entry): Promise<void> {
+    const absPrefix = this.conn.absoluteKey(entry.prefix);
+    const builder = this.conn.client.watch().startRevision(String(Number(entry.revision) + 1));
+    const watcher = await (absPrefix.length ? builder.prefix(absPrefix) : builder.prefix(Buffer.alloc(0))).create();
+    const tracked = this.conn.trackStream({ stop: () => watcher.cancel() });
+    entry.stopWatch = () => {
+      tracked.dispose();
+      void watcher.cancel();
+      entry.stopWatch = undefined;
+    };
+    watcher.on('put', (kv) => this.applyPut(entry, this.conn.relativeKey(kv.key)));
+    watcher.on('delete', (kv) => void this.applyDelete(entry, this.conn.relativeKey(kv.key)));
+    // A broken watch (compaction, cancel) must not leave a listing that looks live but is stale.
+    watcher.on('error', () => {
+      entry.stopWatch?.();
+      this.entries.delete(keyId(entry.prefix));
+      this.changeEmitter.fire(entry.prefix);
+    });
+  }
+
+  private childFor(entry: Entry, key: Buffer): KeyspaceChild | undefined {
+    if (!startsWith(key, entry.prefix)) return undefined;
+    const rest = key.subarray(entry.prefix.length);
+    const sep = Buffer.from(this.options.separator, 'utf8');
+    const cut = sep.length ? rest.indexOf(sep) : -1;
+    if (cut < 0) return { kind: 'key', key, name: rest };
+    return { kind: 'folder', key: key.subarray(0, entry.prefix.length + cut + sep.length), name: rest.subarray(0, cut + sep.length) };
+  }
+
+  private applyPut(entry: Entry, key: Buffer): void {
+    const child = this.childFor(entry, key);
+    if (!child || entry.children.some((c) => c.key.equals(child.key))) return;
+    // Beyond the loaded pages the next "Load more" will find it.
+    if (entry.next && Buffer.compare(child.key, entry.next) >= 0) return;
+    const at = entry.children.findIndex((c) => Buffer.compare(c.key, child.key) > 0);
+    entry.children.splice(at < 0 ? entry.children.length : at, 0, child);
+    if (entry.totalKeys !== undefined) entry.totalKeys++;
+    this.changeEmitter.fire(entry.prefix);
+  }
+
+  private async applyDelete(entry: Entry, key: Buffer): Promise<void> {
+    const child = this.childFor(entry, key);
+    if (!child) return;
+    const index = entry.children.findIndex((c) => c.key.equals(child.key));
+    if (index < 0) return;
+    if (entry.totalKeys !== undefined) entry.totalKeys--;
+    if (child.kind === 'folder') {
+      // The folder disappears only when its last key goes: ask the server (small folders only are live).
+      const abs = this.conn.absoluteKey(child.key);
+      const res = await this.conn.call('check folder', (c) => c.kv.range({ key: abs, range_end: prefixEnd(abs), keys_only: true, limit: 1 }));
+      this.queryCount++;
+      if (res.kvs.length > 0) return;
+    }
+    const again = entry.children.findIndex((c) => c.key.equals(child.key));
+    if (again >= 0) entry.children.splice(again, 1);
+    this.changeEmitter.fire(entry.prefix);
+  }
+}
+
+function startsWith(key: Buffer, prefix: Buffer): boolean {
+  return key.length >= prefix.length && key.subarray(0, prefix.length).equals(prefix);
+}

@@ -1,0 +1,49 @@
+import * as assert from 'node:assert/strict';
+import { Bound, endOf, lessThan, splitAfter } from '../../src/etcd/keyspace/partition';
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('splitAfter (scan engine partition)', () => {
+  it('covers every key after the anchor up to the bound exactly once, in key order (600 random cases)', () => {
+    const rand = rng(7);
+    const alphabet = [0x00, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x35, 0x39, 0x3a, 0x41, 0x5a, 0x61, 0x62, 0x7a, 0x7b, 0x80, 0xfe, 0xff];
+    const word = (n: number) => Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]));
+    for (let c = 0; c < 600; c++) {
+      const prefix = word(Math.floor(rand() * 3));
+      const anchor = Buffer.concat([prefix, word(1 + Math.floor(rand() * 6))]);
+      const isFolder = rand() < 0.5;
+      const from = isFolder ? endOf(anchor) : Buffer.concat([anchor, Buffer.from([0])]);
+      if (from === null) continue;
+      // Every key in [from, hi) starts with the prefix (what `first` promises).
+      const hiRaw = rand() < 0.3 ? null : Buffer.concat([prefix, word(1 + Math.floor(rand() * 6))]);
+      const hi: Bound = hiRaw && Buffer.compare(hiRaw, from) > 0 ? hiRaw : endOf(prefix);
+      const fine = [...new Set(Array.from({ length: Math.floor(rand() * 3) }, () => prefix.length + Math.floor(rand() * (anchor.length - prefix.length))))].sort((a, b) => a - b);
+      const mergeAfter = rand() < 0.5 ? undefined : prefix.length - 1 + Math.floor(rand() * (anchor.length - prefix.length + 1));
+      const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter });
+      for (let i = 1; i < spans.length; i++) assert.ok(spans[i - 1].hi !== null && Buffer.compare(spans[i - 1].hi!, spans[i].lo) <= 0, 'disjoint, in order');
+      for (let k = 0; k < 100; k++) {
+        const key = rand() < 0.5 ? Buffer.concat([anchor.subarray(0, Math.floor(rand() * (anchor.length + 1))), word(Math.floor(rand() * 4))]) : Buffer.concat([prefix, word(Math.floor(rand() * 8))]);
+        const inside: boolean = Buffer.compare(key, from) >= 0 && lessThan(key, hi);
+        const hits = spans.filter((s) => Buffer.compare(key, s.lo) >= 0 && lessThan(key, s.hi)).length;
+        assert.equal(hits, inside ? 1 : 0, `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${fine} merge ${mergeAfter}`);
+      }
+    }
+  });
+
+  it('splits finely where names vary: one range per digit after the anchor', () => {
+    const anchor = Buffer.from('/r/team-001/');
+    const spans = splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/r/')), 3, { fine: [10], mergeAfter: 10 });
+    const los = spans.map((s) => s.lo.toString('latin1'));
+    for (let d = 2; d <= 9; d++) assert.ok(los.includes(`/r/team-00${d}`), `range for team-00${d}`);
+  });
+});
