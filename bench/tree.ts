@@ -1,19 +1,24 @@
 /**
- * `npm run bench:tree` — folder listing cost on 1,000,000 keys shaped 10 × 100 × 1000 plus a flat folder of
- * 100,000 direct children, against one local etcd, in one run:
- *   ours      listChildren (cold), the tree's listing
- *   baseline  one full keys-only range of the subtree (what etcdkeeper does per click)
- *   floor     one count_only range over the subtree (the least the server can do on etcd ≤ 3.6)
- * Server work is counted deterministically as visits = Σ `count` of every range response ÷ keys under the folder.
+ * `npm run bench:tree` — cold folder listings (page 500) on seeded keyspaces of about a million keys each, one
+ * fresh etcd per shape (see treeShapes.ts). For each shape and level it prints:
+ *   ours       listChildren (cold), the tree's listing
+ *   keys_read  one keys-only range of the whole folder (what a naive tree does per click)
+ *   floor      one count_only range of the folder (the least the server can do on etcd ≤ 3.6)
+ *   visits     Σ count of our range answers ÷ keys under the folder (server work, deterministic)
+ *   queries    our range requests
+ * and ends with one RESULT line; its worst values are over folders with ≥ 100k keys under them.
+ * BENCH_SHAPES=1,3 picks shapes (1-based), BENCH_RUNS the runs per measurement (median; default 3).
  */
 import { EtcdConnection } from '../src/etcd/connection';
-import { FolderCache } from '../src/etcd/folderCache';
-import { prefixEnd } from '../src/etcd/keyCodec';
-import { listChildren } from '../src/etcd/keyspace';
+import { FolderCache } from '../src/etcd/keyspace/folderCache';
+import { listChildren } from '../src/etcd/keyspace/listChildren';
+import { endOf } from '../src/etcd/keyspace/partition';
 import { silentLogger } from '../src/etcd/logger';
 import { EtcdCluster } from '../test/rig/etcd';
+import { SHAPES, Shape } from './treeShapes';
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const BIG = 100_000;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -26,99 +31,129 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }>
   return { ms: performance.now() - t0, value };
 }
 
-async function seed(conn: EtcdConnection): Promise<number> {
-  const value = Buffer.from('v');
-  const keys: Buffer[] = [];
-  for (let a = 0; a < 10; a++) for (let s = 0; s < 100; s++) for (let k = 0; k < 1000; k++) keys.push(Buffer.from(`/bench/a${a}/s${s}/k${k}`));
-  for (let i = 0; i < 100_000; i++) keys.push(Buffer.from(`/flat/item-${i}`));
-  const batches: Buffer[][] = [];
-  for (let i = 0; i < keys.length; i += 128) batches.push(keys.slice(i, i + 128));
-  let next = 0;
-  const t0 = performance.now();
+/** Txn batches of 128 puts (empty values), 16 in flight. */
+async function seed(conn: EtcdConnection, shape: Shape): Promise<number> {
+  const keys = shape.keys();
+  let count = 0;
+  let done = false;
+  const nextBatch = (): Buffer[] => {
+    const batch: Buffer[] = [];
+    while (!done && batch.length < 128) {
+      const n = keys.next();
+      if (n.done) done = true;
+      else batch.push(Buffer.from(n.value));
+    }
+    count += batch.length;
+    return batch;
+  };
+  const empty = Buffer.alloc(0);
   await Promise.all(
-    Array.from({ length: 8 }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++];
-        await conn.write('seed', (c) =>
-          c.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value } })), failure: [] }),
-        );
+    Array.from({ length: 16 }, async () => {
+      for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
+        await conn.write('seed', (c) => c.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value: empty } })), failure: [] }));
       }
     }),
   );
-  console.log(`seeded ${keys.length} keys in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  return keys.length;
+  return count;
+}
+
+interface Row {
+  shape: string;
+  level: number;
+  folder: string;
+  keys: number;
+  children: number;
+  ours: number;
+  keysRead: number;
+  floor: number;
+  visits: number;
+  queries: number;
+}
+
+async function measureShape(shape: Shape): Promise<{ rows: Row[]; cached: number }> {
+  const cluster = await EtcdCluster.start({ quotaBackendBytes: 8 * 1024 ** 3 });
+  const conn = new EtcdConnection({ id: 'bench', name: 'bench', endpoints: cluster.endpoints, timeoutMs: 120_000 }, {}, silentLogger, {
+    maxReceiveBytes: 1024 * 1024 * 1024,
+  });
+  try {
+    const t0 = performance.now();
+    const total = await seed(conn, shape);
+    console.log(`\n## ${shape.name}: ${total} keys seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const rows: Row[] = [];
+    const opts = { separator: '/', pageSize: 500 };
+    for (const [i, folder] of shape.levels.entries()) {
+      const prefix = Buffer.from(folder);
+      const end = endOf(prefix)!;
+      const keysRead = () => conn.call('keys-only read', (c) => c.kv.range({ key: prefix, range_end: end, keys_only: true }));
+      const floor = () => conn.call('count floor', (c) => c.kv.range({ key: prefix, range_end: end, count_only: true }));
+      await floor(); // warm the server's caches so run order favours nobody
+      const ours: number[] = [];
+      const reads: number[] = [];
+      const floors: number[] = [];
+      let page = await listChildren(conn, prefix, opts);
+      for (let r = 0; r < RUNS; r++) {
+        const o = await timed(() => listChildren(conn, prefix, opts));
+        ours.push(o.ms);
+        page = o.value;
+        reads.push((await timed(keysRead)).ms);
+        floors.push((await timed(floor)).ms);
+      }
+      const keys = Number((await floor()).count);
+      const full = await keysRead();
+      // The listing must be right: its children are the first 500 of a full read's.
+      const expected = new Set<string>();
+      for (const kv of full.kvs) {
+        const rest = kv.key.subarray(prefix.length);
+        const cut = rest.indexOf('/');
+        expected.add(cut < 0 ? kv.key.toString('latin1') : kv.key.subarray(0, prefix.length + cut + 1).toString('latin1'));
+      }
+      const want = [...expected].sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'))).slice(0, 500);
+      const got = page.children.map((c) => c.key.toString('latin1'));
+      if (JSON.stringify(want) !== JSON.stringify(got)) throw new Error(`${shape.name} ${folder}: wrong listing (${got.length} children, expected ${want.length})`);
+      rows.push({ shape: shape.name, level: i + 1, folder, keys, children: expected.size, ours: median(ours), keysRead: median(reads), floor: median(floors), visits: page.visited / keys, queries: page.queries });
+    }
+    // Re-expanding through the tree's cache costs no query.
+    const cache = new FolderCache(conn, { separator: '/', pageSize: 500 });
+    await cache.list(Buffer.from(shape.levels[0]));
+    const before = cache.queries;
+    await cache.list(Buffer.from(shape.levels[0]));
+    const cached = cache.queries - before;
+    cache.dispose();
+    printRows(rows);
+    return { rows, cached };
+  } finally {
+    await conn.close();
+    await cluster.stop();
+  }
+}
+
+function printRows(rows: Row[]): void {
+  console.log('| level | folder | keys | children | ours ms | keys-only read ms | floor ms | ours/floor | read/ours | visits/key | requests |');
+  console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(
+      `| ${r.level} | ${r.folder} | ${r.keys} | ${r.children} | ${r.ours.toFixed(1)} | ${r.keysRead.toFixed(1)} | ${r.floor.toFixed(1)} | ${(r.ours / r.floor).toFixed(2)} | ${(r.keysRead / r.ours).toFixed(2)} | ${r.visits.toFixed(2)} | ${r.queries} |`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
-  // BENCH_ENDPOINT reuses an already seeded etcd (for iterating on the algorithm).
-  const reuse = process.env.BENCH_ENDPOINT;
-  const cluster = reuse ? undefined : await EtcdCluster.start({ quotaBackendBytes: 4 * 1024 ** 3 });
-  const endpoints = reuse ? [reuse] : cluster!.endpoints;
-  const conn = new EtcdConnection({ id: 'bench', name: 'bench', endpoints, timeoutMs: 60_000 }, {}, silentLogger, {
-    maxReceiveBytes: 512 * 1024 * 1024,
-  });
-  try {
-    const keys = reuse ? 1_100_000 : await seed(conn);
-    const l1 = Buffer.from('/bench/');
-    const l2 = Buffer.from('/bench/a3/');
-    const flat = Buffer.from('/flat/');
-    const opts = { separator: '/', pageSize: 500 };
-
-    const fullRange = (p: Buffer) => conn.call('baseline', (c) => c.kv.range({ key: p, range_end: prefixEnd(p), keys_only: true }));
-    const countOnly = (p: Buffer) => conn.call('floor', (c) => c.kv.range({ key: p, range_end: prefixEnd(p), count_only: true }));
-
-    // Warm the server's caches once so run order does not favour anyone.
-    await countOnly(l1);
-
-    const ours1: number[] = [];
-    const base1: number[] = [];
-    const floor1: number[] = [];
-    const ours2: number[] = [];
-    const flatMs: number[] = [];
-    let page1 = await listChildren(conn, l1, opts);
-    let page2 = await listChildren(conn, l2, opts);
-    for (let i = 0; i < RUNS; i++) {
-      const o = await timed(() => listChildren(conn, l1, opts));
-      ours1.push(o.ms);
-      page1 = o.value;
-      base1.push((await timed(() => fullRange(l1))).ms);
-      floor1.push((await timed(() => countOnly(l1))).ms);
-      const o2 = await timed(() => listChildren(conn, l2, opts));
-      ours2.push(o2.ms);
-      page2 = o2.value;
-      flatMs.push((await timed(() => listChildren(conn, flat, opts))).ms);
-    }
-    const children1 = page1.children.map((c) => c.name.toString());
-    const children2 = page2.children.length;
-    if (children1.length !== 10 || children2 !== 100) throw new Error(`wrong listing: ${children1.length} / ${children2}`);
-    const flatPage = await listChildren(conn, flat, opts);
-    if (flatPage.children.length !== 500 || !flatPage.next) throw new Error('flat folder did not page');
-
-    // Re-expanding through the tree's cache costs no query.
-    const cache = new FolderCache(conn, { separator: '/', pageSize: 500 });
-    await cache.list(l1);
-    const before = cache.queries;
-    await cache.list(l1);
-    const cachedQueries = cache.queries - before;
-    cache.dispose();
-
-    const ours = median(ours1);
-    const baseline = median(base1);
-    const floor = median(floor1);
-    const keysL1 = page1.totalKeys ?? 1_000_000;
-    const keysL2 = page2.totalKeys ?? 100_000;
-    console.log(`level 1: ours ${ours1.map((x) => x.toFixed(0)).join('/')} ms, baseline ${base1.map((x) => x.toFixed(0)).join('/')} ms, floor ${floor1.map((x) => x.toFixed(0)).join('/')} ms`);
-    console.log(`level 2: ours ${ours2.map((x) => x.toFixed(0)).join('/')} ms; flat page ${flatMs.map((x) => x.toFixed(0)).join('/')} ms`);
-    console.log(
-      `RESULT tree keys=${keys} first_level_ms=${ours.toFixed(1)} baseline_ms=${baseline.toFixed(1)} floor_ms=${floor.toFixed(1)} ` +
-        `vs_baseline=${(baseline / ours).toFixed(1)} visits_l1=${(page1.visited / keysL1).toFixed(2)} visits_l2=${(page2.visited / keysL2).toFixed(2)} ` +
-        `queries_l1=${page1.queries} queries_l2=${page2.queries} second_level_ms=${median(ours2).toFixed(1)} flat_page_ms=${median(flatMs).toFixed(1)} ` +
-        `cached_queries=${cachedQueries}`,
-    );
-  } finally {
-    await conn.close();
-    await cluster?.stop();
+  const picked = process.env.BENCH_SHAPES ? process.env.BENCH_SHAPES.split(',').map((n) => SHAPES[Number(n) - 1]) : SHAPES;
+  const rows: Row[] = [];
+  let cached = 0;
+  for (const shape of picked) {
+    const r = await measureShape(shape);
+    rows.push(...r.rows);
+    cached = Math.max(cached, r.cached);
   }
+  const big = rows.filter((r) => r.keys >= BIG);
+  const worstFloor = Math.max(...big.map((r) => r.ours / r.floor));
+  const worstRead = Math.min(...big.map((r) => r.keysRead / r.ours));
+  const worstVisits = Math.max(...big.map((r) => r.visits));
+  const maxQueries = Math.max(...rows.map((r) => r.queries));
+  console.log(
+    `RESULT tree shapes=${picked.length} worst_vs_floor=${worstFloor.toFixed(2)} worst_vs_keys_read=${worstRead.toFixed(2)} worst_visits=${worstVisits.toFixed(2)} max_queries=${maxQueries} cached_queries=${cached}`,
+  );
 }
 
 main().catch((err) => {

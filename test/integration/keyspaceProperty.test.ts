@@ -4,20 +4,10 @@ import { endOf } from '../../src/etcd/keyspace/partition';
 import { KeyspaceChild, listChildren, visitBound } from '../../src/etcd/keyspace/listChildren';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { seededRandom } from '../rig/random';
 
 registerCleanup();
 
-/** Deterministic PRNG (mulberry32): the same seed gives the same keyspace on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   readonly seed: number;
@@ -35,7 +25,7 @@ const STYLES = ['numbered', 'sharedSuffix', 'hash', 'words', 'binary', 'ipPort',
  * random fan-out and leaf counts, leaves beside folders, and keys equal to a folder's name.
  */
 function generate(seed: number): Case {
-  const rand = rng(seed);
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const separator = pick(['/', '/', '/', ':', '::']);

@@ -1,21 +1,11 @@
 import * as assert from 'node:assert/strict';
 import { Bound, endOf, lessThan, splitAfter } from '../../src/etcd/keyspace/partition';
+import { seededRandom } from '../rig/random';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('splitAfter (scan engine partition)', () => {
   it('covers every key after the anchor up to the bound exactly once, in key order (600 random cases)', () => {
-    const rand = rng(7);
+    const rand = seededRandom(7);
     const alphabet = [0x00, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x35, 0x39, 0x3a, 0x41, 0x5a, 0x61, 0x62, 0x7a, 0x7b, 0x80, 0xfe, 0xff];
     const word = (n: number) => Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]));
     for (let c = 0; c < 600; c++) {
