@@ -50,7 +50,9 @@ async function seed(conn: EtcdConnection, shape: Shape): Promise<number> {
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       for (let batch = nextBatch(); batch.length; batch = nextBatch()) {
-        await conn.write('seed', (c) => c.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value: empty } })), failure: [] }));
+        await conn.write('seed', (c) =>
+          c.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value: empty } })), failure: [] }),
+        );
       }
     }),
   );
@@ -72,9 +74,14 @@ interface Row {
 
 async function measureShape(shape: Shape): Promise<{ rows: Row[]; cached: number }> {
   const cluster = await EtcdCluster.start({ quotaBackendBytes: 8 * 1024 ** 3 });
-  const conn = new EtcdConnection({ id: 'bench', name: 'bench', endpoints: cluster.endpoints, timeoutMs: 120_000 }, {}, silentLogger, {
-    maxReceiveBytes: 1024 * 1024 * 1024,
-  });
+  const conn = new EtcdConnection(
+    { id: 'bench', name: 'bench', endpoints: cluster.endpoints, timeoutMs: 120_000 },
+    {},
+    silentLogger,
+    {
+      maxReceiveBytes: 1024 * 1024 * 1024,
+    },
+  );
   try {
     const t0 = performance.now();
     const total = await seed(conn, shape);
@@ -84,8 +91,10 @@ async function measureShape(shape: Shape): Promise<{ rows: Row[]; cached: number
     for (const [i, folder] of shape.levels.entries()) {
       const prefix = Buffer.from(folder);
       const end = endOf(prefix)!;
-      const keysRead = () => conn.call('keys-only read', (c) => c.kv.range({ key: prefix, range_end: end, keys_only: true }));
-      const floor = () => conn.call('count floor', (c) => c.kv.range({ key: prefix, range_end: end, count_only: true }));
+      const keysRead = () =>
+        conn.call('keys-only read', (c) => c.kv.range({ key: prefix, range_end: end, keys_only: true }));
+      const floor = () =>
+        conn.call('count floor', (c) => c.kv.range({ key: prefix, range_end: end, count_only: true }));
       await floor(); // warm the server's caches so run order favours nobody
       const ours: number[] = [];
       const reads: number[] = [];
@@ -105,12 +114,28 @@ async function measureShape(shape: Shape): Promise<{ rows: Row[]; cached: number
       for (const kv of full.kvs) {
         const rest = kv.key.subarray(prefix.length);
         const cut = rest.indexOf('/');
-        expected.add(cut < 0 ? kv.key.toString('latin1') : kv.key.subarray(0, prefix.length + cut + 1).toString('latin1'));
+        expected.add(
+          cut < 0 ? kv.key.toString('latin1') : kv.key.subarray(0, prefix.length + cut + 1).toString('latin1'),
+        );
       }
-      const want = [...expected].sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1'))).slice(0, 500);
+      const want = [...expected]
+        .sort((a, b) => Buffer.compare(Buffer.from(a, 'latin1'), Buffer.from(b, 'latin1')))
+        .slice(0, 500);
       const got = page.children.map((c) => c.key.toString('latin1'));
-      if (JSON.stringify(want) !== JSON.stringify(got)) throw new Error(`${shape.name} ${folder}: wrong listing (${got.length} children, expected ${want.length})`);
-      rows.push({ shape: shape.name, level: i + 1, folder, keys, children: expected.size, ours: median(ours), keysRead: median(reads), floor: median(floors), visits: page.visited / keys, queries: page.queries });
+      if (JSON.stringify(want) !== JSON.stringify(got))
+        throw new Error(`${shape.name} ${folder}: wrong listing (${got.length} children, expected ${want.length})`);
+      rows.push({
+        shape: shape.name,
+        level: i + 1,
+        folder,
+        keys,
+        children: expected.size,
+        ours: median(ours),
+        keysRead: median(reads),
+        floor: median(floors),
+        visits: page.visited / keys,
+        queries: page.queries,
+      });
     }
     // Re-expanding through the tree's cache costs no query.
     const cache = new FolderCache(conn, { separator: '/', pageSize: 500 });
@@ -128,7 +153,9 @@ async function measureShape(shape: Shape): Promise<{ rows: Row[]; cached: number
 }
 
 function printRows(rows: Row[]): void {
-  console.log('| level | folder | keys | children | ours ms | keys-only read ms | floor ms | ours/floor | read/ours | visits/key | requests |');
+  console.log(
+    '| level | folder | keys | children | ours ms | keys-only read ms | floor ms | ours/floor | read/ours | visits/key | requests |',
+  );
   console.log('|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
@@ -138,7 +165,9 @@ function printRows(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
-  const picked = process.env.BENCH_SHAPES ? process.env.BENCH_SHAPES.split(',').map((n) => SHAPES[Number(n) - 1]) : SHAPES;
+  const picked = process.env.BENCH_SHAPES
+    ? process.env.BENCH_SHAPES.split(',').map((n) => SHAPES[Number(n) - 1])
+    : SHAPES;
   const rows: Row[] = [];
   let cached = 0;
   for (const shape of picked) {

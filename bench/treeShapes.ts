@@ -36,7 +36,8 @@ const today: Shape = {
   name: 'today (10×100×1000 + flat 100k)',
   levels: ['/bench/', '/bench/a3/', '/flat/'],
   *keys() {
-    for (let a = 0; a < 10; a++) for (let s = 0; s < 100; s++) for (let k = 0; k < 1000; k++) yield `/bench/a${a}/s${s}/k${k}`;
+    for (let a = 0; a < 10; a++)
+      for (let s = 0; s < 100; s++) for (let k = 0; k < 1000; k++) yield `/bench/a${a}/s${s}/k${k}`;
     for (let i = 0; i < 100_000; i++) yield `/flat/item-${i}`;
   },
 };
@@ -51,9 +52,15 @@ const registry: Shape = {
   levels: ['/registry/', '/registry/pods/', '/registry/pods/team-042-prod/'],
   *keys() {
     const rand = seededRandom(14);
-    const namespaces = Array.from({ length: 400 }, (_, i) => `team-${pad(Math.floor(i / 2), 3)}-${i % 2 ? 'staging' : 'prod'}`);
+    const namespaces = Array.from(
+      { length: 400 },
+      (_, i) => `team-${pad(Math.floor(i / 2), 3)}-${i % 2 ? 'staging' : 'prod'}`,
+    );
     const apps = ['api', 'web', 'worker', 'cache', 'ingest', 'billing', 'auth', 'search'];
-    const nodes = Array.from({ length: 2000 }, () => `ip-10-0-${Math.floor(rand() * 256)}-${Math.floor(rand() * 256)}.ec2.internal`);
+    const nodes = Array.from(
+      { length: 2000 },
+      () => `ip-10-0-${Math.floor(rand() * 256)}-${Math.floor(rand() * 256)}.ec2.internal`,
+    );
     for (const node of new Set(nodes)) {
       yield `/registry/minions/${node}`;
       yield `/registry/leases/kube-node-lease/${node}`;
@@ -102,7 +109,8 @@ const discovery: Shape = {
     const teams = ['payments', 'search', 'checkout', 'inventory', 'shipping', 'identity', 'ads', 'ml', 'web', 'mail'];
     for (let s = 0; s < 20_000; s++) {
       const service = `svc-${teams[s % teams.length]}-${pad(Math.floor(s / teams.length), 4)}`;
-      for (let i = 0; i < 50; i++) yield `/services/${service}/10.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}:${8000 + i}`;
+      for (let i = 0; i < 50; i++)
+        yield `/services/${service}/10.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}:${8000 + i}`;
     }
   },
 };
@@ -125,7 +133,8 @@ const chains: Shape = {
   name: 'deep narrow chains',
   levels: ['/chain/', '/chain/c042/', '/chain/c042/a/'],
   *keys() {
-    for (let c = 0; c < 100; c++) for (let k = 0; k < 10_000; k++) yield `/chain/c${pad(c, 3)}/a/b/c/d/e/f/g/${pad(k, 5)}`;
+    for (let c = 0; c < 100; c++)
+      for (let k = 0; k < 10_000; k++) yield `/chain/c${pad(c, 3)}/a/b/c/d/e/f/g/${pad(k, 5)}`;
   },
 };
 
@@ -133,7 +142,9 @@ const sequences: Shape = {
   name: 'numeric sequences, long shared prefix and suffix',
   levels: ['/jobs/', '/jobs/run-2026-11-0000012345-batch/', '/jobs/run-2026-11-0000012345-batch/'],
   *keys() {
-    for (let j = 0; j < 200_000; j++) for (const step of ['fetch', 'build', 'test', 'package', 'publish']) yield `/jobs/run-2026-11-${pad(j, 10)}-batch/${step}`;
+    for (let j = 0; j < 200_000; j++)
+      for (const step of ['fetch', 'build', 'test', 'package', 'publish'])
+        yield `/jobs/run-2026-11-${pad(j, 10)}-batch/${step}`;
   },
 };
 

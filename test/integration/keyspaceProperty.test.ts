@@ -8,7 +8,6 @@ import { seededRandom } from '../rig/random';
 
 registerCleanup();
 
-
 interface Case {
   readonly seed: number;
   readonly separator: string;
@@ -41,7 +40,8 @@ function generate(seed: number): Case {
   const clean = (b: Buffer): Buffer => {
     // A name never holds the separator (it would be two levels).
     let out = b;
-    for (let at = out.indexOf(sepBytes); at >= 0; at = out.indexOf(sepBytes)) out = Buffer.concat([out.subarray(0, at), Buffer.from('_'), out.subarray(at + sepBytes.length)]);
+    for (let at = out.indexOf(sepBytes); at >= 0; at = out.indexOf(sepBytes))
+      out = Buffer.concat([out.subarray(0, at), Buffer.from('_'), out.subarray(at + sepBytes.length)]);
     return out.length ? out : Buffer.from('_');
   };
   const name = (style: string, i: number): Buffer => {
@@ -55,7 +55,13 @@ function generate(seed: number): Case {
       case 'words':
         return Buffer.from(Array.from({ length: int(1, 14) }, () => alphabet[int(0, alphabet.length - 1)]).join(''));
       case 'binary':
-        return clean(Buffer.from(Array.from({ length: int(1, 6) }, () => pick([0x00, 0x01, 0x2e, 0x2f, 0x30, 0x39, 0x7f, 0x80, 0xc3, 0xfe, 0xff, int(0, 255)]))));
+        return clean(
+          Buffer.from(
+            Array.from({ length: int(1, 6) }, () =>
+              pick([0x00, 0x01, 0x2e, 0x2f, 0x30, 0x39, 0x7f, 0x80, 0xc3, 0xfe, 0xff, int(0, 255)]),
+            ),
+          ),
+        );
       case 'ipPort':
         return Buffer.from(`10.${int(0, 3)}.${int(0, 255)}.${int(1, 254)}:${pick([80, 443, 8080, 2379])}`);
       default:
@@ -69,7 +75,8 @@ function generate(seed: number): Case {
     if (keys.size >= target || budget <= 0) return;
     if (level === levels) {
       const leaves = Math.max(1, Math.min(budget, int(1, 4) === 1 ? int(50, 400) : int(1, 30)));
-      for (let i = 0; i < leaves && keys.size < target; i++) addKey(Buffer.concat([prefix, clean(name(pick(['numbered', 'hash', 'words']), i))]));
+      for (let i = 0; i < leaves && keys.size < target; i++)
+        addKey(Buffer.concat([prefix, clean(name(pick(['numbered', 'hash', 'words']), i))]));
       return;
     }
     const fanout = int(1, rand() < 0.3 ? 400 : 40);
@@ -92,7 +99,11 @@ function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer): string[] 
     if (key.length < prefix.length || !key.subarray(0, prefix.length).equals(prefix)) continue;
     const rest = key.subarray(prefix.length);
     const cut = rest.indexOf(sep);
-    out.add(cut < 0 ? `key:${key.toString('hex')}` : `folder:${key.subarray(0, prefix.length + cut + sep.length).toString('hex')}`);
+    out.add(
+      cut < 0
+        ? `key:${key.toString('hex')}`
+        : `folder:${key.subarray(0, prefix.length + cut + sep.length).toString('hex')}`,
+    );
   }
   return [...out].sort();
 }
@@ -108,7 +119,11 @@ describe('keyspace listing on 200 seeded random keyspaces (real etcd)', function
 
   before(async () => {
     cluster = await EtcdCluster.start({ quotaBackendBytes: 1024 ** 3 });
-    conn = new EtcdConnection({ id: 'p', name: 'p', endpoints: cluster.endpoints, timeoutMs: 60_000 }, {}, silentLogger);
+    conn = new EtcdConnection(
+      { id: 'p', name: 'p', endpoints: cluster.endpoints, timeoutMs: 60_000 },
+      {},
+      silentLogger,
+    );
   });
   after(async () => {
     await conn?.close();
@@ -122,10 +137,20 @@ describe('keyspace listing on 200 seeded random keyspaces (real etcd)', function
       const batches: Buffer[][] = [];
       for (let i = 0; i < c.keys.length; i += 128) batches.push(c.keys.slice(i, i + 128));
       await Promise.all(
-        batches.map((batch) => conn.write('seed', (cl) => cl.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })), failure: [] }))),
+        batches.map((batch) =>
+          conn.write('seed', (cl) =>
+            cl.kv.txn({
+              compare: [],
+              success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
+              failure: [],
+            }),
+          ),
+        ),
       );
       const sep = Buffer.from(c.separator);
-      const full = await conn.call('full read', (cl) => cl.kv.range({ key: c.root, range_end: endOf(c.root)!, keys_only: true }));
+      const full = await conn.call('full read', (cl) =>
+        cl.kv.range({ key: c.root, range_end: endOf(c.root)!, keys_only: true }),
+      );
       const all = full.kvs.map((kv) => kv.key);
       assert.equal(all.length, c.keys.length, `seed ${seed}: seeded`);
       // The root, and the biggest folder at each level below it.
@@ -158,7 +183,10 @@ describe('keyspace listing on 200 seeded random keyspaces (real etcd)', function
           for (;;) {
             pages++;
             assert.ok(page.children.length <= pageSize, `${where}: a page holds at most its size`);
-            assert.ok(page.visited <= visitBound(folderKeys), `${where}: Σcount ${page.visited} over the budget ${visitBound(folderKeys)} (${folderKeys} keys)`);
+            assert.ok(
+              page.visited <= visitBound(folderKeys),
+              `${where}: Σcount ${page.visited} over the budget ${visitBound(folderKeys)} (${folderKeys} keys)`,
+            );
             if (pages === 1 && pageSize === 500) {
               const ratio = page.visited / Math.max(1, folderKeys);
               if (ratio > worst.ratio) worst = { ratio, where };
@@ -169,7 +197,9 @@ describe('keyspace listing on 200 seeded random keyspaces (real etcd)', function
             page = await listChildren(conn, prefix, { separator: c.separator, pageSize, after: page.next, revision });
           }
           assert.equal(new Set(seen).size, seen.length, `${where}: no child twice`);
-          const order = [...seen].sort((a, b) => Buffer.compare(Buffer.from(a.split(':')[1], 'hex'), Buffer.from(b.split(':')[1], 'hex')));
+          const order = [...seen].sort((a, b) =>
+            Buffer.compare(Buffer.from(a.split(':')[1], 'hex'), Buffer.from(b.split(':')[1], 'hex')),
+          );
           assert.deepEqual(seen, order, `${where}: children in key order`);
           assert.deepEqual([...seen].sort(), expected, `${where}: exactly the children of a full read`);
         }

@@ -2,12 +2,14 @@ import * as assert from 'node:assert/strict';
 import { Bound, endOf, lessThan, splitAfter } from '../../src/etcd/keyspace/partition';
 import { seededRandom } from '../rig/random';
 
-
 describe('splitAfter (scan engine partition)', () => {
   it('covers every key after the anchor up to the bound exactly once, in key order (600 random cases)', () => {
     const rand = seededRandom(7);
-    const alphabet = [0x00, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x35, 0x39, 0x3a, 0x41, 0x5a, 0x61, 0x62, 0x7a, 0x7b, 0x80, 0xfe, 0xff];
-    const word = (n: number) => Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]));
+    const alphabet = [
+      0x00, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x35, 0x39, 0x3a, 0x41, 0x5a, 0x61, 0x62, 0x7a, 0x7b, 0x80, 0xfe, 0xff,
+    ];
+    const word = (n: number) =>
+      Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]));
     for (let c = 0; c < 600; c++) {
       const prefix = word(Math.floor(rand() * 3));
       const anchor = Buffer.concat([prefix, word(1 + Math.floor(rand() * 6))]);
@@ -17,15 +19,34 @@ describe('splitAfter (scan engine partition)', () => {
       // Every key in [from, hi) starts with the prefix (what `first` promises).
       const hiRaw = rand() < 0.3 ? null : Buffer.concat([prefix, word(1 + Math.floor(rand() * 6))]);
       const hi: Bound = hiRaw && Buffer.compare(hiRaw, from) > 0 ? hiRaw : endOf(prefix);
-      const fine = [...new Set(Array.from({ length: Math.floor(rand() * 3) }, () => prefix.length + Math.floor(rand() * (anchor.length - prefix.length))))].sort((a, b) => a - b);
-      const mergeAfter = rand() < 0.5 ? undefined : prefix.length - 1 + Math.floor(rand() * (anchor.length - prefix.length + 1));
+      const fine = [
+        ...new Set(
+          Array.from(
+            { length: Math.floor(rand() * 3) },
+            () => prefix.length + Math.floor(rand() * (anchor.length - prefix.length)),
+          ),
+        ),
+      ].sort((a, b) => a - b);
+      const mergeAfter =
+        rand() < 0.5 ? undefined : prefix.length - 1 + Math.floor(rand() * (anchor.length - prefix.length + 1));
       const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter });
-      for (let i = 1; i < spans.length; i++) assert.ok(spans[i - 1].hi !== null && Buffer.compare(spans[i - 1].hi!, spans[i].lo) <= 0, 'disjoint, in order');
+      for (let i = 1; i < spans.length; i++)
+        assert.ok(spans[i - 1].hi !== null && Buffer.compare(spans[i - 1].hi!, spans[i].lo) <= 0, 'disjoint, in order');
       for (let k = 0; k < 100; k++) {
-        const key = rand() < 0.5 ? Buffer.concat([anchor.subarray(0, Math.floor(rand() * (anchor.length + 1))), word(Math.floor(rand() * 4))]) : Buffer.concat([prefix, word(Math.floor(rand() * 8))]);
+        const key =
+          rand() < 0.5
+            ? Buffer.concat([
+                anchor.subarray(0, Math.floor(rand() * (anchor.length + 1))),
+                word(Math.floor(rand() * 4)),
+              ])
+            : Buffer.concat([prefix, word(Math.floor(rand() * 8))]);
         const inside: boolean = Buffer.compare(key, from) >= 0 && lessThan(key, hi);
         const hits = spans.filter((s) => Buffer.compare(key, s.lo) >= 0 && lessThan(key, s.hi)).length;
-        assert.equal(hits, inside ? 1 : 0, `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${fine} merge ${mergeAfter}`);
+        assert.equal(
+          hits,
+          inside ? 1 : 0,
+          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${fine} merge ${mergeAfter}`,
+        );
       }
     }
   });

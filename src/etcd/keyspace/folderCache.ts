@@ -70,7 +70,12 @@ export class FolderCache {
   async loadMore(prefix: Buffer, signal?: AbortSignal): Promise<FolderListing> {
     const entry = await this.entry(prefix, signal);
     if (entry.next) {
-      const page = await listChildren(this.conn, prefix, { ...this.options, after: entry.next, revision: entry.revision, signal });
+      const page = await listChildren(this.conn, prefix, {
+        ...this.options,
+        after: entry.next,
+        revision: entry.revision,
+        signal,
+      });
       this.queryCount += page.queries;
       entry.children.push(...page.children.filter((c) => !entry.children.some((e) => e.key.equals(c.key))));
       entry.next = page.next;
@@ -124,7 +129,13 @@ export class FolderCache {
   private async fetch(prefix: Buffer, signal?: AbortSignal): Promise<Entry> {
     const page = await listChildren(this.conn, prefix, { ...this.options, signal });
     this.queryCount += page.queries;
-    const entry: Entry = { prefix, children: page.children, next: page.next, revision: page.revision, totalKeys: page.totalKeys };
+    const entry: Entry = {
+      prefix,
+      children: page.children,
+      next: page.next,
+      revision: page.revision,
+      totalKeys: page.totalKeys,
+    };
     if (this.disposed) return entry;
     this.entries.set(keyId(prefix), entry);
     const liveMax = this.options.liveMaxKeys ?? 0;
@@ -161,7 +172,11 @@ export class FolderCache {
     const sep = Buffer.from(this.options.separator, 'utf8');
     const cut = sep.length ? rest.indexOf(sep) : -1;
     if (cut < 0) return { kind: 'key', key, name: rest };
-    return { kind: 'folder', key: key.subarray(0, entry.prefix.length + cut + sep.length), name: rest.subarray(0, cut + sep.length) };
+    return {
+      kind: 'folder',
+      key: key.subarray(0, entry.prefix.length + cut + sep.length),
+      name: rest.subarray(0, cut + sep.length),
+    };
   }
 
   private applyPut(entry: Entry, key: Buffer): void {
@@ -184,7 +199,9 @@ export class FolderCache {
     if (child.kind === 'folder') {
       // The folder disappears only when its last key goes: ask the server (small folders only are live).
       const abs = this.conn.absoluteKey(child.key);
-      const res = await this.conn.call('check folder', (c) => c.kv.range({ key: abs, range_end: prefixEnd(abs), keys_only: true, limit: 1 }));
+      const res = await this.conn.call('check folder', (c) =>
+        c.kv.range({ key: abs, range_end: prefixEnd(abs), keys_only: true, limit: 1 }),
+      );
       this.queryCount++;
       if (res.kvs.length > 0) return;
     }

@@ -1,6 +1,6 @@
 import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from '../connection';
-import { Bound, Span, commonPrefix, endOf, lessThan, splitAfter, SplitShape } from './partition';
+import { Bound, Span, commonPrefix, endOf, lessThan, splitAfter } from './partition';
 import { RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -113,7 +113,12 @@ interface SplitRecord {
  * page by page, skipping every folder already seen, so no keyspace costs much more than one keys-only read.
  */
 export async function listChildren(conn: EtcdConnection, prefix: Buffer, options: ListOptions): Promise<ChildrenPage> {
-  const reader = new RangeReader(conn, { revision: options.revision, concurrency: options.concurrency, signal: options.signal, operation: 'list keys' });
+  const reader = new RangeReader(conn, {
+    revision: options.revision,
+    concurrency: options.concurrency,
+    signal: options.signal,
+    operation: 'list keys',
+  });
   return reader.run(() => new Listing(conn, reader, prefix, options).run());
 }
 
@@ -146,7 +151,11 @@ class Listing {
     this.absPrefix = conn.absoluteKey(prefix);
     this.end = this.absPrefix.length ? endOf(this.absPrefix) : null;
     // etcd rejects an empty key; "\0" is the first possible key.
-    this.start = options.after ? conn.absoluteKey(options.after) : this.absPrefix.length ? this.absPrefix : Buffer.from([0]);
+    this.start = options.after
+      ? conn.absoluteKey(options.after)
+      : this.absPrefix.length
+        ? this.absPrefix
+        : Buffer.from([0]);
     this.pageSize = Math.max(1, options.pageSize);
   }
 
@@ -187,7 +196,9 @@ class Listing {
   }
 
   private overBudget(): boolean {
-    return this.reader.visited > VISITS_PER_KEY * this.folderKeys + FIRST_LIMIT || this.reader.queries >= this.queryBudget();
+    return (
+      this.reader.visited > VISITS_PER_KEY * this.folderKeys + FIRST_LIMIT || this.reader.queries >= this.queryBudget()
+    );
   }
 
   /** Runs queued ranges, left first, as many at once as the reader allows, until none is left. */
@@ -243,7 +254,8 @@ class Listing {
     const groups = this.collect(answer.kvs);
     for (const g of groups) this.add(g.found);
     // Folders followed by another child within the answer are complete: their size is known.
-    for (let i = 0; i < groups.length - 1; i++) if (groups[i].found.child.kind === 'folder') this.addSize(groups[i].keys);
+    for (let i = 0; i < groups.length - 1; i++)
+      if (groups[i].found.child.kind === 'folder') this.addSize(groups[i].keys);
     if (answer.count <= answer.kvs.length) return;
     const last = groups[groups.length - 1];
     const from = last.found.skip;
@@ -266,11 +278,16 @@ class Listing {
     const typical = this.typicalSize();
     const following = typical === undefined ? undefined : keys / typical - 1;
     // About one more child: one range for all of it (its answer says whether more follow).
-    if (following !== undefined && following <= 1.5) return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first - 1 });
+    if (following !== undefined && following <= 1.5)
+      return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first - 1 });
     const hot = [...this.hot].filter((p) => p >= first && p < name.length).sort((a, b) => a - b);
     // Nothing known to vary here: one range per position, whose answers show where names diverge.
     if (!hot.length) return splitProfile(name, from, hi, first);
-    const cap = Math.min(MAX_SPLIT, Math.floor(this.queriesLeft() / 2), following === undefined ? 64 : Math.max(16, Math.ceil(3 * following)));
+    const cap = Math.min(
+      MAX_SPLIT,
+      Math.floor(this.queriesLeft() / 2),
+      following === undefined ? 64 : Math.max(16, Math.ceil(3 * following)),
+    );
     // Finer at each position where siblings were seen to differ, most significant first, while within the cap.
     let best: Span[] | undefined;
     const fine: number[] = [];
@@ -316,7 +333,10 @@ class Listing {
       if (answer.count <= answer.kvs.length) return;
       cursor = groups[groups.length - 1].found.skip;
       const bytesPerKey = answer.kvs.reduce((n, kv) => n + kv.key.length + 32, 0) / answer.kvs.length;
-      limit = Math.max(FALLBACK_PAGE, Math.min(answer.count - answer.kvs.length, Math.floor(FALLBACK_PAGE_BYTES / bytesPerKey)));
+      limit = Math.max(
+        FALLBACK_PAGE,
+        Math.min(answer.count - answer.kvs.length, Math.floor(FALLBACK_PAGE_BYTES / bytesPerKey)),
+      );
     }
   }
 
@@ -340,12 +360,25 @@ class Listing {
     const rest = key.subarray(this.absPrefix.length);
     const cut = this.separator.length ? rest.indexOf(this.separator) : -1;
     if (cut < 0) {
-      const meta: KeyMeta = { createRevision: kv.create_revision, modRevision: kv.mod_revision, version: kv.version, lease: kv.lease };
-      return { child: { kind: 'key', key: this.conn.relativeKey(key), name: rest, meta }, abs: key, skip: Buffer.concat([key, Buffer.from([0])]) };
+      const meta: KeyMeta = {
+        createRevision: kv.create_revision,
+        modRevision: kv.mod_revision,
+        version: kv.version,
+        lease: kv.lease,
+      };
+      return {
+        child: { kind: 'key', key: this.conn.relativeKey(key), name: rest, meta },
+        abs: key,
+        skip: Buffer.concat([key, Buffer.from([0])]),
+      };
     }
     const folder = key.subarray(0, this.absPrefix.length + cut + this.separator.length);
     return {
-      child: { kind: 'folder', key: this.conn.relativeKey(folder), name: rest.subarray(0, cut + this.separator.length) },
+      child: {
+        kind: 'folder',
+        key: this.conn.relativeKey(folder),
+        name: rest.subarray(0, cut + this.separator.length),
+      },
       abs: folder,
       skip: endOf(folder),
     };

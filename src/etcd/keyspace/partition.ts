@@ -11,7 +11,8 @@ export interface Span {
 
 export const lessThan = (key: Buffer, bound: Bound): boolean => bound === null || Buffer.compare(key, bound) < 0;
 
-export const minBound = (a: Bound, b: Bound): Bound => (a === null ? b : b === null ? a : Buffer.compare(a, b) <= 0 ? a : b);
+export const minBound = (a: Bound, b: Bound): Bound =>
+  a === null ? b : b === null ? a : Buffer.compare(a, b) <= 0 ? a : b;
 
 /** First key after every key starting with `prefix`, or `null` when nothing can follow. */
 export function endOf(prefix: Uint8Array): Bound {

@@ -92,13 +92,13 @@ export class RangeReader {
       const client = this.client;
       if (!client) throw new Error('RangeReader.range outside run()');
       const res = await client.kv.range({
-            key: from.length ? from : Buffer.from([0]),
-            range_end: to ?? Buffer.from([0]),
-            limit: request.limit,
-            ...(request.values ? {} : { keys_only: true }),
-            ...(request.countOnly ? { count_only: true } : {}),
-            ...(revision ? { revision } : {}),
-          });
+        key: from.length ? from : Buffer.from([0]),
+        range_end: to ?? Buffer.from([0]),
+        limit: request.limit,
+        ...(request.values ? {} : { keys_only: true }),
+        ...(request.countOnly ? { count_only: true } : {}),
+        ...(revision ? { revision } : {}),
+      });
       this.queries++;
       const count = Number(res.count);
       this.visited += count;
