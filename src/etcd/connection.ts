@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import { CircuitBreakerPolicy, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
 import { Etcd3, IOptions, isRecoverableError } from 'etcd3';
 import { EtcdErrorKind, EtcdExplorerError, cancelledError, translateError } from './errors';
 import { Emitter, Event } from './events';
@@ -48,6 +48,15 @@ const DEFAULT_MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
 const HALF_OPEN_AFTER_MS = 3000;
 
 /**
+ * gRPC keepalive on every channel: a member that stops answering (frozen, half-open path) fails the streams on
+ * it within time + timeout even when nothing else checks them. etcd closes connections that ping more often
+ * than its --grpc-keepalive-min-time (5 s by default) with too_many_pings, so stay well above it; pings are
+ * sent only while a call is active (etcd refuses pings without streams by default).
+ */
+const KEEPALIVE_TIME_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
+
+/**
  * One etcd3 client per profile, reused for every call. Every unary call carries a gRPC deadline (etcd3
  * ignores dialTimeout), retries are bounded with exponential backoff, and every error leaves here as an
  * {@link EtcdExplorerError}. Writes go through {@link write}, which enforces the read-only flag.
@@ -58,6 +67,7 @@ export class EtcdConnection {
   private summaryValue: ClusterSummary | undefined;
   private lastErrorValue: EtcdExplorerError | undefined;
   private readonly streams = new Set<Stoppable>();
+  private readonly hostBreakers = new Map<string, CircuitBreakerPolicy>();
   private readonly stateEmitter = new Emitter<ConnectionState>();
   private readonly callEmitter = new Emitter<CallSample>();
   private readonly log: Logger;
@@ -215,6 +225,24 @@ export class EtcdConnection {
     return { dispose: () => this.streams.delete(stream) };
   }
 
+  /**
+   * Holds this connection's circuit for `endpoint` open until the handle is disposed: calls go to the other
+   * endpoints instead of waiting out their deadline on a member that stopped answering. Undefined when the
+   * endpoint is not one of this client's hosts (or no client exists yet).
+   */
+  isolateEndpoint(endpoint: string): { dispose(): void } | undefined {
+    const breaker = this.hostBreakers.get(endpoint);
+    if (!breaker) return undefined;
+    this.log.info(`${endpoint} stopped answering a stream: calls avoid it until it answers again`);
+    const handle = breaker.isolate();
+    return {
+      dispose: () => {
+        if (this.hostBreakers.get(endpoint) === breaker) this.log.info(`${endpoint} answers again`);
+        handle.dispose();
+      },
+    };
+  }
+
   /** Stops streams first (watchers keep the process alive otherwise), then closes the client. Idempotent. */
   async close(): Promise<void> {
     const streams = [...this.streams];
@@ -222,6 +250,7 @@ export class EtcdConnection {
     await Promise.allSettled(streams.map((s) => s.stop()));
     const client = this.clientInstance;
     this.clientInstance = undefined;
+    this.hostBreakers.clear();
     this.summaryValue = undefined;
     if (client) {
       client.close();
@@ -246,18 +275,26 @@ export class EtcdConnection {
     const timeoutMs = this.timeoutMs;
     const options: IOptions = {
       hosts: [...this.profile.endpoints],
-      grpcOptions: { 'grpc.max_receive_message_length': this.tuning.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES },
+      grpcOptions: {
+        'grpc.max_receive_message_length': this.tuning.maxReceiveBytes ?? DEFAULT_MAX_RECEIVE_BYTES,
+        'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+        'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+        'grpc.keepalive_permit_without_calls': 0,
+      },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeoutMs }),
       faultHandling: {
         global: retry(handleWhen(isRecoverableError), {
           maxAttempts: this.retries,
           backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 1000 }),
         }),
-        host: () =>
-          circuitBreaker(handleWhen(isRecoverableError), {
+        host: (endpoint) => {
+          const breaker = circuitBreaker(handleWhen(isRecoverableError), {
             halfOpenAfter: HALF_OPEN_AFTER_MS,
             breaker: new ConsecutiveBreaker(3),
-          }),
+          });
+          this.hostBreakers.set(endpoint, breaker);
+          return breaker;
+        },
       },
     };
     const tls = this.profile.tls;

@@ -2,7 +2,7 @@ import { EtcdConnection } from './connection';
 import { EtcdExplorerError, translateError } from './errors';
 import { Emitter, Event } from './events';
 import { displayKey, prefixEnd } from './keyCodec';
-import { endStream } from './streams';
+import { DuplexStream, StreamRouter, endStream, silenceMessage, streamFailureMessage } from './streams';
 
 /** One lease as TimeToLive reported it at `fetchedAt`. Ids stay decimal strings (64-bit). */
 export interface LeaseInfo {
@@ -94,15 +94,7 @@ export async function revokeLease(conn: EtcdConnection, id: string): Promise<voi
   await conn.write(`revoke lease ${leaseHex(id)}`, (c) => c.leaseClient.leaseRevoke({ ID: id }));
 }
 
-interface KeepAliveStream {
-  write(req: { ID: string }): void;
-  end(): void;
-  cancel?: () => void;
-  on(event: 'data', cb: (res: { ID: string; TTL: string }) => void): void;
-  on(event: 'error', cb: (err: Error) => void): void;
-  on(event: 'end', cb: () => void): void;
-  removeAllListeners(): void;
-}
+type KeepAliveStream = DuplexStream<{ ID: string }, { ID: string; TTL: string }>;
 
 /** One keep-alive: the new TTL, or an error when the lease no longer exists. */
 export async function keepAliveOnce(conn: EtcdConnection, id: string): Promise<number> {
@@ -130,22 +122,41 @@ export async function keepAliveOnce(conn: EtcdConnection, id: string): Promise<n
 }
 
 export type KeepAliveState =
-  | { readonly state: 'alive'; readonly ttl: number; readonly at: number }
+  | { readonly state: 'alive'; readonly ttl: number; readonly at: number; readonly endpoint: string }
+  /**
+   * An answer is overdue or the stream failed after the lease was confirmed at `since` (local ms): the
+   * session is moving to another member. Shown as "stale since …".
+   */
+  | { readonly state: 'stale'; readonly since: number; readonly message: string }
+  /** Not confirmed even once yet, and failing. */
   | { readonly state: 'disconnected'; readonly message: string }
   /** The lease expired or was revoked: reported, never silently re-granted. */
   | { readonly state: 'lost' }
   | { readonly state: 'stopped' };
 
+/** Delay before each retry once every member has been tried (the first pass goes straight to the next). */
+const KEEPALIVE_BACKOFF_MS = [250, 500, 1000, 2000];
+
 /**
- * Keeps a lease alive until stopped: a keep-alive every TTL/3 on one stream, reconnecting after failures
- * (member killed, leader change). If the server answers TTL 0 the lease is gone: the session says `lost` and
- * stops; it never grants a new lease behind the user's back.
+ * Keeps a lease alive until stopped: a keep-alive every TTL/3 on one stream, on one member at a time. A
+ * missing answer is a failure: after TTL/4 (at least 1 s, at most the call deadline) without one, or when the
+ * stream fails (member killed, frozen, cut off from its leader), the session moves to another member — the
+ * silent one last — and sends again, so a 4 s lease outlives a 10 s freeze of any member. If the server
+ * answers TTL 0 the lease is gone: the session says `lost` and stops; it never grants a new lease behind the
+ * user's back.
  */
 export class KeepAliveSession {
   private stream: KeepAliveStream | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private endpoint: string | undefined;
+  private sendTimer: NodeJS.Timeout | undefined;
+  private answerTimer: NodeJS.Timeout | undefined;
+  private answerCheck: NodeJS.Immediate | undefined;
+  private lastAnswerAt: number | undefined;
+  private attempt = 0;
   private stopped = false;
-  private intervalMs: number;
+  private readonly intervalMs: number;
+  private readonly answerMs: number;
+  private readonly router: StreamRouter;
   private stateValue: KeepAliveState = { state: 'disconnected', message: 'starting' };
   private readonly emitter = new Emitter<KeepAliveState>();
   private readonly tracked: { dispose(): void };
@@ -158,6 +169,8 @@ export class KeepAliveSession {
     grantedTtl: number,
   ) {
     this.intervalMs = Math.max(500, (grantedTtl * 1000) / 3);
+    this.answerMs = Math.min(conn.timeoutMs, Math.max(1000, (grantedTtl * 1000) / 4));
+    this.router = StreamRouter.for(conn);
     this.tracked = conn.trackStream({ stop: () => this.stop() });
   }
 
@@ -167,14 +180,14 @@ export class KeepAliveSession {
 
   start(): void {
     this.conn.assertWritable(`keep lease ${leaseHex(this.leaseId)} alive`);
-    void this.tick();
+    void this.send();
   }
 
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.closeStream();
-    clearTimeout(this.timer);
+    clearTimeout(this.sendTimer);
     this.tracked.dispose();
     this.set({ state: 'stopped' });
     this.emitter.dispose();
@@ -186,65 +199,83 @@ export class KeepAliveSession {
   }
 
   private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), ms);
+    clearTimeout(this.sendTimer);
+    if (!this.stopped) this.sendTimer = setTimeout(() => void this.send(), ms);
   }
 
-  private async tick(): Promise<void> {
-    if (this.stopped) return;
-    if (this.pendingSince !== undefined && Date.now() - this.pendingSince >= this.conn.timeoutMs) {
-      // A blackholed or dead member never answers: treat the missing answer as a failure and reconnect.
-      this.onFailure(new Error('deadline exceeded waiting for a keep-alive answer'));
-      return;
-    }
+  private async send(): Promise<void> {
+    if (this.stopped || this.answerTimer) return;
+    let endpoint = this.endpoint;
     try {
-      if (!this.stream) {
-        const stream = (await this.conn.client.leaseClient.leaseKeepAlive()) as unknown as KeepAliveStream;
-        if (this.stopped) {
-          stream.end();
+      if (!this.stream || !endpoint) {
+        endpoint = this.router.order()[0];
+        this.endpoint = endpoint;
+        const stream = await this.router.open<{ ID: string }, { ID: string; TTL: string }>(endpoint, 'keepAlive');
+        if (this.stopped || this.endpoint !== endpoint) {
+          endStream(stream);
           return;
         }
         this.stream = stream;
-        stream.on('data', (res) => this.onAnswer(Number(res.TTL)));
-        stream.on('error', (err) => this.onFailure(err));
-        stream.on('end', () => this.onFailure(new Error('keep-alive stream ended')));
+        const on = endpoint;
+        stream.on('data', (res) => this.onAnswer(on, Number(res.TTL)));
+        stream.on('error', (err) => this.onFailure(on, streamFailureMessage(this.conn, this.operation, on, err), 'error'));
+        stream.on('end', () => this.onFailure(on, `${on} ended the keep-alive stream`, 'error'));
       }
       this.stream.write({ ID: this.leaseId });
-      // No answer within the deadline counts as a failure (a blackholed member never answers).
-      this.schedule(Math.min(this.intervalMs, this.conn.timeoutMs));
-      this.pendingSince ??= Date.now();
+      const sentTo = endpoint;
+      const sentAt = Date.now();
+      // The check runs after pending I/O, so an answer that arrived while the process was busy still counts.
+      this.answerTimer = setTimeout(() => {
+        this.answerCheck = setImmediate(() => this.onFailure(sentTo, silenceMessage(sentTo, Date.now() - sentAt), 'silent'));
+      }, this.answerMs);
     } catch (err) {
-      this.onFailure(err);
+      if (endpoint) this.onFailure(endpoint, streamFailureMessage(this.conn, this.operation, endpoint, err), 'error');
     }
   }
 
-  private pendingSince: number | undefined;
+  private get operation(): string {
+    return `keep lease ${leaseHex(this.leaseId)} alive`;
+  }
 
-  private onAnswer(ttl: number): void {
-    if (this.stopped) return;
-    this.pendingSince = undefined;
+  private clearAnswerTimer(): void {
+    clearTimeout(this.answerTimer);
+    if (this.answerCheck) clearImmediate(this.answerCheck);
+    this.answerTimer = undefined;
+    this.answerCheck = undefined;
+  }
+
+  private onAnswer(endpoint: string, ttl: number): void {
+    if (this.stopped || endpoint !== this.endpoint) return;
+    this.clearAnswerTimer();
+    this.router.answered(endpoint);
+    this.attempt = 0;
     if (ttl <= 0) {
       this.closeStream();
-      clearTimeout(this.timer);
+      clearTimeout(this.sendTimer);
       this.set({ state: 'lost' });
       return;
     }
-    this.set({ state: 'alive', ttl, at: Date.now() });
+    this.lastAnswerAt = Date.now();
+    this.set({ state: 'alive', ttl, at: this.lastAnswerAt, endpoint });
     this.schedule(this.intervalMs);
   }
 
-  private onFailure(err: unknown): void {
-    if (this.stopped || this.stateValue.state === 'lost') return;
+  private onFailure(endpoint: string, message: string, trouble: 'error' | 'silent'): void {
+    if (this.stopped || this.stateValue.state === 'lost' || endpoint !== this.endpoint) return;
     this.closeStream();
-    this.pendingSince = undefined;
-    const error = translateError(err, { operation: `keep lease ${leaseHex(this.leaseId)} alive`, endpoints: this.conn.profile.endpoints, timeoutMs: this.conn.timeoutMs });
-    this.set({ state: 'disconnected', message: error.message });
-    this.schedule(500);
+    this.router.failed(endpoint, trouble);
+    this.set(this.lastAnswerAt === undefined ? { state: 'disconnected', message } : { state: 'stale', since: this.lastAnswerAt, message });
+    const passes = this.router.endpointCount;
+    const delay = this.attempt < passes ? 0 : KEEPALIVE_BACKOFF_MS[Math.min(this.attempt - passes, KEEPALIVE_BACKOFF_MS.length - 1)];
+    this.attempt++;
+    this.schedule(delay);
   }
 
   private closeStream(): void {
+    this.clearAnswerTimer();
     endStream(this.stream);
     this.stream = undefined;
+    this.endpoint = undefined;
   }
 }
 

@@ -1,9 +1,8 @@
 import type { IWatchResponse } from 'etcd3';
 import { EtcdConnection } from './connection';
-import { translateError } from './errors';
 import { Emitter, Event } from './events';
 import { displayKey, prefixEnd } from './keyCodec';
-import { endStream } from './streams';
+import { DuplexStream, SilenceWatchdog, StreamRouter, endStream, silenceMessage, streamFailureMessage } from './streams';
 
 /** One change, as the server reported it. Revisions and lease ids stay decimal strings (64-bit). */
 export interface WatchEvent {
@@ -18,7 +17,8 @@ export interface WatchEvent {
   readonly lease: string;
 }
 
-export type WatchState = 'connecting' | 'live' | 'reconnecting' | 'compacted' | 'stopped';
+/** `stale`: the member stopped answering; the watch is moving to another one (see {@link WatchStatus.staleSince}). */
+export type WatchState = 'connecting' | 'live' | 'stale' | 'reconnecting' | 'compacted' | 'stopped';
 
 export interface WatchStatus {
   readonly state: WatchState;
@@ -26,9 +26,16 @@ export interface WatchStatus {
   readonly revision?: string;
   /** Set in `compacted`: the oldest revision still available; events before it are gone. */
   readonly compactRevision?: string;
-  /** Why the stream is reconnecting. */
+  /** Why the stream is stale or reconnecting. */
   readonly message?: string;
   readonly reconnects: number;
+  /**
+   * Set while a watch that was live is not confirmed current (`stale`, `reconnecting`): the local time (ms) it
+   * last heard from its member. Shown as "stale since …".
+   */
+  readonly staleSince?: number;
+  /** The member the stream reads from (or is connecting to). */
+  readonly endpoint?: string;
 }
 
 export interface WatchSpec {
@@ -39,38 +46,43 @@ export interface WatchSpec {
   readonly startRevision?: string;
   /** Ask for each event's previous value. */
   readonly prevKv?: boolean;
-  /** How often to ask the server to confirm the watch is current (ms; 0: never). */
+  /**
+   * How often to ask the server to confirm the watch is current (ms; 0: never). Two intervals without any
+   * answer make the member count as silent: the watch moves to another member.
+   */
   readonly progressIntervalMs?: number;
 }
 
-interface RawStream {
-  write(req: unknown): void;
-  end(): void;
-  cancel?: () => void;
-  on(event: 'data', cb: (res: IWatchResponse) => void): void;
-  on(event: 'error', cb: (err: Error) => void): void;
-  on(event: 'end', cb: () => void): void;
-  removeAllListeners(): void;
-}
+/** Default confirmation interval: a frozen member is left after 2 s of silence. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 1000;
 
+type RawStream = DuplexStream<unknown, IWatchResponse>;
+
+/** Delay before each reconnect once every member has been tried (the first pass goes straight to the next). */
 const BACKOFF_MS = [50, 100, 200, 500, 1000, 2000];
 
 /**
  * A watch that loses nothing: it runs on the raw watch stream (so compaction is reported with its revision,
  * which etcd3's high-level watcher hides), remembers the last revision it delivered, and after any stream
- * failure (member killed, leader change, network) resumes at last revision + 1, so no event is lost or
- * repeated. If that revision was compacted meanwhile it stops in state `compacted` and says so; `resync()`
- * then continues from the current revision. Progress requests confirm the watch is current.
+ * failure (member killed, frozen or cut off from the leader, leader change, network) resumes at last
+ * revision + 1 on another member, so no event is lost or repeated. Silence is a failure: progress requests
+ * confirm the watch is current, and a member that leaves them unanswered for two intervals is left (status
+ * `stale` meanwhile). If the resume revision was compacted meanwhile it stops in state `compacted` and says
+ * so; `resync()` then continues from the current revision.
  */
 export class ResilientWatch {
   private stream: RawStream | undefined;
+  private endpoint: string | undefined;
   private lastRevision: bigint | undefined;
   private progressRevision: bigint | undefined;
   private statusValue: WatchStatus = { state: 'connecting', reconnects: 0 };
   private stopped = false;
+  private wasLive = false;
   private attempt = 0;
   private progressTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private watchdog: SilenceWatchdog | undefined;
+  private readonly router: StreamRouter;
   private readonly eventsEmitter = new Emitter<WatchEvent[]>();
   private readonly statusEmitter = new Emitter<WatchStatus>();
   private readonly tracked: { dispose(): void };
@@ -84,6 +96,7 @@ export class ResilientWatch {
     readonly spec: WatchSpec,
   ) {
     if (spec.startRevision) this.lastRevision = BigInt(spec.startRevision) - 1n;
+    this.router = StreamRouter.for(conn);
     this.tracked = conn.trackStream({ stop: () => this.stop() });
   }
 
@@ -112,10 +125,15 @@ export class ResilientWatch {
     if (this.stopped) return;
     this.stopped = true;
     this.closeStream();
+    clearTimeout(this.retryTimer);
     this.tracked.dispose();
     this.setStatus({ state: 'stopped' });
     this.eventsEmitter.dispose();
     this.statusEmitter.dispose();
+  }
+
+  private get progressInterval(): number {
+    return this.spec.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
   }
 
   private setStatus(patch: Partial<WatchStatus> & { state: WatchState }): void {
@@ -123,6 +141,7 @@ export class ResilientWatch {
     this.statusValue = {
       reconnects: this.statusValue.reconnects,
       revision: shown?.toString(),
+      endpoint: this.endpoint,
       ...patch,
     };
     this.statusEmitter.fire(this.statusValue);
@@ -131,21 +150,26 @@ export class ResilientWatch {
   private async open(): Promise<void> {
     this.closeStream();
     if (this.stopped) return;
+    const endpoint = this.router.order()[0];
+    this.endpoint = endpoint;
     let stream: RawStream;
     try {
-      stream = (await this.conn.client.watchClient.watch()) as unknown as RawStream;
+      stream = await this.router.open<unknown, IWatchResponse>(endpoint, 'watch');
     } catch (err) {
-      this.retry(err);
+      this.fail(endpoint, streamFailureMessage(this.conn, this.operation, endpoint, err), 'error');
       return;
     }
-    if (this.stopped) {
-      stream.end();
+    if (this.stopped || this.endpoint !== endpoint) {
+      endStream(stream);
       return;
     }
     this.stream = stream;
-    stream.on('data', (res) => this.onResponse(res));
-    stream.on('error', (err) => this.retry(err));
-    stream.on('end', () => this.retry(new Error('watch stream ended')));
+    // Until `created` arrives the member has the call deadline; after it, two progress intervals.
+    this.watchdog = new SilenceWatchdog(this.conn.timeoutMs, (heard) => this.fail(endpoint, silenceMessage(endpoint, Date.now() - heard), 'silent'));
+    this.watchdog.start();
+    stream.on('data', (res) => this.onResponse(endpoint, res));
+    stream.on('error', (err) => this.fail(endpoint, streamFailureMessage(this.conn, this.operation, endpoint, err), 'error'));
+    stream.on('end', () => this.fail(endpoint, `${endpoint} ended the watch stream`, 'error'));
     const abs = this.conn.absoluteKey(this.spec.key);
     const key = abs.length ? abs : Buffer.from([0]);
     stream.write({
@@ -159,8 +183,14 @@ export class ResilientWatch {
     });
   }
 
-  private onResponse(res: IWatchResponse): void {
-    if (this.stopped) return;
+  private get operation(): string {
+    return `watch ${displayKey(this.spec.key)}`;
+  }
+
+  private onResponse(endpoint: string, res: IWatchResponse): void {
+    if (this.stopped || endpoint !== this.endpoint) return;
+    this.watchdog?.heard();
+    this.router.answered(endpoint);
     if (res.compact_revision && res.compact_revision !== '0') {
       // The revision we must resume from is gone: say so, never skip silently.
       this.closeStream();
@@ -168,14 +198,15 @@ export class ResilientWatch {
       return;
     }
     if (res.canceled) {
-      this.retry(new Error(`watch canceled by the server${res.cancel_reason ? `: ${res.cancel_reason}` : ''}`));
+      this.fail(endpoint, `watch canceled by ${endpoint}${res.cancel_reason ? `: ${res.cancel_reason}` : ''}`, 'error');
       return;
     }
     if (res.created) {
       if (this.lastRevision === undefined) this.lastRevision = BigInt(res.header.revision);
       this.attempt = 0;
+      this.wasLive = true;
       this.setStatus({ state: 'live' });
-      this.scheduleProgress();
+      this.confirmEvery(endpoint);
       return;
     }
     if (res.events.length === 0) {
@@ -208,10 +239,15 @@ export class ResilientWatch {
     this.eventsEmitter.fire(events);
   }
 
-  private scheduleProgress(): void {
+  /** Progress requests every interval; no answer of any kind for two intervals leaves the member. */
+  private confirmEvery(endpoint: string): void {
     clearInterval(this.progressTimer);
-    const every = this.spec.progressIntervalMs ?? 2000;
+    this.watchdog?.stop();
+    this.watchdog = undefined;
+    const every = this.progressInterval;
     if (every <= 0) return;
+    this.watchdog = new SilenceWatchdog(2 * every, (heard) => this.fail(endpoint, silenceMessage(endpoint, Date.now() - heard), 'silent'));
+    this.watchdog.start();
     this.progressTimer = setInterval(() => {
       try {
         this.stream?.write({ progress_request: {} });
@@ -221,25 +257,27 @@ export class ResilientWatch {
     }, every);
   }
 
-  private retry(err: unknown): void {
-    if (this.stopped || this.statusValue.state === 'compacted') return;
+  /** Leaves `endpoint` and resumes on the next member (after a backoff once every member was tried). */
+  private fail(endpoint: string, message: string, trouble: 'error' | 'silent'): void {
+    if (this.stopped || this.statusValue.state === 'compacted' || endpoint !== this.endpoint) return;
+    const heard = this.watchdog?.lastHeardAt;
     this.closeStream();
-    const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
+    this.endpoint = undefined;
+    this.router.failed(endpoint, trouble);
+    const passes = this.router.endpointCount;
+    const delay = this.attempt < passes ? 0 : BACKOFF_MS[Math.min(this.attempt - passes, BACKOFF_MS.length - 1)];
     this.attempt++;
-    const error = translateError(err, {
-      operation: `watch ${displayKey(this.spec.key)}`,
-      endpoints: this.conn.profile.endpoints,
-      timeoutMs: this.conn.timeoutMs,
-    });
+    const staleSince = this.statusValue.staleSince ?? (this.wasLive ? (heard ?? Date.now()) : undefined);
     this.statusValue = { ...this.statusValue, reconnects: this.statusValue.reconnects + 1 };
-    this.setStatus({ state: 'reconnecting', message: error.message });
+    this.setStatus({ state: trouble === 'silent' ? 'stale' : 'reconnecting', message, staleSince, endpoint });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => void this.open(), delay);
   }
 
   private closeStream(): void {
     clearInterval(this.progressTimer);
-    clearTimeout(this.retryTimer);
+    this.watchdog?.stop();
+    this.watchdog = undefined;
     endStream(this.stream);
     this.stream = undefined;
   }

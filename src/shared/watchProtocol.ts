@@ -30,7 +30,7 @@ export interface WatchInfo {
   readonly label: string;
 }
 
-export type WatchStateDto = 'connecting' | 'live' | 'reconnecting' | 'compacted' | 'stopped';
+export type WatchStateDto = 'connecting' | 'live' | 'stale' | 'reconnecting' | 'compacted' | 'stopped';
 
 export interface WatchStatusDto {
   readonly watchId: string;

@@ -4,22 +4,9 @@ import { silentLogger } from '../../src/etcd/logger';
 import { ResilientWatch, WatchEvent, WatchStatus } from '../../src/etcd/watch';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 import { until } from '../rig/wait';
+import { eventSignature as sig, serverHistory } from './serverHistory';
 
 registerCleanup();
-
-const sig = (e: WatchEvent) => `${e.modRevision}|${e.type}|${e.key.toString()}|${e.value.toString()}`;
-
-
-/** The server's own history of a prefix between two revisions, read by a plain replay on a healthy cluster. */
-async function serverHistory(conn: EtcdConnection, prefix: string, from: string, to: bigint): Promise<string[]> {
-  const replay = new ResilientWatch(conn, { key: Buffer.from(prefix), prefix: true, startRevision: from, progressIntervalMs: 0 });
-  const seen: WatchEvent[] = [];
-  replay.onEvents((events) => seen.push(...events));
-  replay.start();
-  await until(() => seen.length > 0 && BigInt(seen[seen.length - 1].modRevision) >= to, 30_000, 'replay');
-  replay.stop();
-  return seen.map(sig);
-}
 
 describe('resilient watch (real etcd, 3 members)', function () {
   this.timeout(180_000);

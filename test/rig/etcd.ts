@@ -153,6 +153,14 @@ class Member implements EtcdMember {
     await this.exited;
   }
 
+  /** Sends a signal that does not end the process (SIGSTOP/SIGCONT). */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void {
+    if (!this.process) {
+      throw new Error(`etcd ${this.name} is not running`);
+    }
+    this.process.kill(signal);
+  }
+
   /** Resolves true once the process exits, or false after `ms`. */
   async exitWithin(ms: number): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
@@ -286,6 +294,20 @@ export class EtcdCluster {
   /** Sends `signal` (default SIGKILL) to member `index` and waits for the process to exit. */
   async kill(index: number, signal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL'): Promise<void> {
     await this.member(index).kill(signal);
+  }
+
+  /**
+   * Freezes member `index` with SIGSTOP: its sockets stay open but it answers nothing, like a member stuck on
+   * a disk, in a GC or VM pause, or behind a half-open network path. {@link thaw} resumes it; stop() thaws
+   * before stopping.
+   */
+  freeze(index: number): void {
+    this.member(index).signal('SIGSTOP');
+  }
+
+  /** Resumes a member frozen by {@link freeze} (SIGCONT). */
+  thaw(index: number): void {
+    this.member(index).signal('SIGCONT');
   }
 
   /**
@@ -457,6 +479,7 @@ export class EtcdCluster {
       if (!m.running) {
         continue;
       }
+      m.signal('SIGCONT'); // a frozen member would ignore SIGTERM until the grace period ran out
       const exited = m.kill('SIGTERM');
       if (!(await m.exitWithin(STOP_GRACE_MS))) {
         await m.kill('SIGKILL');

@@ -1,0 +1,248 @@
+import * as assert from 'node:assert/strict';
+import { EtcdConnection } from '../../src/etcd/connection';
+import { KeepAliveSession, KeepAliveState, grantLease, inspectLease } from '../../src/etcd/leases';
+import { silentLogger } from '../../src/etcd/logger';
+import { readValue } from '../../src/etcd/values';
+import { ResilientWatch, WatchEvent, WatchStatus } from '../../src/etcd/watch';
+import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { until } from '../rig/wait';
+import { eventSignature, serverHistory } from './serverHistory';
+
+registerCleanup();
+
+/**
+ * Members that stop answering without closing their connections (SIGSTOP), as a stuck disk, a GC or VM pause
+ * or a half-open path would: streams must notice the silence, move to another member and say they are stale,
+ * losing and repeating nothing. The measured delays and TTLs are printed (FREEZE lines), not asserted.
+ */
+describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', function () {
+  this.timeout(240_000);
+  const FREEZE_MS = 10_000;
+  let cluster: EtcdCluster;
+  const conns: EtcdConnection[] = [];
+  const frozen = new Set<number>();
+  const open = (endpoints: string[], timeoutMs = 3000, retries = 2) => {
+    const c = new EtcdConnection({ id: `f${conns.length}`, name: 'f', endpoints, timeoutMs, retries }, {}, silentLogger);
+    conns.push(c);
+    return c;
+  };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const freeze = (i: number) => {
+    frozen.add(i);
+    cluster.freeze(i);
+  };
+  const thaw = (i: number) => {
+    cluster.thaw(i);
+    frozen.delete(i);
+  };
+  /** One connection per member, so writes and checks go only to members that are not frozen. */
+  let direct: EtcdConnection[];
+  const live = () => direct.filter((_, i) => !frozen.has(i) && cluster.members[i].running);
+  /** A call on any live member (the first that answers). */
+  async function anyLive<T>(fn: (c: EtcdConnection) => Promise<T>): Promise<T> {
+    let last: unknown;
+    for (let round = 0; round < 20; round++) {
+      for (const c of live()) {
+        try {
+          return await fn(c);
+        } catch (err) {
+          last = err;
+        }
+      }
+      await sleep(250);
+    }
+    throw last;
+  }
+
+  before(async () => {
+    cluster = await EtcdCluster.start({ size: 3 });
+    direct = cluster.endpoints.map((e) => open([e], 3000, 0));
+  });
+  afterEach(() => {
+    for (const i of [...frozen]) thaw(i);
+  });
+  after(async () => {
+    await Promise.all(conns.map((c) => c.close()));
+    await cluster?.stop();
+  });
+
+  it('a watch leaves a frozen member within its silence window, says stale, and loses and repeats nothing', async () => {
+    const watcherConn = open(cluster.endpoints);
+    const start = await anyLive((c) => c.call('rev', (k) => k.kv.range({ key: Buffer.from('/fz/'), count_only: true })));
+    const from = String(BigInt(start.header.revision) + 1n);
+    const watch = new ResilientWatch(watcherConn, { key: Buffer.from('/fz/'), prefix: true, startRevision: from });
+    const received: Array<WatchEvent & { at: number }> = [];
+    const statuses: WatchStatus[] = [];
+    watch.onEvents((events) => {
+      const at = Date.now();
+      for (const e of events) received.push({ ...e, at });
+    });
+    watch.onStatus((s) => statuses.push(s));
+    watch.start();
+    await until(() => watch.status.state === 'live', 10_000, 'watch live');
+
+    // Writers commit through members that are not frozen; the time each put returned is its commit time.
+    const committedAt = new Map<string, number>();
+    let writing = true;
+    let n = 0;
+    const writers = Array.from({ length: 3 }, async () => {
+      while (writing) {
+        const i = n++;
+        const targets = live();
+        const c = targets[i % Math.max(1, targets.length)];
+        if (!c) {
+          await sleep(50);
+          continue;
+        }
+        try {
+          const res = await c.write('put', (k) => k.put(`/fz/k${i % 300}`).value(String(i)).exec());
+          committedAt.set(res.header.revision, Date.now());
+        } catch {
+          await sleep(20); // an uncertain write: the comparison below uses the server's own history
+        }
+      }
+    });
+
+    // The issue's schedule: leader SIGKILL, then each member frozen 10 s in turn — the watch's member first.
+    await until(() => n > 300, 30_000, 'writes before the faults');
+    const leader = await cluster.leaderIndex();
+    await cluster.kill(leader, 'SIGKILL');
+    await sleep(2000);
+    await cluster.restart(leader);
+    await until(() => watch.status.state === 'live', 30_000, 'watch live after the restart');
+
+    const watched = cluster.endpoints.indexOf(watch.status.endpoint!);
+    assert.ok(watched >= 0, `the watch names its member (${watch.status.endpoint})`);
+    const order = [watched, (watched + 1) % 3, (watched + 2) % 3];
+    const freezes: Array<{ member: number; from: number; to: number }> = [];
+    for (const member of order) {
+      const readsFrom = watch.status.endpoint === cluster.endpoints[member];
+      const at = Date.now();
+      freeze(member);
+      if (readsFrom) {
+        // While its member stays frozen the watch must say so and deliver writes committed after the freeze.
+        await until(() => statuses.some((s) => s.state === 'stale' && s.endpoint === cluster.endpoints[member]), 30_000, 'stale status');
+        const stale = statuses.find((s) => s.state === 'stale' && s.endpoint === cluster.endpoints[member])!;
+        assert.ok(stale.staleSince !== undefined && stale.staleSince <= Date.now(), 'stale since a time');
+        assert.match(stale.message ?? '', /no answer from/);
+        await until(() => received.some((e) => (committedAt.get(e.modRevision) ?? 0) > at), 30_000, 'an event committed during the freeze');
+        assert.notEqual(watch.status.endpoint, cluster.endpoints[member], 'the watch moved to another member');
+      }
+      await sleep(Math.max(0, at + FREEZE_MS - Date.now()));
+      thaw(member);
+      freezes.push({ member, from: at, to: Date.now() });
+      await sleep(2000);
+    }
+    writing = false;
+    await Promise.all(writers);
+
+    const last = BigInt((await anyLive((c) => c.call('rev', (k) => k.kv.range({ key: Buffer.from('/fz/'), count_only: true })))).header.revision);
+    await until(() => received.length > 0 && BigInt(received[received.length - 1].modRevision) >= last, 60_000, 'watch caught up');
+    const expected = await serverHistory(direct[0], '/fz/', from, last);
+    const got = received.map(eventSignature);
+    const gotSet = new Set(got);
+    assert.equal(got.length - gotSet.size, 0, 'no duplicate');
+    assert.equal(expected.filter((e) => !gotSet.has(e)).length, 0, 'no lost event');
+    assert.deepEqual(got, expected, 'same sequence as the server');
+
+    const delays = received.map((e) => ({ e, ms: e.at - (committedAt.get(e.modRevision) ?? e.at) }));
+    const during = (f: { from: number; to: number }) => delays.filter((d) => d.e.at >= f.from && d.e.at <= f.to + 2000);
+    const worst = (list: typeof delays) => Math.max(0, ...list.map((d) => d.ms));
+    const ownFreeze = freezes[0];
+    console.log(
+      `FREEZE watch: ${received.length} events, 0 lost, 0 duplicated, ${watch.status.reconnects} reconnects; ` +
+        `worst delay ${worst(during(ownFreeze))} ms during the 10 s freeze of its member, ` +
+        `${Math.max(...freezes.slice(1).map((f) => worst(during(f))))} ms during the other freezes, ${worst(delays)} ms overall (incl. leader SIGKILL)`,
+    );
+    watch.stop();
+  });
+
+  it('a member cut off from the leader cancels the watch (hasleader), which resumes elsewhere without loss', async () => {
+    // Reads from member 0 (first in the profile); members 1 and 2 are frozen, so member 0 loses its leader but
+    // keeps answering progress requests: only etcd's hasleader requirement makes it cancel the stream.
+    const watcherConn = open(cluster.endpoints, 2000);
+    const start = await anyLive((c) => c.call('rev', (k) => k.kv.range({ key: Buffer.from('/hl/'), count_only: true })));
+    const from = String(BigInt(start.header.revision) + 1n);
+    const watch = new ResilientWatch(watcherConn, { key: Buffer.from('/hl/'), prefix: true, startRevision: from });
+    const received: WatchEvent[] = [];
+    watch.onEvents((events) => received.push(...events));
+    watch.start();
+    await until(() => watch.status.state === 'live', 10_000, 'watch live');
+    const reader = cluster.endpoints.indexOf(watch.status.endpoint!);
+    await direct[reader].write('put', (k) => k.put('/hl/before').value('1').exec());
+    await until(() => received.length === 1, 10_000, 'first event');
+
+    const others = [0, 1, 2].filter((i) => i !== reader);
+    others.forEach(freeze);
+    await until(() => /no leader/.test(watch.status.message ?? ''), 60_000, 'the member without a leader cancels the stream');
+    assert.notEqual(watch.status.state, 'live');
+    others.forEach(thaw);
+
+    await until(() => watch.status.state === 'live', 60_000, 'live again');
+    const res = await anyLive((c) => c.write('put', (k) => k.put('/hl/after').value('2').exec()));
+    await until(() => received.some((e) => e.modRevision === res.header.revision), 30_000, 'event after the thaw');
+    assert.deepEqual(
+      received.map((e) => e.key.toString()),
+      ['/hl/before', '/hl/after'],
+      'nothing lost or repeated',
+    );
+    watch.stop();
+  });
+
+  it('keeps a 4 s and a 10 s lease alive through 10 s freezes of each member in turn, including the leader', async () => {
+    const conn = open(cluster.endpoints, 3000);
+    const short = await anyLive((c) => grantLease(c, 4));
+    const long = await anyLive((c) => grantLease(c, 10));
+    await anyLive((c) => c.write('put', (k) => k.put('/ka/short').value('up').lease(short).exec()));
+    const sessions = [new KeepAliveSession(conn, short, 4), new KeepAliveSession(conn, long, 10)];
+    const states: KeepAliveState[][] = [[], []];
+    sessions.forEach((s, i) => s.onDidChange((st) => states[i].push(st)));
+    sessions.forEach((s) => s.start());
+    await until(() => sessions.every((s) => s.state.state === 'alive'), 10_000, 'alive');
+
+    // The lowest remaining TTL either lease ever had, asked of members that are not frozen.
+    const lowest = new Map<string, number>([[short, Infinity], [long, Infinity]]);
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        for (const id of [short, long]) {
+          for (const c of live()) {
+            try {
+              const info = await inspectLease(c, id);
+              lowest.set(id, Math.min(lowest.get(id)!, info.ttl));
+              break;
+            } catch {
+              // frozen leader or an election: ask the next member
+            }
+          }
+        }
+        await sleep(200);
+      }
+    })();
+
+    const alive = sessions[0].state;
+    const first = alive.state === 'alive' ? cluster.endpoints.indexOf(alive.endpoint) : 0;
+    const leader = await cluster.leaderIndex();
+    // The keep-alive's member first, then the leader (if different), then the rest.
+    const order = [...new Set([first, leader, 0, 1, 2])];
+    for (const member of order) {
+      freeze(member);
+      await sleep(FREEZE_MS);
+      thaw(member);
+      await until(() => sessions.every((s) => s.state.state === 'alive'), 30_000, `alive after the freeze of member ${member}`);
+    }
+    polling = false;
+    await poller;
+
+    for (const [i, s] of sessions.entries()) {
+      assert.ok(!states[i].some((st) => st.state === 'lost'), `lease ${i} never lost`);
+      assert.equal(s.state.state, 'alive');
+    }
+    assert.ok(states[0].some((st) => st.state === 'stale'), 'the 4 s session noticed its member went silent');
+    const info = await anyLive((c) => inspectLease(c, short));
+    assert.ok(info.ttl > 0, 'the 4 s lease is still granted');
+    assert.ok(await anyLive((c) => readValue(c, Buffer.from('/ka/short'))), 'its key survived');
+    console.log(`FREEZE keep-alive: lowest remaining TTL ${lowest.get(short)} s of a 4 s lease, ${lowest.get(long)} s of a 10 s lease (freezes of members ${order.join(', ')}; leader was ${leader})`);
+    sessions.forEach((s) => s.stop());
+  });
+});
