@@ -1,5 +1,5 @@
 import { EtcdConnection } from './connection';
-import { EtcdExplorerError, translateError } from './errors';
+import { EtcdExplorerError } from './errors';
 import { Emitter, Event } from './events';
 import { displayKey, prefixEnd } from './keyCodec';
 import { DuplexStream, StreamRouter, endStream, silenceMessage, streamFailureMessage } from './streams';

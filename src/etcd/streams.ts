@@ -46,7 +46,10 @@ const GRPC_METHOD: Record<StreamService, { service: 'Watch' | 'Lease'; method: s
 interface Pool {
   withConnection<R>(
     service: 'Watch' | 'Lease',
-    fn: (args: { client: Record<string, (metadata: unknown, options: object) => unknown>; metadata: { clone(): { set(key: string, value: string): void } } }) => R,
+    fn: (args: {
+      client: Record<string, (metadata: unknown, options: object) => unknown>;
+      metadata: { clone(): { set(key: string, value: string): void } };
+    }) => R,
   ): Promise<R>;
 }
 
@@ -244,10 +247,20 @@ export class StreamRouter {
 }
 
 /** The user-facing reason a stream left `endpoint`. */
-export function streamFailureMessage(conn: EtcdConnection, operation: string, endpoint: string | undefined, err: unknown): string {
+export function streamFailureMessage(
+  conn: EtcdConnection,
+  operation: string,
+  endpoint: string | undefined,
+  err: unknown,
+): string {
   const detail = errorText(err);
-  if (/no leader/i.test(detail)) return `${endpoint ?? 'the member'} has no leader (cut off from the cluster?); trying another member`;
-  return translateError(err, { operation, endpoints: endpoint ? [endpoint] : conn.profile.endpoints, timeoutMs: conn.timeoutMs }).message;
+  if (/no leader/i.test(detail))
+    return `${endpoint ?? 'the member'} has no leader (cut off from the cluster?); trying another member`;
+  return translateError(err, {
+    operation,
+    endpoints: endpoint ? [endpoint] : conn.profile.endpoints,
+    timeoutMs: conn.timeoutMs,
+  }).message;
 }
 
 /** The user-facing reason for leaving a member that stopped answering. */

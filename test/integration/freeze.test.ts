@@ -22,7 +22,11 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
   const conns: EtcdConnection[] = [];
   const frozen = new Set<number>();
   const open = (endpoints: string[], timeoutMs = 3000, retries = 2) => {
-    const c = new EtcdConnection({ id: `f${conns.length}`, name: 'f', endpoints, timeoutMs, retries }, {}, silentLogger);
+    const c = new EtcdConnection(
+      { id: `f${conns.length}`, name: 'f', endpoints, timeoutMs, retries },
+      {},
+      silentLogger,
+    );
     conns.push(c);
     return c;
   };
@@ -68,7 +72,9 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
 
   it('a watch leaves a frozen member within its silence window, says stale, and loses and repeats nothing', async () => {
     const watcherConn = open(cluster.endpoints);
-    const start = await anyLive((c) => c.call('rev', (k) => k.kv.range({ key: Buffer.from('/fz/'), count_only: true })));
+    const start = await anyLive((c) =>
+      c.call('rev', (k) => k.kv.range({ key: Buffer.from('/fz/'), count_only: true })),
+    );
     const from = String(BigInt(start.header.revision) + 1n);
     const watch = new ResilientWatch(watcherConn, { key: Buffer.from('/fz/'), prefix: true, startRevision: from });
     const received: Array<WatchEvent & { at: number }> = [];
@@ -95,7 +101,12 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
           continue;
         }
         try {
-          const res = await c.write('put', (k) => k.put(`/fz/k${i % 300}`).value(String(i)).exec());
+          const res = await c.write('put', (k) =>
+            k
+              .put(`/fz/k${i % 300}`)
+              .value(String(i))
+              .exec(),
+          );
           committedAt.set(res.header.revision, Date.now());
         } catch {
           await sleep(20); // an uncertain write: the comparison below uses the server's own history
@@ -121,11 +132,19 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
       freeze(member);
       if (readsFrom) {
         // While its member stays frozen the watch must say so and deliver writes committed after the freeze.
-        await until(() => statuses.some((s) => s.state === 'stale' && s.endpoint === cluster.endpoints[member]), 30_000, 'stale status');
+        await until(
+          () => statuses.some((s) => s.state === 'stale' && s.endpoint === cluster.endpoints[member]),
+          30_000,
+          'stale status',
+        );
         const stale = statuses.find((s) => s.state === 'stale' && s.endpoint === cluster.endpoints[member])!;
         assert.ok(stale.staleSince !== undefined && stale.staleSince <= Date.now(), 'stale since a time');
         assert.match(stale.message ?? '', /no answer from/);
-        await until(() => received.some((e) => (committedAt.get(e.modRevision) ?? 0) > at), 30_000, 'an event committed during the freeze');
+        await until(
+          () => received.some((e) => (committedAt.get(e.modRevision) ?? 0) > at),
+          30_000,
+          'an event committed during the freeze',
+        );
         assert.notEqual(watch.status.endpoint, cluster.endpoints[member], 'the watch moved to another member');
       }
       await sleep(Math.max(0, at + FREEZE_MS - Date.now()));
@@ -136,8 +155,15 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     writing = false;
     await Promise.all(writers);
 
-    const last = BigInt((await anyLive((c) => c.call('rev', (k) => k.kv.range({ key: Buffer.from('/fz/'), count_only: true })))).header.revision);
-    await until(() => received.length > 0 && BigInt(received[received.length - 1].modRevision) >= last, 60_000, 'watch caught up');
+    const last = BigInt(
+      (await anyLive((c) => c.call('rev', (k) => k.kv.range({ key: Buffer.from('/fz/'), count_only: true })))).header
+        .revision,
+    );
+    await until(
+      () => received.length > 0 && BigInt(received[received.length - 1].modRevision) >= last,
+      60_000,
+      'watch caught up',
+    );
     const expected = await serverHistory(direct[0], '/fz/', from, last);
     const got = received.map(eventSignature);
     const gotSet = new Set(got);
@@ -161,7 +187,9 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     // Reads from member 0 (first in the profile); members 1 and 2 are frozen, so member 0 loses its leader but
     // keeps answering progress requests: only etcd's hasleader requirement makes it cancel the stream.
     const watcherConn = open(cluster.endpoints, 2000);
-    const start = await anyLive((c) => c.call('rev', (k) => k.kv.range({ key: Buffer.from('/hl/'), count_only: true })));
+    const start = await anyLive((c) =>
+      c.call('rev', (k) => k.kv.range({ key: Buffer.from('/hl/'), count_only: true })),
+    );
     const from = String(BigInt(start.header.revision) + 1n);
     const watch = new ResilientWatch(watcherConn, { key: Buffer.from('/hl/'), prefix: true, startRevision: from });
     const received: WatchEvent[] = [];
@@ -174,7 +202,11 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
 
     const others = [0, 1, 2].filter((i) => i !== reader);
     others.forEach(freeze);
-    await until(() => /no leader/.test(watch.status.message ?? ''), 60_000, 'the member without a leader cancels the stream');
+    await until(
+      () => /no leader/.test(watch.status.message ?? ''),
+      60_000,
+      'the member without a leader cancels the stream',
+    );
     assert.notEqual(watch.status.state, 'live');
     others.forEach(thaw);
 
@@ -201,7 +233,10 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     await until(() => sessions.every((s) => s.state.state === 'alive'), 10_000, 'alive');
 
     // The lowest remaining TTL either lease ever had, asked of members that are not frozen.
-    const lowest = new Map<string, number>([[short, Infinity], [long, Infinity]]);
+    const lowest = new Map<string, number>([
+      [short, Infinity],
+      [long, Infinity],
+    ]);
     let polling = true;
     const poller = (async () => {
       while (polling) {
@@ -229,7 +264,11 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
       freeze(member);
       await sleep(FREEZE_MS);
       thaw(member);
-      await until(() => sessions.every((s) => s.state.state === 'alive'), 30_000, `alive after the freeze of member ${member}`);
+      await until(
+        () => sessions.every((s) => s.state.state === 'alive'),
+        30_000,
+        `alive after the freeze of member ${member}`,
+      );
     }
     polling = false;
     await poller;
@@ -238,11 +277,16 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
       assert.ok(!states[i].some((st) => st.state === 'lost'), `lease ${i} never lost`);
       assert.equal(s.state.state, 'alive');
     }
-    assert.ok(states[0].some((st) => st.state === 'stale'), 'the 4 s session noticed its member went silent');
+    assert.ok(
+      states[0].some((st) => st.state === 'stale'),
+      'the 4 s session noticed its member went silent',
+    );
     const info = await anyLive((c) => inspectLease(c, short));
     assert.ok(info.ttl > 0, 'the 4 s lease is still granted');
     assert.ok(await anyLive((c) => readValue(c, Buffer.from('/ka/short'))), 'its key survived');
-    console.log(`FREEZE keep-alive: lowest remaining TTL ${lowest.get(short)} s of a 4 s lease, ${lowest.get(long)} s of a 10 s lease (freezes of members ${order.join(', ')}; leader was ${leader})`);
+    console.log(
+      `FREEZE keep-alive: lowest remaining TTL ${lowest.get(short)} s of a 4 s lease, ${lowest.get(long)} s of a 10 s lease (freezes of members ${order.join(', ')}; leader was ${leader})`,
+    );
     sessions.forEach((s) => s.stop());
   });
 });
