@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { ExtensionApi } from './api';
+import { registerCommand } from './host/commandRegistrar';
 import { ConnectionCommands } from './connections/connectionCommands';
 import { ConnectionManager } from './connections/connectionManager';
 import { SecretStore } from './connections/secretStore';
@@ -78,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     bulk,
     latency,
     TxnCompletionProvider.register(),
-    vscode.commands.registerCommand('etcd.showLog', () => channel.show()),
+    registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
   return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency };

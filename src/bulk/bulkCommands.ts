@@ -13,7 +13,8 @@ import { exportPrefix, importExport, verifyExport } from '../etcd/transfer';
 import { formatBytes } from '../etcd/values';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
-import { registerCommand } from '../util/commands';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
+import { CommandId } from '../host/commandIds';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ReadOnlyDocuments } from '../util/readOnlyDocuments';
 
@@ -40,7 +41,7 @@ export class BulkCommands extends Disposable {
     private readonly state: vscode.Memento,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
     cmd('etcd.bulk.put', (arg?: TreeNode | vscode.Uri) => this.put(arg));
     cmd('etcd.bulk.delete', (node?: KeyTarget, selected?: KeyTarget[]) => this.delete(node, selected));
     cmd('etcd.bulk.export', (node?: TreeNode) => this.export(node));
@@ -53,7 +54,7 @@ export class BulkCommands extends Disposable {
 
   /** Bulk put from a file (or the active editor's text); returns the result (tests use it). */
   async put(arg?: TreeNode | vscode.Uri, options: { file?: vscode.Uri; profileId?: string } = {}): Promise<BulkResult | undefined> {
-    const profileId = options.profileId ?? (arg && !(arg instanceof vscode.Uri) ? arg.profileId : undefined) ?? (await this.manager.pickProfile('Connection'));
+    const profileId = await commandTarget(this.manager, options.profileId ?? (arg instanceof vscode.Uri ? undefined : arg), 'Connection');
     if (!profileId) return undefined;
     const source = options.file ?? (arg instanceof vscode.Uri ? arg : await this.pickSource());
     if (!source) return undefined;
@@ -124,7 +125,7 @@ export class BulkCommands extends Disposable {
 
   /** Exports a folder (or the whole connection) to NDJSON + a SHA-256 manifest, pinned at one revision. */
   async export(node?: TreeNode, target?: vscode.Uri): Promise<string | undefined> {
-    const profileId = node?.profileId ?? (await this.manager.pickProfile('Connection'));
+    const profileId = await commandTarget(this.manager, node, 'Connection');
     if (!profileId) return undefined;
     const connection = await this.manager.connected(profileId);
     const prefix = node && (node.type === 'folder' || node.type === 'key') ? node.key : this.tree.filter(profileId) ?? Buffer.alloc(0);
@@ -152,7 +153,7 @@ export class BulkCommands extends Disposable {
 
   /** Imports an export: checksum first, then the chosen mode for existing keys, in Txn batches. */
   async import(node?: TreeNode, options: { file?: vscode.Uri; mode?: ImportMode } = {}): Promise<BulkResult | undefined> {
-    const profileId = node?.profileId ?? (await this.manager.pickProfile('Connection'));
+    const profileId = await commandTarget(this.manager, node, 'Connection');
     if (!profileId) return undefined;
     const connection = await this.manager.connected(profileId);
     connection.assertWritable('import keys');

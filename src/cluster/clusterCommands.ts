@@ -2,7 +2,8 @@ import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { compact, defragment, disarmAlarms, memberHex, saveSnapshot } from '../etcd/cluster';
 import { formatBytes } from '../etcd/values';
-import { registerCommand } from '../util/commands';
+import { registerCommand } from '../host/commandRegistrar';
+import { CommandId } from '../host/commandIds';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ClusterNode, ClusterTreeProvider } from './clusterTreeProvider';
 
@@ -13,7 +14,7 @@ export class ClusterCommands extends Disposable {
     private readonly tree: ClusterTreeProvider,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
     cmd('etcd.cluster.refresh', () => tree.refresh());
     cmd('etcd.cluster.compact', (node: ClusterNode) => this.compact(node));
     cmd('etcd.cluster.defragment', (node: ClusterNode) => this.defragment(node));

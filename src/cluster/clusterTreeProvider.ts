@@ -91,7 +91,7 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
         const item = new vscode.TreeItem(this.manager.profile(node.profileId)?.name ?? node.profileId, vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `cluster/${node.profileId}`;
         item.iconPath = new vscode.ThemeIcon('server-environment');
-        item.contextValue = 'etcd.cluster';
+        item.contextValue = 'etcd.connection';
         const s = this.snapshots.get(node.profileId);
         if (s) {
           const up = s.members.filter((m) => this.statusOf(s, m)?.ok).length;

@@ -4,6 +4,8 @@ import { ConnectionProfile, LOCALHOST_PROFILE, TlsSettings, parseEndpoints } fro
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ConnectionManager } from './connectionManager';
 import { shortId } from './statusBar';
+import { CommandId } from '../host/commandIds';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
 
 /** A tree node or nothing (palette): commands resolve the target profile from either. */
 type Target = { profileId: string } | undefined;
@@ -12,7 +14,7 @@ type Target = { profileId: string } | undefined;
 export class ConnectionCommands extends Disposable {
   constructor(private readonly manager: ConnectionManager) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => unknown) => this.register(vscode.commands.registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => unknown) => this.register(registerCommand(id, fn));
     cmd('etcd.connection.add', () => this.add());
     cmd('etcd.connection.addLocalhost', () => this.addLocalhost());
     cmd('etcd.connection.edit', (t?: Target) => this.edit(t));
@@ -193,13 +195,8 @@ export class ConnectionCommands extends Disposable {
   }
 
   private async resolve(target: Target, title: string): Promise<ConnectionProfile | undefined> {
-    if (target?.profileId) return this.manager.profile(target.profileId);
-    if (this.manager.profiles.length === 1) return this.manager.profiles[0];
-    const pick = await vscode.window.showQuickPick(
-      this.manager.profiles.map((p) => ({ label: p.name, description: p.endpoints.join(', '), id: p.id })),
-      { title },
-    );
-    return pick ? this.manager.profile(pick.id) : undefined;
+    const id = await commandTarget(this.manager, target, title, { preferActive: false });
+    return id ? this.manager.profile(id) : undefined;
   }
 
   /** undefined = cancelled, null = no authentication. */

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { renderHealthReport } from '../etcd/health';
-import { registerCommand } from '../util/commands';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ReadOnlyDocuments } from '../util/readOnlyDocuments';
 import { HealthService } from './healthService';
@@ -42,7 +42,7 @@ export class HealthCommands extends Disposable {
 
   /** Runs the doctor with progress; returns the report (tests use it). */
   async check(profileId?: string) {
-    const id = profileId ?? (await this.manager.pickProfile('Which connection?'));
+    const id = await commandTarget(this.manager, profileId, 'Which connection?');
     if (!id) return undefined;
     const name = this.manager.profile(id)?.name ?? id;
     await this.manager.connected(id);
@@ -59,7 +59,7 @@ export class HealthCommands extends Disposable {
   }
 
   async openReport(profileId?: string): Promise<vscode.Uri | undefined> {
-    const id = profileId ?? (await this.manager.pickProfile('Which connection?', this.health.checked.length ? this.health.checked : undefined));
+    const id = await commandTarget(this.manager, profileId, 'Which connection?', { among: this.health.checked.length ? this.health.checked : undefined });
     if (!id) return undefined;
     if (!this.health.report(id)) await this.check(id);
     return this.reports.showMarkdown(this.reportUri(id), this.renderReport(id));

@@ -39,7 +39,7 @@ export class HealthTreeProvider extends Disposable implements vscode.TreeDataPro
         const error = this.health.error(node.profileId);
         const item = new vscode.TreeItem(name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `health/${node.profileId}`;
-        item.contextValue = report ? 'etcd.health.checked' : 'etcd.health.connection';
+        item.contextValue = report ? 'etcd.connection.checked' : 'etcd.connection';
         if (error && !report) {
           item.description = 'check failed';
           item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));

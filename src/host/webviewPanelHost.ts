@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { errorText, isCancellation } from '../etcd/errors';
 import { Logger } from '../etcd/logger';
-import { showError } from '../util/commands';
+import { showError } from './commandRegistrar';
 import { Disposable } from '../util/disposable';
 import { webviewHtml } from './webviewHtml';
 

@@ -4,7 +4,8 @@ import { errorText, isCancellation } from '../etcd/errors';
 import { displayKey, parseDisplayKey } from '../etcd/keyCodec';
 import { countKeys, searchKeys } from '../etcd/keyInfo';
 import { settings } from '../settings';
-import { showError } from '../util/commands';
+import { CommandId } from '../host/commandIds';
+import { commandTarget, registerCommand, showError } from '../host/commandRegistrar';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { KeyTreeProvider, TreeNode } from './keyTreeProvider';
 
@@ -18,7 +19,7 @@ export class KeyCommands extends Disposable {
     private readonly view: vscode.TreeView<TreeNode>,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => unknown) => this.register(vscode.commands.registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => unknown) => this.register(registerCommand(id, fn));
     cmd('etcd.keys.refresh', (node?: TreeNode) => tree.refresh(node));
     cmd('etcd.keys.loadMore', (node: TreeNode) =>
       vscode.window.withProgress({ location: { viewId: 'etcd.connections' } }, () => tree.loadMore(node).catch(showError)),
@@ -32,11 +33,8 @@ export class KeyCommands extends Disposable {
     cmd('etcd.keys.count', (node?: TreeNode) => this.count(node));
   }
 
-  private async profileOf(node: TreeNode | undefined): Promise<string | undefined> {
-    if (node) return node.profileId;
-    const active = this.manager.active?.profile.id;
-    if (active) return active;
-    return this.manager.pickProfile('Which connection?');
+  private profileOf(node: TreeNode | undefined): Promise<string | undefined> {
+    return commandTarget(this.manager, node, 'Which connection?');
   }
 
   /** Quick pick that searches keys by prefix on the server as the user types (keys-only, limited). */

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { PanelEnvironment, WebviewPanels } from '../host/webviewPanelHost';
-import { showError } from '../util/commands';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { Disposable } from '../util/disposable';
 import { LATENCY_VIEW_TYPE, LatencyPanel } from './latencyPanel';
 
@@ -15,7 +15,7 @@ export class LatencyCommands extends Disposable {
   ) {
     super();
     this.panels = this.register(new WebviewPanels<LatencyPanel>(LATENCY_VIEW_TYPE, env, (webviewPanel, state) => this.restore(webviewPanel, state as { profileId?: string } | undefined)));
-    this.register(vscode.commands.registerCommand('etcd.latency.open', (node?: { profileId?: string }) => this.open(node?.profileId).catch(showError)));
+    this.register(registerCommand('etcd.latency.open', (node?: { profileId?: string }) => this.open(node?.profileId)));
   }
 
   get openPanels(): readonly LatencyPanel[] {
@@ -23,7 +23,7 @@ export class LatencyCommands extends Disposable {
   }
 
   async open(profileId?: string): Promise<LatencyPanel | undefined> {
-    const id = profileId ?? this.manager.active?.profile.id ?? (await this.manager.pickProfile('Show latency of'));
+    const id = await commandTarget(this.manager, profileId, 'Show latency of');
     if (!id) return undefined;
     const existing = this.panels.all.find((p) => p.profileId === id);
     if (existing) {

@@ -5,7 +5,8 @@ import { KeepAliveSession, grantLease, inspectLease, keepAliveOnce, leaseHex, lo
 import { casPut, readValue } from '../etcd/values';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
-import { registerCommand } from '../util/commands';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
+import { CommandId } from '../host/commandIds';
 import { Disposable } from '../util/disposable';
 import { LeaseNode, LeaseTreeProvider } from './leaseTreeProvider';
 
@@ -28,7 +29,7 @@ export class LeaseCommands extends Disposable {
     private readonly view: vscode.TreeView<LeaseNode>,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => unknown) => this.register(registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => unknown) => this.register(registerCommand(id, fn));
     this.statusItem.name = 'etcd keep-alive';
     this.statusItem.command = 'etcd.leases.focus';
     cmd('etcd.lease.refresh', () => leases.refresh());
@@ -49,10 +50,8 @@ export class LeaseCommands extends Disposable {
     this.confirm = confirm ?? (async (m, d, a) => (await vscode.window.showWarningMessage(m, { modal: true, detail: d }, a)) === a);
   }
 
-  private async profileOf(node?: { profileId: string }): Promise<string | undefined> {
-    if (node) return node.profileId;
-    if (this.manager.active) return this.manager.active.profile.id;
-    return this.manager.pickProfile('Which connection?');
+  private profileOf(node?: { profileId: string }): Promise<string | undefined> {
+    return commandTarget(this.manager, node, 'Which connection?');
   }
 
   private async grant(node?: LeaseNode): Promise<void> {

@@ -76,7 +76,7 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
         item.iconPath = new vscode.ThemeIcon('database');
         const list = this.leases.get(node.profileId);
         if (list) item.description = `${list.length.toLocaleString()} lease${list.length === 1 ? '' : 's'}`;
-        item.contextValue = 'etcd.leaseConnection';
+        item.contextValue = 'etcd.connection';
         return item;
       }
       case 'lease': {

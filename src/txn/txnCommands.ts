@@ -11,7 +11,8 @@ import { renderTxnResult, txnDocumentFromRecords } from '../etcd/txn/txnRender';
 import { readValue } from '../etcd/values';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
-import { registerCommand } from '../util/commands';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
+import { CommandId } from '../host/commandIds';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { TxnDocuments } from './txnDocuments';
 
@@ -34,7 +35,7 @@ export class TxnCommands extends Disposable {
     private readonly documents: TxnDocuments,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
     cmd('etcd.txn.fromSelection', (node?: KeyTarget, selected?: KeyTarget[]) => this.fromSelection(node, selected));
     cmd('etcd.txn.newDocument', (node?: TreeNode) => this.newDocument(node?.profileId));
     cmd('etcd.txn.guided', (node?: TreeNode) => this.guided(node?.profileId));
@@ -99,7 +100,7 @@ export class TxnCommands extends Disposable {
 
   /** A step-by-step Txn for users who want no file: add compares and operations, review, run. */
   private async guided(profileId?: string): Promise<void> {
-    const id = profileId ?? this.manager.active?.profile.id ?? (await this.manager.pickProfile('Connection'));
+    const id = await commandTarget(this.manager, profileId, 'Connection');
     if (!id) return;
     const connection = await this.manager.get(id);
     const draft: DraftTxn = { compare: [], success: [], failure: [] };

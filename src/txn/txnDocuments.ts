@@ -5,7 +5,8 @@ import { DryRunResult, TxnResult, dryRunTxn, runTxn } from '../etcd/txn/txn';
 import { TxnFormat, parseTxnDocument } from '../etcd/txn/txnDocument';
 import { renderTxnResult } from '../etcd/txn/txnRender';
 import { settings } from '../settings';
-import { registerCommand } from '../util/commands';
+import { registerCommand } from '../host/commandRegistrar';
+import { CommandId } from '../host/commandIds';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ReadOnlyDocuments } from '../util/readOnlyDocuments';
 
@@ -52,7 +53,7 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     this.register({ dispose: () => this.pending.forEach((t) => clearTimeout(t)) });
     vscode.workspace.textDocuments.forEach((d) => this.validate(d));
 
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
     cmd('etcd.txn.run', (uri?: vscode.Uri) => this.execute(uri, false));
     cmd('etcd.txn.dryRun', (uri?: vscode.Uri) => this.execute(uri, true));
     cmd('etcd.txn.chooseConnection', (uri?: vscode.Uri) => this.chooseConnection(uri));

@@ -17,7 +17,8 @@ import {
 } from '../etcd/values';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
-import { registerCommand } from '../util/commands';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
+import { CommandId } from '../host/commandIds';
 import { Disposable } from '../util/disposable';
 import { detectLanguage } from './languageDetect';
 import { SNAPSHOT_SCHEME, valueUri } from './valueUris';
@@ -31,7 +32,7 @@ export class ValueCommands extends Disposable {
     private readonly tree: KeyTreeProvider,
   ) {
     super();
-    const cmd = (id: string, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
+    const cmd = (id: CommandId, fn: (...args: any[]) => Promise<unknown>) => this.register(registerCommand(id, fn));
     cmd('etcd.key.open', (node: KeyTarget) => this.open(node.profileId, node.key));
     cmd('etcd.key.editAsText', (node: KeyTarget) => this.open(node.profileId, node.key, { asText: true }));
     cmd('etcd.key.create', (node?: TreeNode) => this.create(node));
@@ -75,7 +76,7 @@ export class ValueCommands extends Disposable {
   }
 
   private async create(node?: TreeNode): Promise<void> {
-    const profileId = node?.profileId ?? this.manager.active?.profile.id;
+    const profileId = await commandTarget(this.manager, node, 'Create a key on which connection?');
     if (!profileId) return;
     const connection = await this.manager.get(profileId);
     connection.assertWritable('create a key');

@@ -5,7 +5,7 @@ import { WatchSpec } from '../etcd/watch';
 import { PanelEnvironment, WebviewPanels } from '../host/webviewPanelHost';
 import { TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
-import { showError } from '../util/commands';
+import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { Disposable } from '../util/disposable';
 import { WATCH_VIEW_TYPE, WatchPanel, WatchPanelState } from './watchPanel';
 import { askWatchSpec } from './watchSpecPrompt';
@@ -20,7 +20,7 @@ export class WatchCommands extends Disposable {
   ) {
     super();
     this.panels = this.register(new WebviewPanels<WatchPanel>(WATCH_VIEW_TYPE, env, (webviewPanel, state) => this.restore(webviewPanel, state as WatchPanelState | undefined)));
-    this.register(vscode.commands.registerCommand('etcd.watch.open', (node?: TreeNode) => this.open(node).catch(showError)));
+    this.register(registerCommand('etcd.watch.open', (node?: TreeNode) => this.open(node)));
   }
 
   /** Open panels (tests use this to inspect them). */
@@ -30,7 +30,7 @@ export class WatchCommands extends Disposable {
 
   /** Asks what to watch, then opens a new panel on it. `spec` skips the questions (tests, restore). */
   async open(node?: TreeNode, spec?: WatchSpec): Promise<WatchPanel | undefined> {
-    const profileId = node?.profileId ?? this.manager.active?.profile.id ?? (await this.manager.pickProfile('Watch on which connection?'));
+    const profileId = await commandTarget(this.manager, node, 'Watch on which connection?');
     if (!profileId) return undefined;
     const chosen = spec ?? (await askWatchSpec(node));
     if (!chosen) return undefined;
