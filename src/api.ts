@@ -14,6 +14,7 @@ import { TxnDocuments } from './txn/txnDocuments';
 import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './bulk/bulkCommands';
 import { LatencyCommands } from './latency/latencyCommands';
+import { KubernetesCommands } from './kubernetes/kubernetesCommands';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
@@ -33,4 +34,5 @@ export interface ExtensionApi {
   readonly txnCommands: TxnCommands;
   readonly bulk: BulkCommands;
   readonly latency: LatencyCommands;
+  readonly kubernetes: KubernetesCommands;
 }

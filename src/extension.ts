@@ -24,6 +24,7 @@ import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './bulk/bulkCommands';
 import { LatencyCommands } from './latency/latencyCommands';
 import { TxnCompletionProvider } from './txn/txnCompletion';
+import { KubernetesCommands } from './kubernetes/kubernetesCommands';
 
 let manager: ConnectionManager | undefined;
 
@@ -52,6 +53,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const txnCommands = new TxnCommands(manager, keyTree, txnDocuments);
   const bulk = new BulkCommands(manager, keyTree, reports, context.globalState);
   const latency = new LatencyCommands(panels, manager);
+  const kubernetes = new KubernetesCommands(manager, reports);
   context.subscriptions.push(
     channel,
     manager,
@@ -78,11 +80,12 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     txnCommands,
     bulk,
     latency,
+    kubernetes,
     TxnCompletionProvider.register(),
     registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
-  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency };
+  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency, kubernetes };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

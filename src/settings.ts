@@ -68,6 +68,10 @@ export const settings = {
   healthScanLargeValues(): boolean {
     return vscode.workspace.getConfiguration('etcd').get<boolean>('health.scanLargeValues', true);
   },
+  /** Where kube-apiserver keeps its objects (its --etcd-prefix plus "/"); empty turns Kubernetes labels off. */
+  kubernetesRegistryPrefix(): string {
+    return vscode.workspace.getConfiguration('etcd').get<string>('kubernetes.registryPrefix', '/registry/');
+  },
   onDidChange(section: string, listener: () => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration(`etcd.${section}`)) listener();

@@ -120,20 +120,48 @@ function groupName(module: string, pkg: string, dir: string): string {
   throw new Error(`no group name in ${dir}: add ${key} to GROUP_FALLBACK`);
 }
 
-function main(): void {
-  const [sources, output = 'src/etcd/kubernetes/schema/kubernetes.json'] = process.argv.slice(2);
-  if (!sources) throw new Error('usage: generateSchema <sources-dir> [<output.json>]');
-  const sourceLines = fs
-    .readFileSync(path.join(sources, 'SOURCES.txt'), 'utf8')
+interface FieldInfo {
+  number: number;
+  jsonName: string;
+  scalar?: string;
+  typeName?: string;
+  flags: number;
+  keyType?: string;
+  /** Go declaration order (the order kubectl prints); fields without a Go tag go last. */
+  order: number;
+}
+
+interface MessageInfo {
+  fields: FieldInfo[];
+  special?: SpecialKind;
+}
+
+function readSources(dir: string): string[][] {
+  return fs
+    .readFileSync(path.join(dir, 'SOURCES.txt'), 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => l.split(' '));
+}
 
+function byVersionDescending(a: string, b: string): number {
+  return Number(b.split('.')[1]) - Number(a.split('.')[1]);
+}
+
+/** Every message of the packages in `lines` (protos under `dir`, imports falling back to `fallback`). */
+function describe(
+  dir: string,
+  fallback: string,
+  lines: string[][],
+  renamed: string[],
+  unmatched: string[],
+): Map<string, MessageInfo> {
   const root = new protobuf.Root();
-  root.resolvePath = (_origin, target) => path.join(sources, target);
-  const protoFiles = sourceLines.map(([pkgPath]) => path.join(pkgPath, 'generated.proto'));
+  root.resolvePath = (_origin, target) =>
+    fs.existsSync(path.join(dir, target)) ? path.join(dir, target) : path.join(fallback, target);
+  const protoFiles = lines.map(([pkgPath]) => path.join(pkgPath, 'generated.proto'));
   root.loadSync(
-    protoFiles.filter((f) => fs.existsSync(path.join(sources, f))),
+    protoFiles.filter((f) => fs.existsSync(path.join(dir, f))),
     { keepCase: true },
   );
   root.resolveAll();
@@ -147,30 +175,28 @@ function main(): void {
   };
   collect(root);
   const fullName = (t: protobuf.ReflectionObject): string => t.fullName.replace(/^\./, '');
-  messages.sort((a, b) => fullName(a).localeCompare(fullName(b)));
-  const index = new Map(messages.map((t, i) => [fullName(t), i]));
 
-  const goByPackage = new Map<string, ReturnType<typeof readGoTypes>>();
+  const goByPackage = new Map<string, ReturnType<typeof readGoTypes> | undefined>();
   const goTypes = (protoPackage: string): ReturnType<typeof readGoTypes> | undefined => {
     if (!goByPackage.has(protoPackage)) {
-      const line = sourceLines.find(([p]) => p.replace(/[/]/g, '.').replace(/-/g, '_') === protoPackage);
-      if (line) goByPackage.set(protoPackage, readGoTypes(path.join(sources, line[0])));
+      const line = lines.find(([p]) => p.replace(/[/]/g, '.').replace(/-/g, '_') === protoPackage);
+      goByPackage.set(protoPackage, line ? readGoTypes(path.join(dir, line[0])) : undefined);
     }
     return goByPackage.get(protoPackage);
   };
 
-  const renamed: string[] = [];
-  const unmatched: string[] = [];
-  const descriptors: MessageDescriptor[] = messages.map((type) => {
+  const out = new Map<string, MessageInfo>();
+  for (const type of messages) {
     const name = fullName(type);
     const pkg = name.slice(0, name.lastIndexOf('.'));
     const go = goTypes(pkg);
-    const goFields = go?.structs.get(type.name);
-    let special: SpecialKind | 0 = SPECIAL[name] ?? 0;
-    if (!special && go?.slices.has(type.name) && type.fieldsArray.length === 1 && type.fieldsArray[0].repeated) {
+    if (!go) continue; // an import from the fallback tree: described by its own pass
+    const goFields = go.structs.get(type.name);
+    let special: SpecialKind | undefined = SPECIAL[name];
+    if (!special && go.slices.has(type.name) && type.fieldsArray.length === 1 && type.fieldsArray[0].repeated) {
       special = 'list';
     }
-    const fields: Array<FieldDescriptor & { order: number }> = type.fieldsArray.map((field) => {
+    const fields = type.fieldsArray.map((field): FieldInfo => {
       const g = goFields?.get(field.id);
       if (!g && !special) unmatched.push(`${name}.${field.name}`);
       const jsonName = g ? g.jsonName : field.name;
@@ -181,16 +207,65 @@ function main(): void {
       if (g ? g.omitempty : true) flags |= FIELD_OMITEMPTY;
       if (g?.pointer) flags |= FIELD_POINTER;
       if (g?.inline) flags |= FIELD_INLINE;
-      const typeRef = field.resolvedType ? index.get(fullName(field.resolvedType)) : field.type;
-      if (typeRef === undefined) throw new Error(`unresolved type ${field.type} in ${name}`);
-      const desc: FieldDescriptor = [field.id, jsonName, typeRef, flags];
-      if (field instanceof protobuf.MapField) desc.push(field.keyType);
-      return Object.assign(desc, { order: g ? g.order : 1000 + field.id });
+      return {
+        number: field.id,
+        jsonName,
+        ...(field.resolvedType ? { typeName: fullName(field.resolvedType) } : { scalar: field.type }),
+        flags,
+        ...(field instanceof protobuf.MapField ? { keyType: field.keyType } : {}),
+        order: g ? g.order : 1000 + field.id,
+      };
     });
-    // Go struct order is the order kubectl prints; the wire does not care.
-    fields.sort((a, b) => a.order - b.order);
-    const plain = fields.map((f) => f.slice(0, f.length) as FieldDescriptor);
-    return special ? [name, plain, special] : [name, plain];
+    out.set(name, special ? { fields, special } : { fields });
+  }
+  return out;
+}
+
+function main(): void {
+  const [sources, output = 'src/etcd/kubernetes/schema/kubernetes.json'] = process.argv.slice(2);
+  if (!sources) throw new Error('usage: generateSchema <sources-dir> [<output.json>]');
+  const sourceLines = readSources(sources);
+
+  const renamed: string[] = [];
+  const unmatched: string[] = [];
+  // HEAD first; then older releases add the messages and field numbers HEAD no longer has (field numbers
+  // are never reused in the Kubernetes API, so the union reads objects any of those releases wrote).
+  const merged = describe(sources, sources, sourceLines, renamed, unmatched);
+  const olderDir = path.join(sources, 'older');
+  const older = fs.existsSync(olderDir) ? fs.readdirSync(olderDir).sort(byVersionDescending) : [];
+  let addedMessages = 0;
+  let addedFields = 0;
+  for (const tag of older) {
+    const dir = path.join(olderDir, tag);
+    const lines = readSources(dir);
+    for (const [name, message] of describe(dir, sources, lines, [], [])) {
+      const current = merged.get(name);
+      if (!current) {
+        merged.set(name, message);
+        addedMessages++;
+        continue;
+      }
+      for (const field of message.fields) {
+        if (!current.fields.some((f) => f.number === field.number)) {
+          current.fields.push({ ...field, order: 1000 + field.number });
+          addedFields++;
+        }
+      }
+    }
+  }
+  console.log(`older releases (${older.join(', ') || 'none'}) added ${addedMessages} messages, ${addedFields} fields`);
+
+  const names = [...merged.keys()].sort();
+  const index = new Map(names.map((n, i) => [n, i]));
+  const descriptors: MessageDescriptor[] = names.map((name) => {
+    const message = merged.get(name)!;
+    const fields = [...message.fields].sort((a, b) => a.order - b.order);
+    const plain = fields.map((f): FieldDescriptor => {
+      const typeRef = f.scalar ?? index.get(f.typeName!);
+      if (typeRef === undefined) throw new Error(`unresolved type ${f.typeName} in ${name}`);
+      return f.keyType ? [f.number, f.jsonName, typeRef, f.flags, f.keyType] : [f.number, f.jsonName, typeRef, f.flags];
+    });
+    return message.special ? [name, plain, message.special] : [name, plain];
   });
 
   const groups: Record<string, string> = {};

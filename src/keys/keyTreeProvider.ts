@@ -5,9 +5,11 @@ import { FolderCache } from '../etcd/folderCache';
 import { displayKey, keyId } from '../etcd/keyCodec';
 import { getKeyMeta } from '../etcd/keyInfo';
 import { KeyMeta } from '../etcd/keyspace';
+import { readValue } from '../etcd/values';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
 import { connectionTreeItem } from './connectionTreeItem';
+import { decorateKubernetesItem, kubernetesStorageNote } from './kubernetesLabels';
 
 export type TreeNode =
   | { readonly type: 'connection'; readonly profileId: string }
@@ -98,6 +100,7 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         if (listing?.totalKeys !== undefined) {
           item.description = `${listing.totalKeys.toLocaleString()} key${listing.totalKeys === 1 ? '' : 's'}${listing.live ? '' : ' · snapshot'}`;
         }
+        decorateKubernetesItem(item, node.key, 'folder', settings.kubernetesRegistryPrefix());
         return item;
       }
       case 'key': {
@@ -111,6 +114,7 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         item.description = notes.filter(Boolean).join(' · ') || undefined;
         item.contextValue = leased ? 'etcd.key.leased' : 'etcd.key';
         item.command = { command: 'etcd.key.open', title: 'Open Value', arguments: [node] };
+        decorateKubernetesItem(item, node.key, 'key', settings.kubernetesRegistryPrefix());
         return item;
       }
       case 'more': {
@@ -157,6 +161,15 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
           `create revision ${meta.createRevision} · mod revision ${meta.modRevision} · version ${meta.version}` +
             (meta.lease !== '0' ? ` · lease ${BigInt(meta.lease).toString(16)} (${meta.lease})` : ' · no lease'),
         );
+      }
+      const registry = settings.kubernetesRegistryPrefix();
+      if (meta && registry && displayKey(node.key).startsWith(registry)) {
+        // Under the registry the tooltip is worth one value read: encrypted or not, and how big.
+        const record = await readValue(connection, node.key);
+        if (record && !token.isCancellationRequested) {
+          tip.supportThemeIcons = true;
+          tip.appendMarkdown(`\n\n${kubernetesStorageNote(record.value)}`);
+        }
       }
       item.tooltip = tip;
     } catch (err) {

@@ -6,7 +6,8 @@ import { CasResult, ValueRecord, casPut, readValue } from '../etcd/values';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
 import { hexDump } from './hexDump';
-import { SNAPSHOT_SCHEME, VALUE_SCHEME, parseValueUri, valueUri } from './valueUris';
+import { kubernetesInfo, renderKubernetesDocument } from './kubernetesDocument';
+import { KUBERNETES_SCHEME, SNAPSHOT_SCHEME, VALUE_SCHEME, parseValueUri, valueUri } from './valueUris';
 
 /** What the user chose when a save found the key changed on the server. */
 export type ConflictChoice = 'overwrite' | 'discard' | 'keepEditing';
@@ -21,6 +22,9 @@ export interface Conflict {
 
 export type ConflictResolver = (conflict: Conflict) => Promise<ConflictChoice>;
 
+/** Asked before a save under the Kubernetes registry prefix; false cancels the write. */
+export type RegistryWriteConfirm = (key: Buffer, registryPrefix: string) => Promise<boolean>;
+
 /**
  * Values as editor documents. Save is compare-and-swap against the mod_revision this editor read, keeping the
  * key's lease; on a conflict nothing is written and the user sees the server's value beside theirs.
@@ -31,6 +35,7 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
   /** mod_revision each open value was read at: the base of its next CAS save. */
   private readonly seen = new Map<string, string>();
   private resolver: ConflictResolver = (c) => this.askUser(c);
+  private registryConfirm: RegistryWriteConfirm = (key, prefix) => confirmRegistryWrite(key, prefix);
 
   readonly onDidChangeFile = this.changeEmitter.event;
 
@@ -38,6 +43,12 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     super();
     this.register(vscode.workspace.registerFileSystemProvider(VALUE_SCHEME, this, { isCaseSensitive: true }));
     this.register(vscode.workspace.registerFileSystemProvider(SNAPSHOT_SCHEME, this, { isCaseSensitive: true, isReadonly: true }));
+    this.register(vscode.workspace.registerFileSystemProvider(KUBERNETES_SCHEME, this, { isCaseSensitive: true, isReadonly: true }));
+  }
+
+  /** Replaces the "this bypasses the API server" confirmation (tests answer it through this). */
+  setRegistryWriteConfirm(confirm: RegistryWriteConfirm | undefined): void {
+    this.registryConfirm = confirm ?? ((key, prefix) => confirmRegistryWrite(key, prefix));
   }
 
   /** Replaces the conflict dialog (tests drive the conflict path through this). */
@@ -63,7 +74,7 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
       ctime: Number(record.createRevision),
       mtime: Number(seen ?? record.modRevision),
       size: record.value.length,
-      permissions: uri.scheme === SNAPSHOT_SCHEME || this.isReadOnly(uri) ? vscode.FilePermission.Readonly : undefined,
+      permissions: uri.scheme !== VALUE_SCHEME || this.isReadOnly(uri) ? vscode.FilePermission.Readonly : undefined,
     };
   }
 
@@ -71,12 +82,21 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     const address = parseValueUri(uri);
     const record = await this.read(uri);
     if (uri.scheme === VALUE_SCHEME) this.seen.set(uri.toString(), record.modRevision);
+    if (address.kubernetes) {
+      const info = kubernetesInfo(record.value, address.key);
+      if (!info) throw vscode.FileSystemError.FileNotFound(`${displayKey(address.key)} is no longer a Kubernetes object.`);
+      return Buffer.from(renderKubernetesDocument(info, record, address.key, address.kubernetes.view), 'utf8');
+    }
     return address.hex ? Buffer.from(hexDump(record.value), 'utf8') : record.value;
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array, options: { create: boolean; overwrite: boolean }): Promise<void> {
     if (uri.scheme !== VALUE_SCHEME) throw vscode.FileSystemError.NoPermissions('Snapshots are read-only.');
     const { profileId, key } = parseValueUri(uri);
+    const registry = settings.kubernetesRegistryPrefix();
+    if (registry && displayKey(key).startsWith(registry) && !(await this.registryConfirm(key, registry))) {
+      throw vscode.FileSystemError.NoPermissions(`Not saved: ${displayKey(key)} is under the Kubernetes registry prefix ${registry}.`);
+    }
     const connection = await this.manager.get(profileId);
     const value = Buffer.from(content);
     const base = this.seen.get(uri.toString()) ?? (options.create ? '0' : undefined);
@@ -165,6 +185,21 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     if (pick === 'Discard My Changes') return 'discard';
     return 'keepEditing';
   }
+}
+
+/** Writes under the registry skip everything the API server does for a change; say so before each one. */
+async function confirmRegistryWrite(key: Buffer, prefix: string): Promise<boolean> {
+  const answer = await vscode.window.showWarningMessage(
+    `${displayKey(key)} is under the Kubernetes registry prefix ${prefix}. Writing it directly bypasses the API server.`,
+    {
+      modal: true,
+      detail:
+        'Admission control, validation, defaulting and the API server\'s watch caches do not see this write; ' +
+        'controllers and kubectl may keep acting on the old object until the API server re-reads it.',
+    },
+    'Write Anyway',
+  );
+  return answer === 'Write Anyway';
 }
 
 async function revert(uri: vscode.Uri): Promise<void> {

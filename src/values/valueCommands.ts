@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { EtcdConnection } from '../etcd/connection';
+import { errorText } from '../etcd/errors';
 import { displayKey, isValidUtf8, parseDisplayKey } from '../etcd/keyCodec';
 import { leaseHex } from '../etcd/leases';
 import {
@@ -20,8 +21,9 @@ import { settings } from '../settings';
 import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { CommandId } from '../host/commandIds';
 import { Disposable } from '../util/disposable';
+import { kubernetesInfo, kubernetesTitle } from './kubernetesDocument';
 import { detectLanguage } from './languageDetect';
-import { SNAPSHOT_SCHEME, valueUri } from './valueUris';
+import { KUBERNETES_SCHEME, SNAPSHOT_SCHEME, valueUri } from './valueUris';
 
 type KeyTarget = Extract<TreeNode, { type: 'key' | 'folder' }>;
 
@@ -58,6 +60,10 @@ export class ValueCommands extends Disposable {
       this.tree.refresh();
       return undefined;
     }
+    if (!options.asText) {
+      const kubernetes = await this.openKubernetes(profileId, key, record.value);
+      if (kubernetes) return kubernetes;
+    }
     if (!isValidUtf8(record.value)) {
       if (options.asText) {
         void vscode.window.showErrorMessage(
@@ -72,6 +78,25 @@ export class ValueCommands extends Disposable {
       const language = detectLanguage(displayKey(key), doc.getText());
       if (language && language !== 'plaintext') await vscode.languages.setTextDocumentLanguage(doc, language);
     }
+    return vscode.window.showTextDocument(doc, { preview: false });
+  }
+
+  /**
+   * A protobuf object or an encrypted value kube-apiserver stored opens decoded, read-only, as YAML titled
+   * kind/namespace/name. Undefined when the value is not one (JSON custom resources stay editable text).
+   */
+  private async openKubernetes(profileId: string, key: Buffer, value: Buffer): Promise<vscode.TextEditor | undefined> {
+    let info;
+    try {
+      info = kubernetesInfo(value, key);
+    } catch (err) {
+      void vscode.window.showWarningMessage(`${errorText(err)} It opens as hex.`);
+      return undefined;
+    }
+    if (!info) return undefined;
+    const title = kubernetesTitle(info, key, settings.kubernetesRegistryPrefix());
+    const uri = valueUri({ profileId, key, kubernetes: { view: 'yaml', title } }, KUBERNETES_SCHEME);
+    const doc = await vscode.workspace.openTextDocument(uri);
     return vscode.window.showTextDocument(doc, { preview: false });
   }
 

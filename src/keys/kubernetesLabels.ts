@@ -1,0 +1,40 @@
+import * as vscode from 'vscode';
+import { displayKey } from '../etcd/keyCodec';
+import { storageFormat } from '../etcd/kubernetes/overview';
+import { parseRegistryKey } from '../etcd/kubernetes/registry';
+
+/**
+ * Tree labels under the Kubernetes registry prefix, from the key alone (no value is read): a resource folder
+ * says which kind it holds, a namespace folder that it is one, an object its kind and namespace.
+ */
+export function decorateKubernetesItem(item: vscode.TreeItem, key: Buffer, kind: 'folder' | 'key', registryPrefix: string): void {
+  if (!registryPrefix) return;
+  const text = displayKey(key);
+  if (kind === 'folder' && `${text}` === registryPrefix) {
+    item.iconPath = new vscode.ThemeIcon('server-environment');
+    item.description = ['Kubernetes registry', item.description].filter(Boolean).join(' · ');
+    return;
+  }
+  const path = parseRegistryKey(text, registryPrefix);
+  if (!path) return;
+  if (kind === 'folder') {
+    if (path.namespace !== undefined) {
+      item.iconPath = new vscode.ThemeIcon('symbol-namespace');
+      item.description = [`namespace`, item.description].filter(Boolean).join(' · ');
+    } else if (text.endsWith(`${path.resource}/`)) {
+      item.iconPath = new vscode.ThemeIcon('symbol-class');
+      item.description = [path.kind ?? 'resource', item.description].filter(Boolean).join(' · ');
+    }
+    return;
+  }
+  item.iconPath = new vscode.ThemeIcon('symbol-object');
+  item.description = [path.kind, path.namespace].filter(Boolean).join(' · ') || item.description;
+}
+
+/** The tooltip line for an object whose value was read for the tooltip: how it is stored. */
+export function kubernetesStorageNote(value: Uint8Array): string {
+  const { format, provider } = storageFormat(value);
+  const size = value.length < 1024 ? `${value.length} B` : `${(value.length / 1024).toFixed(1)} KiB`;
+  if (format === 'encrypted') return `$(lock) encrypted at rest (${provider}) · ${size}`;
+  return `stored as ${format} · ${size}`;
+}
