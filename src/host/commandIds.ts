@@ -58,6 +58,10 @@ export const COMMAND_IDS = [
   'etcd.bulk.export',
   'etcd.bulk.import',
   'etcd.latency.open',
+  'etcd.kubernetes.showRaw',
+  'etcd.kubernetes.openAsJson',
+  'etcd.kubernetes.openAsYaml',
+  'etcd.kubernetes.overview',
 ] as const;
 
 /** Registered but not in package.json on purpose (internal hooks). */

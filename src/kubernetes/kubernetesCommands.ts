@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { kubernetesOverview, renderKubernetesOverview, type KubernetesOverview } from '../etcd/kubernetes/overview';
 import { settings } from '../settings';
-import { registerCommand } from '../util/commands';
+import { commandTarget, registerCommand, type CommandTarget } from '../host/commandRegistrar';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ReadOnlyDocuments } from '../util/readOnlyDocuments';
 import { KUBERNETES_SCHEME, SNAPSHOT_SCHEME, parseValueUri, valueUri } from '../values/valueUris';
@@ -21,7 +21,7 @@ export class KubernetesCommands extends Disposable {
     this.register(registerCommand('etcd.kubernetes.showRaw', (uri?: vscode.Uri) => this.showRaw(uri)));
     this.register(registerCommand('etcd.kubernetes.openAsJson', (uri?: vscode.Uri) => this.reopen(uri, 'json')));
     this.register(registerCommand('etcd.kubernetes.openAsYaml', (uri?: vscode.Uri) => this.reopen(uri, 'yaml')));
-    this.register(registerCommand('etcd.kubernetes.overview', (node?: { profileId?: string }) => this.overview(node?.profileId)));
+    this.register(registerCommand('etcd.kubernetes.overview', (target?: CommandTarget) => this.overview(target)));
   }
 
   private target(uri: vscode.Uri | undefined): vscode.Uri {
@@ -45,8 +45,8 @@ export class KubernetesCommands extends Disposable {
   }
 
   /** Runs the overview with progress (cancellable) and opens it as a Markdown report; returns it for tests. */
-  async overview(profileId?: string): Promise<KubernetesOverview | undefined> {
-    const id = profileId ?? (await this.manager.pickProfile('Kubernetes overview of which connection?'));
+  async overview(target?: CommandTarget): Promise<KubernetesOverview | undefined> {
+    const id = await commandTarget(this.manager, target, 'Kubernetes overview of which connection?');
     if (!id) return undefined;
     const connection = await this.manager.connected(id);
     const prefix = settings.kubernetesRegistryPrefix() || '/registry/';
