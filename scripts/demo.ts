@@ -1,36 +1,38 @@
 /**
- * `npm run demo`: a local etcd (from PATH) on free loopback ports seeded with a sample keyspace and leases, and
- * VS Code in the browser (the VS Code server from code-server) with this extension loaded and a connection to
- * that etcd configured. Prints the URL; Ctrl-C stops everything and removes the temp data.
+ * `npm run demo`: what a new user gets. A local etcd (from PATH) on free loopback ports seeded with a sample
+ * keyspace and leases; the extension packaged as a .vsix and installed into a VS Code server (from code-server)
+ * the way a user installs it; a workspace with sample files; and settings with a connection to that etcd which
+ * opens on start (`etcd.autoConnect`), so the first thing seen is the etcd view listing the seeded keys.
+ * Prints one URL; Ctrl-C stops etcd and VS Code and removes every temp dir.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EtcdConnection } from '../src/etcd/connection';
+import { errorText } from '../src/etcd/errors';
 import { silentLogger } from '../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../test/rig/etcd';
-import { remoteUri, repoRoot, startVscodeServer } from '../test/rig/vscodeServer';
+import { makeTempDir, removeTempDir, repoRoot, startVscodeServer } from '../test/rig/vscodeServer';
 import { seedDemo } from './seedDemo';
 
-async function main(): Promise<void> {
-  registerCleanup();
-  console.log('Starting etcd…');
-  const cluster = await EtcdCluster.start();
-  const conn = new EtcdConnection({ id: 'demo', name: 'demo', endpoints: cluster.endpoints }, {}, silentLogger);
-  const seeded = await seedDemo(conn);
-  await conn.close();
-  console.log(`etcd ${cluster.endpoints.join(', ')} seeded with ${seeded.keys} keys and ${seeded.leases} leases.`);
+/** Runs a command quietly; prints its output only when it fails. */
+function quietly(command: string, args: string[]): void {
+  try {
+    execFileSync(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    process.stderr.write(`${e.stdout ?? ''}${e.stderr ?? ''}`);
+    throw new Error(`${command} ${args.join(' ')} failed`, { cause: err });
+  }
+}
 
-  console.log('Preparing VS Code server (first run installs it, ~2 min)…');
-  execFileSync('bash', [join(repoRoot, 'scripts', 'setup-vscode-server.sh')], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const workspace = mkdtempSync(join(tmpdir(), 'etcd-demo-ws-'));
+function writeWorkspace(dir: string): void {
   writeFileSync(
-    join(workspace, 'README.md'),
+    join(dir, 'README.md'),
     [
       '# etcd Explorer demo',
       '',
-      'Open the etcd view in the activity bar. Then try:',
+      'The etcd view (activity bar) lists the demo etcd. Then try:',
       '',
       '- `rollout.etcdtxn.yaml`: a Txn document — **Dry run** or **Run against demo etcd** from its CodeLens.',
       '- `new-services.json`: **etcd: Bulk Put from File…** writes it in Txn batches.',
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   writeFileSync(
-    join(workspace, 'rollout.etcdtxn.yaml'),
+    join(dir, 'rollout.etcdtxn.yaml'),
     [
       '# Turn the new checkout on only if nobody changed the payments config since we looked.',
       'compare:',
@@ -56,34 +58,63 @@ async function main(): Promise<void> {
     ].join('\n'),
   );
   writeFileSync(
-    join(workspace, 'new-services.json'),
+    join(dir, 'new-services.json'),
     JSON.stringify(Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/services/inventory/instance-${i}`, JSON.stringify({ addr: `10.0.4.${i % 250}:8080` })])), null, 2),
   );
+}
+
+async function main(): Promise<void> {
+  // Until the URL is printed, Ctrl-C goes to the rig's reapers (SIGKILL children, remove temp dirs).
+  registerCleanup();
+  console.log('Starting etcd…');
+  const cluster = await EtcdCluster.start();
+  const conn = new EtcdConnection({ id: 'demo', name: 'demo', endpoints: cluster.endpoints }, {}, silentLogger);
+  const seeded = await seedDemo(conn);
+  await conn.close();
+  console.log(`etcd on ${cluster.endpoints.map((e) => e.replace(/^https?:\/\//, '')).join(', ')}: ${seeded.keys} keys, ${seeded.leases} leases.`);
+
+  console.log('Packaging the extension (.vsix)…');
+  quietly('npm', ['run', 'package', '--silent']);
+  console.log('Preparing the VS Code server (the first run installs it, ~2 min)…');
+  quietly('bash', [join(repoRoot, 'scripts', 'setup-vscode-server.sh')]);
+
+  const workspace = makeTempDir('etcd-demo-ws-');
+  writeWorkspace(workspace);
   const server = await startVscodeServer({
     workspaceFolder: workspace,
-    extensionDevelopmentPath: repoRoot,
+    installExtensions: [join(repoRoot, 'etcd-explorer.vsix')],
     settings: {
       'etcd.connections': [{ id: 'demo', name: 'demo etcd', endpoints: cluster.endpoints }],
-      'workbench.startupEditor': 'none',
-      'workbench.secondarySideBar.defaultVisibility': 'hidden',
-      'chat.disableAIFeatures': true,
+      'etcd.autoConnect': ['demo'],
     },
   });
-  const payload = encodeURIComponent(JSON.stringify([['extensionDevelopmentPath', remoteUri(server.port, repoRoot)]]));
-  console.log(`\nOpen VS Code with etcd Explorer:\n  ${server.url}&payload=${payload}\n`);
-  console.log('Press Ctrl-C to stop etcd and VS Code.');
 
-  const stop = async () => {
-    await server.stop();
-    await cluster.stop();
-    rmSync(workspace, { recursive: true, force: true });
-    process.exit(0);
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) process.exit(130); // A second Ctrl-C: the exit reapers SIGKILL what is left.
+    stopping = true;
+    console.log('\nStopping VS Code and etcd…');
+    try {
+      await server.stop();
+      await cluster.stop();
+      removeTempDir(workspace);
+      console.log('Stopped.');
+      process.exit(0);
+    } catch (err) {
+      console.error(errorText(err));
+      process.exit(1);
+    }
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  // From here on, Ctrl-C stops gracefully instead of through the reapers (which stay installed for 'exit').
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void stop());
+  }
+  console.log(`\nOpen VS Code with etcd Explorer:\n  ${server.url}\n`);
+  console.log('Press Ctrl-C to stop etcd and VS Code and remove the temp data.');
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
+  console.error(errorText(err));
   process.exit(1);
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: lint, then all four suites — unit, integration (real etcd), extension host (real VS Code server)
-# and E2E (Chromium driving the real UI). Suites that spawn servers run inside a loopback-only network namespace when
+# `npm test`: lint, then all five suites — unit, integration (real etcd), extension host (real VS Code server),
+# E2E (Chromium driving the real UI) and the demo (`npm run demo` as the README runs it, opened in Chromium).
+# Suites that spawn servers run inside a loopback-only network namespace when
 # possible (scripts/isolated.sh), so no test traffic can leave the machine. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,7 @@ else
   bash scripts/setup-vscode-server.sh >/dev/null || { echo "VS Code server setup failed"; exit 1; }
   run_suite extension-host bash scripts/isolated.sh node out/test/rig/runExtensionHost.js
   run_suite e2e bash scripts/isolated.sh node out/test/rig/runE2e.js
+  run_suite demo bash scripts/isolated.sh npx mocha --config test/.mocharc.demo.json
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { ExtensionApi } from './api';
+import { autoConnect } from './connections/autoConnect';
 import { registerCommand } from './host/commandRegistrar';
 import { ConnectionCommands } from './connections/connectionCommands';
 import { ConnectionManager } from './connections/connectionManager';
@@ -85,6 +86,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
     registerCommand('etcd.showLog', () => channel.show()),
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
+  void autoConnect(manager, keyTree, view, logger);
   return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency, kubernetes };
 }
 

@@ -10,6 +10,11 @@ export const settings = {
       .getConfiguration('etcd')
       .update('connections', profiles, vscode.ConfigurationTarget.Global);
   },
+  /** Connections (ids or names) opened in the etcd view when the window starts. */
+  autoConnect(): string[] {
+    const value = vscode.workspace.getConfiguration('etcd').get<unknown>('autoConnect');
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v.length > 0) : [];
+  },
   separator(): string {
     return vscode.workspace.getConfiguration('etcd').get<string>('keys.separator', '/') || '/';
   },
