@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { screenshot } from '../rig/vscodeServer';
-import { seededWorkbench, treeRow } from './session';
+import { clickRow, openEtcdView, seededWorkbench, treeRow } from './session';
 
 /** Waits for the quick input step titled `title`, types `typed` (if any) and accepts. */
 async function answerStep(page: Page, title: string, typed?: string): Promise<void> {
@@ -12,12 +12,11 @@ async function answerStep(page: Page, title: string, typed?: string): Promise<vo
 }
 
 describe('E2E: connect and browse keys in the real UI', function () {
-  this.timeout(120_000);
   const session = seededWorkbench('connections', { configured: false });
 
   it('adds a connection through the welcome view and lists keys in the tree', async () => {
     const page = session.page;
-    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    await openEtcdView(page);
     const addButton = page.getByRole('button', { name: 'Add Connection', exact: true });
     await addButton.waitFor({ state: 'visible', timeout: 20_000 });
     await screenshot(page, 'welcome');
@@ -29,23 +28,18 @@ describe('E2E: connect and browse keys in the real UI', function () {
     await answerStep(page, '(3/4): Authentication'); // No authentication
     await answerStep(page, '(4/4): Transport security'); // Plain (http)
 
-    const connection = treeRow(page, 'demo etcd');
-    await connection.waitFor({ state: 'visible', timeout: 20_000 });
-    await connection.click();
-    const slash = treeRow(page, '/');
-    await slash.waitFor({ state: 'visible', timeout: 20_000 });
-    await treeRow(page, 'no-leading-slash').waitFor({ state: 'visible' });
-    await slash.click();
-    await treeRow(page, 'registry/').waitFor({ state: 'visible', timeout: 20_000 });
+    await clickRow(page, 'demo etcd');
+    await treeRow(page, 'no-leading-slash').waitFor({ state: 'visible', timeout: 30_000 });
+    await clickRow(page, '/');
+    await treeRow(page, 'registry/').waitFor({ state: 'visible', timeout: 30_000 });
     for (const label of ['config/', 'locks/', 'services/', 'unicode/']) {
       assert.ok(await treeRow(page, label).isVisible(), `${label} listed`);
     }
     // Give the key tree the whole side bar (the Leases view shares it) before going deeper.
     await page.locator('.pane-header', { hasText: 'Leases' }).click();
-    await treeRow(page, 'registry/').click();
-    await treeRow(page, 'pods/').click();
-    await treeRow(page, 'payments/').click();
-    await treeRow(page, 'api-5f3a').waitFor({ state: 'visible', timeout: 20_000 });
+    await page.mouse.move(0, 0);
+    for (const label of ['registry/', 'pods/', 'payments/']) await clickRow(page, label);
+    await treeRow(page, 'api-5f3a').waitFor({ state: 'visible', timeout: 30_000 });
     // The status bar names the connection, version and leader.
     const status = page.locator('.statusbar-item', { hasText: 'etcd: demo etcd' });
     await status.waitFor({ state: 'visible', timeout: 10_000 });

@@ -2,15 +2,14 @@ import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, runCommand, screenshot } from '../rig/vscodeServer';
-import { seededWorkbench, webviewFrame } from './session';
+import { openEtcdView, seededWorkbench, waitForSavedEditor, webviewFrame } from './session';
 
 describe('E2E: latency panel', function () {
-  this.timeout(150_000);
   const session = seededWorkbench('latency', { configured: true, viewport: { width: 1500, height: 1000 } });
 
   it('graphs client probes and server metrics, and they move while a load test runs', async () => {
     const page = session.page;
-    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    await openEtcdView(page);
     await runCommand(page, 'etcd: Show Latency…');
     const frame = await webviewFrame(page, '#probe-charts');
     // uPlot draws into canvases: one per chart, all present once the first tick arrived.
@@ -65,11 +64,10 @@ describe('E2E: latency panel', function () {
 
   it('comes back after a window reload and probes again', async () => {
     const page = session.page;
-    // VS Code in the browser saves open editors and webview state when idle, every 5 s: let it happen once.
-    await page.waitForTimeout(12_000);
+    await waitForSavedEditor(page, 'mainThreadWebview-etcd.latency');
     await page.reload();
-    const frame = await webviewFrame(page, '#probe-charts', undefined, 60_000);
-    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 30_000 });
+    const frame = await webviewFrame(page, '#probe-charts', undefined, 120_000);
+    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 60_000 });
     assert.match((await frame.locator('.title').textContent()) ?? '', /Latency · demo etcd/);
   });
 });

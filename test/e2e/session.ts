@@ -7,7 +7,7 @@ import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import { seedDemo } from '../../scripts/seedDemo';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
-import { Workbench, openWorkbench, repoRoot, screenshot } from '../rig/vscodeServer';
+import { Workbench, openWorkbench, repoRoot, runCommand, screenshot } from '../rig/vscodeServer';
 
 registerCleanup();
 
@@ -31,6 +31,61 @@ export async function webviewFrame(page: Page, selector: string, hasText?: RegEx
   throw new Error(`no webview shows ${selector}${hasText ? ` ${hasText}` : ''}`);
 }
 
+/**
+ * Known state before a test's own action: menus and quick input dismissed, every editor closed. Waits until no
+ * editor tab is left, so a later wait on editor text can only match what the test itself opens.
+ */
+export async function closeAllEditors(page: Page): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
+  if ((await page.locator('.part.editor .tab').count()) === 0) return;
+  await runCommand(page, 'View: Close All Editors');
+  await page.waitForFunction(() => document.querySelectorAll('.part.editor .tab').length === 0, undefined, { timeout: 20_000 });
+}
+
+/**
+ * VS Code in the browser keeps its open editors (webview panels and their state included) in IndexedDB, saved
+ * when idle (every 5 s at best, later on a busy machine). A reload before that loses the panel; so wait until the
+ * saved editor layout (the `memento/workbench.parts.editor` entry) mentions `text`, e.g. the panel's view type
+ * `mainThreadWebview-<viewType>`, which only the test's own panel puts there. (Other entries name the view type
+ * as soon as a panel opens, e.g. `webviewPanel.origins`: they say nothing about the editor being saved.)
+ */
+export async function waitForSavedEditor(page: Page, text: string, timeoutMs = 120_000): Promise<void> {
+  await page.waitForFunction(
+    async (needle) => {
+      const KEY = 'memento/workbench.parts.editor';
+      const dbs = (await indexedDB.databases()).filter((d) => d.name?.startsWith('vscode-web-state-db'));
+      for (const { name } of dbs) {
+        const found = await new Promise<boolean>((resolve) => {
+          const open = indexedDB.open(name!);
+          open.onerror = () => resolve(false);
+          open.onsuccess = () => {
+            const db = open.result;
+            try {
+              const stores = Array.from(db.objectStoreNames);
+              const tx = db.transaction(stores, 'readonly');
+              let hit = false;
+              for (const store of stores) {
+                const entry = tx.objectStore(store).get(KEY);
+                entry.onsuccess = () => (hit ||= typeof entry.result === 'string' && entry.result.includes(needle));
+              }
+              tx.oncomplete = () => (db.close(), resolve(hit));
+              tx.onerror = () => (db.close(), resolve(false));
+            } catch {
+              db.close();
+              resolve(false);
+            }
+          };
+        });
+        if (found) return true;
+      }
+      return false;
+    },
+    text,
+    { timeout: timeoutMs, polling: 500 },
+  );
+}
+
 /** Drags the side bar's edge `px` to the right, so tree descriptions are readable in screenshots. */
 export async function widenSideBar(page: Page, px: number): Promise<void> {
   const box = await page.locator('.part.sidebar').boundingBox();
@@ -42,13 +97,27 @@ export async function widenSideBar(page: Page, px: number): Promise<void> {
   await page.mouse.up();
 }
 
+/**
+ * Clicks the row labelled `label` once it shows, then moves the mouse off the tree: a pointer left on a row opens
+ * its tooltip after the hover delay, and on a busy machine that tooltip covers the next row before it is clicked.
+ */
+export async function clickRow(page: Page, label: string): Promise<void> {
+  const row = treeRow(page, label);
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.click();
+  await page.mouse.move(0, 0);
+}
+
+/** Shows the etcd view container through its activity bar icon, and moves the mouse off the icon's tooltip. */
+export async function openEtcdView(page: Page): Promise<void> {
+  await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+  await page.mouse.move(0, 0);
+  await page.locator('.part.sidebar .composite.title', { hasText: /etcd/i }).waitFor({ state: 'visible', timeout: 30_000 });
+}
+
 /** Clicks the rows labelled `labels` in turn (expanding folders, opening a key at the end). */
 export async function expand(page: Page, labels: string[]): Promise<void> {
-  for (const label of labels) {
-    const row = treeRow(page, label);
-    await row.waitFor({ state: 'visible', timeout: 20_000 });
-    await row.click();
-  }
+  for (const label of labels) await clickRow(page, label);
 }
 
 export interface E2eSession {
@@ -73,10 +142,10 @@ export function seededWorkbench(name: string, options: { configured: boolean; vi
   let workspace: string | undefined;
 
   before(async function () {
-    this.timeout(120_000);
     session.cluster = await EtcdCluster.start();
     session.conn = new EtcdConnection({ id: 'seed', name: 'seed', endpoints: session.cluster.endpoints }, {}, silentLogger);
     await seedDemo(session.conn);
+    // Packaged once per run by the runner (runE2e.ts), so a .vsix left from older sources is never tested.
     const vsix = join(repoRoot, 'etcd-explorer.vsix');
     if (!existsSync(vsix)) execFileSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: 'ignore' });
     workspace = mkdtempSync(join(tmpdir(), `etcd-e2e-${name}-`));

@@ -1,14 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { screenshot } from '../rig/vscodeServer';
-import { expand, seededWorkbench } from './session';
+import { expand, openEtcdView, seededWorkbench } from './session';
 
 describe('E2E: values in the editor, save conflicts', function () {
-  this.timeout(120_000);
   const session = seededWorkbench('values', { configured: true });
 
   it('opens a JSON value from the tree as a JSON document', async () => {
     const page = session.page;
-    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    await openEtcdView(page);
     await expand(page, ['demo etcd', '/', 'config/', 'payments/', 'limits.json']);
     const tab = page.locator('.tabs-container .tab', { hasText: 'limits.json' });
     await tab.waitFor({ state: 'visible', timeout: 20_000 });

@@ -1,29 +1,32 @@
 import * as assert from 'node:assert/strict';
 import { screenshot } from '../rig/vscodeServer';
-import { expand, seededWorkbench, treeRow, webviewFrame } from './session';
+import { expand, openEtcdView, seededWorkbench, treeRow, waitForSavedEditor, webviewFrame } from './session';
 
 const XSS_KEY = '/services/payments/<img src=x onerror=alert(1)>';
 
 describe('E2E: watch panel', function () {
-  this.timeout(120_000);
   const session = seededWorkbench('watch', { configured: true, viewport: { width: 1500, height: 900 } });
 
   it('opens a watch from the tree and streams live events, rendering hostile keys as inert text', async () => {
     const page = session.page;
-    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    await openEtcdView(page);
     await expand(page, ['demo etcd', '/']);
     const services = treeRow(page, 'services/');
     await services.waitFor({ state: 'visible', timeout: 20_000 });
-    await services.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: 'Watch Key / Prefix…' }).click();
     const input = page.locator('.quick-input-widget .quick-input-box input');
     const title = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Watch key or prefix' });
-    // Under load the tree can re-render while the context menu is open and the click miss the item: open it again.
-    if (!(await title.waitFor({ timeout: 10_000 }).then(() => true, () => false))) {
-      await page.keyboard.press('Escape');
+    // The tree is live: a re-render while the context menu is open closes the menu or makes the click miss the
+    // item. Open the menu again until the watch question shows (the only thing this click can produce).
+    const menuItem = page.locator('.context-view .action-label', { hasText: 'Watch Key / Prefix…' });
+    for (let attempt = 1; ; attempt++) {
       await services.click({ button: 'right' });
-      await page.locator('.context-view .action-label', { hasText: 'Watch Key / Prefix…' }).click();
-      await title.waitFor();
+      const opened = await menuItem
+        .click({ timeout: 10_000 })
+        .then(() => title.waitFor({ timeout: 10_000 }))
+        .then(() => true, () => false);
+      if (opened) break;
+      if (attempt === 5) throw new Error('the context menu never opened the watch question');
+      await page.keyboard.press('Escape');
     }
     assert.equal(await input.inputValue(), '/services/');
     await input.press('Enter');
@@ -56,13 +59,12 @@ describe('E2E: watch panel', function () {
 
   it('comes back after a window reload and shows what changed while it was away', async () => {
     const page = session.page;
-    // VS Code in the browser saves open editors and webview state when idle, every 5 s: let it happen once.
-    await page.waitForTimeout(12_000);
+    await waitForSavedEditor(page, 'mainThreadWebview-etcd.watch');
     await page.reload();
     // Written while the window reloads: the restored watch resumes after the last revision it had seen.
     await session.conn.write('put', (c) => c.put('/services/payments/during-reload').value('{"addr":"10.0.0.99:8443"}').exec());
-    const frame = await webviewFrame(page, '#events', undefined, 60_000);
-    await frame.locator('.state.live').first().waitFor({ timeout: 30_000 });
+    const frame = await webviewFrame(page, '#events', undefined, 120_000);
+    await frame.locator('.state.live').first().waitFor({ timeout: 60_000 });
     await frame.locator('.event .key', { hasText: '/services/payments/during-reload' }).first().waitFor({ timeout: 20_000 });
   });
 });

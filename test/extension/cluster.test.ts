@@ -3,7 +3,6 @@ import { api, testEndpoints } from './api';
 
 
 describe('cluster view', function () {
-  this.timeout(30_000);
   const endpoints = testEndpoints();
 
   before(async () => {

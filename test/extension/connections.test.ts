@@ -13,7 +13,6 @@ function labelOf(item: vscode.TreeItem): string {
 }
 
 describe('connections in the extension host', function () {
-  this.timeout(30_000);
   let seed: EtcdConnection;
 
   before(async () => {

@@ -4,7 +4,6 @@ import type { HealthNode } from '../../src/health/healthTreeProvider';
 import { escapeMarkdown } from '../../src/etcd/health/report';
 
 describe('health doctor (extension host)', function () {
-  this.timeout(60_000);
   const endpoints = testEndpoints();
   const bigKey = Buffer.from('/healthv/big-value');
 

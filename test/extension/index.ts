@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as util from 'util';
 import Mocha = require('mocha');
+import { knownState } from './knownState';
 
 function findTests(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -58,13 +59,24 @@ export function run(): Promise<void> {
     ui: 'bdd',
     reporter: 'spec',
     color: false,
-    timeout: Number(process.env.ETCD_EXPLORER_TEST_TIMEOUT ?? 60_000),
+    // One limit for every test and hook, generous for a busy machine (a limit, never a measurement).
+    timeout: Number(process.env.ETCD_EXPLORER_TEST_TIMEOUT ?? 180_000),
     // ETCD_EXPLORER_TEST_GREP runs only the matching tests (handy while working on one feature).
     ...(process.env.ETCD_EXPLORER_TEST_GREP ? { grep: process.env.ETCD_EXPLORER_TEST_GREP } : {}),
   });
   const grep = process.env.ETCD_EXPLORER_TEST_GREP;
   if (grep) mocha.grep(grep);
   for (const file of findTests(__dirname).sort()) mocha.addFile(file);
+  // Each file's first test starts from a known state, whatever the previous file left open.
+  let lastFile: string | undefined;
+  mocha.rootHooks({
+    beforeEach: async function (this: Mocha.Context) {
+      const file = this.currentTest?.file;
+      if (file === lastFile) return;
+      lastFile = file;
+      await knownState();
+    },
+  });
 
   return new Promise<void>((resolve, reject) => {
     try {

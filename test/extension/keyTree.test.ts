@@ -22,7 +22,6 @@ async function childNamed(tree: ExtensionApi['keyTree'], parent: TreeNode, name:
 
 
 describe('key tree in the extension host', function () {
-  this.timeout(60_000);
   const endpoints = testEndpoints();
   let seed: EtcdConnection;
 

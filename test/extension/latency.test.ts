@@ -4,7 +4,6 @@ import { until } from '../rig/wait';
 import { api, testEndpoints } from './api';
 
 describe('latency panel (extension host)', function () {
-  this.timeout(90_000);
   const endpoints = testEndpoints();
 
   before(async () => {
@@ -26,7 +25,7 @@ describe('latency panel (extension host)', function () {
     await until(() => {
       const last = panel.history[panel.history.length - 1];
       return !!last && last.probes.length === 4 && last.probes.every((p) => p.stats.count >= 2);
-    }, 20_000, 'every probe op has samples');
+    }, 60_000, 'every probe op has samples');
     const last = panel.history[panel.history.length - 1];
     assert.deepEqual(last.probes.map((p) => p.op).sort(), ['putDelete', 'rangeLinearizable', 'rangeSerializable', 'status']);
     for (const p of last.probes) {
@@ -37,9 +36,9 @@ describe('latency panel (extension host)', function () {
     // The extension's own calls on this connection show up by type.
     const conn = await connections.get('latv');
     await conn.call('list keys', (c) => c.kv.range({ key: Buffer.from('/'), range_end: Buffer.from('0'), keys_only: true, limit: 10 }));
-    await until(() => (panel.history[panel.history.length - 1]?.own ?? []).some((o) => o.op === 'list keys' && o.stats.count >= 1), 10_000, 'own op recorded');
+    await until(() => (panel.history[panel.history.length - 1]?.own ?? []).some((o) => o.op === 'list keys' && o.stats.count >= 1), 60_000, 'own op recorded');
 
-    await until(() => panel.metricsHistory.filter((m) => m.ok).length >= 2, 20_000, 'two /metrics scrapes');
+    await until(() => panel.metricsHistory.filter((m) => m.ok).length >= 2, 60_000, 'two /metrics scrapes');
     const scraped = panel.metricsHistory.filter((m) => m.ok);
     const values = scraped[scraped.length - 1].values;
     for (const name of ['wal_fsync_p99_ms', 'backend_commit_p99_ms', 'db_size_bytes', 'db_size_in_use_bytes']) {

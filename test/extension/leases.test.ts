@@ -6,7 +6,6 @@ import { silentLogger } from '../../src/etcd/logger';
 
 
 describe('leases view', function () {
-  this.timeout(60_000);
   const endpoints = testEndpoints();
   let other: EtcdConnection;
   let leaseId: string;

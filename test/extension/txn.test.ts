@@ -6,7 +6,6 @@ import * as vscode from 'vscode';
 import { api, testEndpoints } from './api';
 
 describe('Txn documents and bulk operations (extension host)', function () {
-  this.timeout(60_000);
   const endpoints = testEndpoints();
   const dir = mkdtempSync(join(tmpdir(), 'etcd-txn-'));
 

@@ -6,7 +6,6 @@ import * as vscode from 'vscode';
 import { api } from './api';
 
 describe('Txn document completion (extension host)', function () {
-  this.timeout(30_000);
   const dir = mkdtempSync(join(tmpdir(), 'etcd-txn-complete-'));
   after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -13,7 +13,6 @@ async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void
 }
 
 describe('values as editor documents', function () {
-  this.timeout(60_000);
   const endpoints = testEndpoints();
   let other: EtcdConnection;
   const conflicts: Conflict[] = [];

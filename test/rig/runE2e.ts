@@ -3,6 +3,7 @@
  * Each test drives a real VS Code server + headless Chromium through ./vscodeServer (openWorkbench).
  * ETCD_EXPLORER_TEST_GREP filters tests by title.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import Mocha = require('mocha');
@@ -17,7 +18,8 @@ function findTests(dir: string): string[] {
   });
 }
 
-const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 90_000 });
+// One limit for every test and hook, generous for a busy machine (a limit, never a measurement).
+const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 300_000 });
 if (process.env.ETCD_EXPLORER_TEST_GREP) mocha.grep(process.env.ETCD_EXPLORER_TEST_GREP);
 const files = findTests(path.join(repoRoot, 'out', 'test', 'e2e')).sort();
 if (files.length === 0) {
@@ -25,6 +27,11 @@ if (files.length === 0) {
   process.exit(1);
 }
 files.forEach((f) => mocha.addFile(f));
+// The suites install the packaged extension: package the sources as they are now, never reuse an older .vsix.
+if (process.env.ETCD_EXPLORER_E2E_SKIP_PACKAGE !== '1') {
+  console.log('[rig] npm run package');
+  execFileSync('npm', ['run', 'package', '--silent'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+}
 const started = Date.now();
 mocha.run((failures) => {
   console.log(`[rig] E2E: ${failures} failure(s) after ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -26,7 +26,7 @@ async function main(): Promise<number> {
       extensionTestsPath: path.join(repoRoot, 'out', 'test', 'extension', 'index.js'),
       workspaceFolder,
       env: { ETCD_EXPLORER_EXTENSION_HOST: '1', ETCD_EXPLORER_TEST_ENDPOINTS: endpoints },
-      timeoutMs: Number(process.env.ETCD_EXPLORER_HOST_TIMEOUT ?? 300_000),
+      timeoutMs: Number(process.env.ETCD_EXPLORER_HOST_TIMEOUT ?? 1_200_000),
     });
     console.log(`[rig] extension-host tests exited ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return code;

@@ -311,7 +311,8 @@ export async function startVscodeServer(opts: ServerOptions): Promise<VscodeServ
     };
 
     const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 30_000;
+    // Generous: on a busy machine the server takes long to answer; this is a limit, not a measurement.
+    const deadline = Date.now() + 90_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
         await stop();
@@ -320,7 +321,7 @@ export async function startVscodeServer(opts: ServerOptions): Promise<VscodeServ
       if ((await httpStatus(`${base}/version`)) === 200 || (await httpStatus(`${base}/`)) === 200) break;
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`VS Code server did not answer on ${base} within 30 s:\n${output}`);
+        throw new Error(`VS Code server did not answer on ${base} within 90 s:\n${output}`);
       }
       await delay(100);
     }
@@ -357,7 +358,14 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
       env: { ...process.env, XDG_CONFIG_HOME: path.join(profile, 'xdg-config'), XDG_CACHE_HOME: path.join(profile, 'xdg-cache') },
       viewport: opts.viewport ?? { width: 1400, height: 900 },
     });
+    // Limits, not measurements: on a busy machine a first workbench load or a click can take well over the
+    // 30 s defaults. Every wait still waits for something specific.
+    context.setDefaultTimeout(60_000);
+    context.setDefaultNavigationTimeout(120_000);
     const page = context.pages()[0] ?? (await context.newPage());
+    // The persistent context's first page does not take the context's defaults.
+    page.setDefaultTimeout(60_000);
+    page.setDefaultNavigationTimeout(120_000);
     return {
       context,
       page,
@@ -542,7 +550,7 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
       ? payloadUrl(server, [['extensionDevelopmentPath', remoteUri(server.port, opts.extensionDevelopmentPath)]])
       : server.url;
     await page.goto(url);
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 30_000 });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
     const b = browser;
     return {
       page,
@@ -566,7 +574,7 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
  * Contributed commands appear only once the extension host has scanned the extensions, so the palette
  * is reopened until the row shows up or `timeoutMs` passes.
  */
-export async function runCommand(page: Page, title: string, timeoutMs = 20_000): Promise<void> {
+export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const input = page.locator('.quick-input-widget .quick-input-box input');
   const row = page
