@@ -23,7 +23,8 @@ export function decorateKubernetesItem(item: vscode.TreeItem, key: Buffer, kind:
       item.description = [`namespace`, item.description].filter(Boolean).join(' · ');
     } else if (text.endsWith(`${path.resource}/`)) {
       item.iconPath = new vscode.ThemeIcon('symbol-class');
-      item.description = [path.kind ?? 'resource', item.description].filter(Boolean).join(' · ');
+      const what = path.kind ?? (path.resource.includes('.') && !path.resource.includes('/') ? 'API group' : path.resource.includes('/') ? 'custom resource' : undefined);
+      item.description = [what, item.description].filter(Boolean).join(' · ') || undefined;
     }
     return;
   }
