@@ -1,98 +1,15 @@
 import * as assert from 'node:assert/strict';
 import { extractMetrics } from '../../src/etcd/health';
-import {
-  Buckets,
-  DEFAULT_THRESHOLDS,
-  Finding,
-  HealthReport,
-  HealthSnapshot,
-  HealthThresholds,
-  MemberMetrics,
-  MemberSnapshot,
-  RuleId,
-} from '../../src/etcd/health/model';
+import { Buckets, DEFAULT_THRESHOLDS, HealthReport } from '../../src/etcd/health/model';
+import { MiB, T0, check, find, healthy, hist, member, run, snap } from './healthFixtures';
 import { escapeMarkdown, renderHealthReport } from '../../src/etcd/health/report';
 import { evaluate } from '../../src/etcd/health/rules';
-
-const MiB = 1024 * 1024;
-const T0 = 1_700_000_000_000;
-
-/** Cumulative buckets from per-bucket counts, e.g. {0.1: 90, 0.6: 10} (the rest of the bounds stay flat). */
-function hist(counts: Record<number, number>): Buckets {
-  const bounds = [0.001, 0.01, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 4, Infinity];
-  let sum = 0;
-  return bounds.map((le) => ({ le, count: (sum += counts[le] ?? 0) }));
-}
-
-function metrics(m: Partial<MemberMetrics> = {}): MemberMetrics {
-  return { hasLeader: 1, leaderChanges: 1, proposalsFailed: 0, processStartTime: 1000, dbTotalBytes: MiB, quotaBytes: 2048 * MiB, peerRoundTrip: {}, peerSentFailures: {}, grpcHandled: {}, ...m };
-}
-
-interface MemberOpts {
-  id?: string;
-  up?: boolean;
-  noEndpoint?: boolean;
-  learner?: boolean;
-  version?: string;
-  leader?: string;
-  dbSize?: number;
-  inUse?: number;
-  raftIndex?: number;
-  applied?: number;
-  term?: number;
-  metrics?: Partial<MemberMetrics> | null;
-}
-
-const ID: Record<string, string> = { m0: '10', m1: '11', m2: '12' };
-
-function member(name: string, o: MemberOpts = {}): MemberSnapshot {
-  const id = o.id ?? ID[name] ?? '99';
-  const endpoint = o.noEndpoint ? undefined : `http://127.0.0.1:${2379 + Number(id)}`;
-  return {
-    key: id,
-    id,
-    name,
-    endpoint,
-    isLearner: o.learner ?? false,
-    status: !endpoint
-      ? undefined
-      : o.up === false
-        ? { ok: false, endpoint, error: 'Could not read the status: unreachable' }
-        : {
-            ok: true,
-            endpoint,
-            memberId: id,
-            version: o.version ?? '3.4.23',
-            dbSize: o.dbSize ?? 1 * MiB,
-            dbSizeInUse: o.inUse ?? 1 * MiB,
-            leader: o.leader ?? '10',
-            raftTerm: String(o.term ?? 2),
-            raftIndex: String(o.raftIndex ?? o.applied ?? 100),
-            raftAppliedIndex: String(o.applied ?? 100),
-            errors: [],
-            isLearner: o.learner ?? false,
-          },
-    metrics: o.up === false || o.metrics === null || !endpoint ? undefined : metrics(o.metrics),
-  };
-}
-
-function snap(at: number, members: MemberSnapshot[], extra: Partial<HealthSnapshot> = {}): HealthSnapshot {
-  return { takenAt: at, members, membersSource: 'memberList', alarms: [], ...extra };
-}
-
-const healthy = (at = T0, m: Partial<Record<string, MemberOpts>> = {}) => snap(at, ['m0', 'm1', 'm2'].map((n) => member(n, m[n])));
-
-function run(s: HealthSnapshot, history: HealthSnapshot[] = [], t: Partial<HealthThresholds> = {}) {
-  return evaluate(s, history, { ...DEFAULT_THRESHOLDS, ...t });
-}
-const find = (r: { findings: Finding[] }, rule: RuleId) => r.findings.filter((f) => f.rule === rule);
-const check = (r: ReturnType<typeof run>, rule: RuleId) => r.checks.find((c) => c.rule === rule)!;
 
 describe('health rules', () => {
   it('a healthy cluster has no findings, and every rule appears in the checks', () => {
     const r = run(healthy(), [healthy(T0 - 20 * 60_000), healthy(T0 - 60_000)], { dbGrowthMinSpanMs: 0 });
     assert.deepEqual(r.findings, []);
-    assert.equal(r.checks.length, 17);
+    assert.equal(r.checks.length, 18);
     assert.deepEqual(r.checks.filter((c) => !c.evaluated).map((c) => c.rule), ['hashMismatch', 'largeValues']);
   });
 
@@ -111,11 +28,47 @@ describe('health rules', () => {
       assert.equal(find(r, 'membersDown')[0].title, '1 of 3 members is down');
     });
 
-    it('counts a member its peers fail to send to above 0.01/s, not below', () => {
-      const at = (t: number, failures: number) => snap(t, [member('m0', { metrics: { peerSentFailures: { c: failures } } }), member('m1'), member('m2')]);
-      // 12 decimal = c hex. 100 s apart: 2 failures = 0.02/s, 1 failure = 0.01/s (not above).
-      assert.equal(find(run(at(T0, 2), [at(T0 - 100_000, 0)]), 'membersDown')[0]?.member, 'm2');
-      assert.deepEqual(find(run(at(T0, 1), [at(T0 - 100_000, 0)]), 'membersDown'), []);
+    it('is about now: a member that answers Status is not down, whatever its peers failed to send it', () => {
+      const at = (t: number, failures: number, up = true) => snap(t, [member('m0', { metrics: { peerSentFailures: { c: failures } } }), member('m1'), member('m2', { up })]);
+      const window = { membersDownWindowMs: 120_000 };
+      // 12 decimal = c hex. 120 s apart: 3 failures = 0.025/s.
+      const answering = run(at(T0, 3), [at(T0 - 120_000, 0)], window);
+      assert.deepEqual(find(answering, 'membersDown'), []);
+      const [down] = find(run(at(T0, 3, false), [at(T0 - 120_000, 0)], window), 'membersDown');
+      assert.equal(down.member, 'm2');
+      assert.ok(down.evidence.includes('m0 failed 3 sends to m2 in the last 2 min (0.03/s)'), down.evidence.join('\n'));
+      assert.ok(down.evidence.includes('2 of 3 members answered Status'));
+    });
+  });
+
+  describe('peerSendFailures', () => {
+    const at = (t: number, failures: number) => snap(t, [member('m0', { metrics: { peerSentFailures: { c: failures } } }), member('m1'), member('m2')]);
+    const window = { membersDownWindowMs: 120_000 };
+
+    it('a member its peers failed to send to above 0.01/s over 2 min, answering now, was unreachable (recovered): info', () => {
+      const [f, ...rest] = find(run(at(T0, 3), [at(T0 - 120_000, 0), at(T0 - 60_000, 3)], window), 'peerSendFailures');
+      assert.equal(rest.length, 0);
+      assert.equal(f.severity, 'info');
+      assert.equal(f.member, 'm2');
+      assert.equal(f.title, 'm2 was unreachable from m0 in the last 2 min (recovered)');
+      assert.ok(f.evidence.includes('m2 answered Status now'));
+    });
+
+    it('says when sends still fail since the previous check, without calling it down', () => {
+      const [f] = find(run(at(T0, 3), [at(T0 - 120_000, 0), at(T0 - 60_000, 1)], window), 'peerSendFailures');
+      assert.equal(f.title, 'm0 failed to send to m2 in the last 2 min; m2 answers Status now');
+      assert.equal(f.severity, 'info');
+    });
+
+    it('not above 0.01/s is nothing; a single failure in 2 min is 0.008/s', () => {
+      assert.deepEqual(find(run(at(T0, 1), [at(T0 - 120_000, 0)], window), 'peerSendFailures'), []);
+    });
+
+    it('needs the window of history: one failure 6.7 s after the first check is not judged', () => {
+      const r = run(at(T0, 1), [at(T0 - 6_700, 0)], window);
+      assert.deepEqual(find(r, 'peerSendFailures'), []);
+      assert.equal(check(r, 'peerSendFailures').evaluated, false);
+      assert.match(check(r, 'peerSendFailures').note!, /^Needs 2 min of history \(has 6\.7 s\)/);
     });
   });
 
@@ -154,56 +107,66 @@ describe('health rules', () => {
   describe('leaderChanges', () => {
     const at = (t: number, changes: number, start = 1000) => healthy(t, { m0: { metrics: { leaderChanges: changes, processStartTime: start } } });
 
-    it('needs an earlier check in the window', () => {
+    it('needs 15 min of history', () => {
       assert.equal(check(run(at(T0, 10)), 'leaderChanges').evaluated, false);
-      assert.equal(check(run(at(T0, 10), [at(T0 - 16 * 60_000, 0)]), 'leaderChanges').evaluated, false);
+      assert.equal(check(run(at(T0, 10), [at(T0 - 14 * 60_000, 0)]), 'leaderChanges').evaluated, false);
+      assert.equal(check(run(at(T0, 10), [at(T0 - 15 * 60_000, 0)]), 'leaderChanges').evaluated, true);
     });
 
     it('fires at 4 changes within 15 minutes, not at 3', () => {
-      assert.deepEqual(find(run(at(T0, 4), [at(T0 - 60_000, 1)]), 'leaderChanges'), []);
-      const [f] = find(run(at(T0, 5), [at(T0 - 60_000, 1)]), 'leaderChanges');
+      assert.deepEqual(find(run(at(T0, 4), [at(T0 - 15 * 60_000, 1)]), 'leaderChanges'), []);
+      const [f] = find(run(at(T0, 5), [at(T0 - 15 * 60_000, 1)]), 'leaderChanges');
       assert.equal(f.severity, 'warning');
       assert.match(f.title, /^4 leader changes/);
     });
 
     it('sums increases over every check in the window and survives a restart', () => {
       // 1 → 3 (+2), restart (new start time): counter 2 counts as +2 → 4.
-      const r = run(at(T0, 2, 2000), [at(T0 - 120_000, 1), at(T0 - 60_000, 3)]);
+      const w = { leaderChangesWindowMs: 120_000 };
+      const r = run(at(T0, 2, 2000), [at(T0 - 120_000, 1), at(T0 - 60_000, 3)], w);
       assert.match(find(r, 'leaderChanges')[0]?.title ?? '', /^4 leader changes/);
       // Without the start time the drop alone shows the reset.
-      const dropped = run(at(T0, 2, 1000), [at(T0 - 120_000, 1), at(T0 - 60_000, 3)]);
+      const dropped = run(at(T0, 2, 1000), [at(T0 - 120_000, 1), at(T0 - 60_000, 3)], w);
       assert.match(find(dropped, 'leaderChanges')[0]?.title ?? '', /^4 leader changes/);
     });
   });
 
   describe('fsync and backend commit durations', () => {
     const fsyncAt = (t: number, buckets: Buckets) => healthy(t, { m1: { metrics: { fsync: buckets } } });
+    /** The observations over the 5 min window: a base with an empty histogram 5 min earlier. */
+    const over5min = (s: ReturnType<typeof healthy>) => run(s, [healthy(T0 - 5 * 60_000)]);
 
     it('fsync p99: 0.5 s is fine, above warns, above 1 s is critical', () => {
-      assert.deepEqual(find(run(fsyncAt(T0, hist({ 0.01: 99, 0.4: 1 }))), 'fsyncSlow'), []);
-      const warn = find(run(fsyncAt(T0, hist({ 0.01: 90, 0.8: 10 }))), 'fsyncSlow');
+      assert.deepEqual(find(over5min(fsyncAt(T0, hist({ 0.01: 99, 0.4: 1 }))), 'fsyncSlow'), []);
+      const warn = find(over5min(fsyncAt(T0, hist({ 0.01: 90, 0.8: 10 }))), 'fsyncSlow');
       assert.equal(warn[0].severity, 'warning');
       assert.equal(warn[0].member, 'm1');
-      assert.equal(find(run(fsyncAt(T0, hist({ 0.01: 90, 2: 10 }))), 'fsyncSlow')[0].severity, 'critical');
+      assert.equal(find(over5min(fsyncAt(T0, hist({ 0.01: 90, 2: 10 }))), 'fsyncSlow')[0].severity, 'critical');
     });
 
-    it('uses only the observations since the earliest check in the window', () => {
+    it('uses only the observations inside the window, and needs the window of history', () => {
       const slowPast = hist({ 0.01: 10, 2: 10 });
       const nowFast = hist({ 0.01: 500, 2: 10 });
-      assert.deepEqual(find(run(fsyncAt(T0, nowFast), [fsyncAt(T0 - 60_000, slowPast)]), 'fsyncSlow'), []);
-      // Without the earlier check, the cumulative histogram (since start) is all there is: 10 of 510 are slow.
-      const r = run(fsyncAt(T0, nowFast));
-      assert.match(find(r, 'fsyncSlow')[0].evidence[0], /since the member started/);
+      assert.deepEqual(find(run(fsyncAt(T0, nowFast), [fsyncAt(T0 - 5 * 60_000, slowPast)]), 'fsyncSlow'), []);
+      const early = run(fsyncAt(T0, nowFast), [fsyncAt(T0 - 60_000, slowPast)]);
+      assert.deepEqual(find(early, 'fsyncSlow'), []);
+      assert.match(check(early, 'fsyncSlow').note!, /^Needs 5 min of history \(has 1 min\)/);
+    });
+
+    it('a p99 over fewer than 20 observations is too few to judge', () => {
+      const r = over5min(fsyncAt(T0, hist({ 0.01: 10, 2: 9 })));
+      assert.deepEqual(find(r, 'fsyncSlow'), []);
+      assert.match(check(r, 'fsyncSlow').note!, /Too few operations to judge in the last 5 min: m1: 19 operations/);
     });
 
     it('backend commit p99 above 0.25 s warns', () => {
       const at = (b: Buckets) => healthy(T0, { m2: { metrics: { backendCommit: b } } });
-      assert.deepEqual(find(run(at(hist({ 0.01: 99, 0.2: 1 }))), 'backendCommitSlow'), []);
-      assert.equal(find(run(at(hist({ 0.01: 90, 0.4: 10 }))), 'backendCommitSlow')[0].severity, 'warning');
+      assert.deepEqual(find(over5min(at(hist({ 0.01: 99, 0.2: 1 }))), 'backendCommitSlow'), []);
+      assert.equal(find(over5min(at(hist({ 0.01: 90, 0.4: 10 }))), 'backendCommitSlow')[0].severity, 'warning');
     });
 
     it('peer round trip p99 above 0.15 s warns, naming the peer', () => {
-      const r = run(healthy(T0, { m0: { metrics: { peerRoundTrip: { b: hist({ 0.01: 90, 0.4: 10 }), c: hist({ 0.01: 100 }) } } } }));
+      const r = over5min(healthy(T0, { m0: { metrics: { peerRoundTrip: { b: hist({ 0.01: 90, 0.4: 10 }), c: hist({ 0.01: 100 }) } } } }));
       const [f, ...rest] = find(r, 'peerRoundTripSlow');
       assert.equal(rest.length, 0);
       assert.match(f.title, /from m0 to m1/);
@@ -213,25 +176,35 @@ describe('health rules', () => {
   describe('grpcFailures', () => {
     const at = (t: number, total: number, failed: number) => healthy(t, { m0: { metrics: { grpcHandled: { Put: { total, failed }, Range: { total: total * 10, failed: 0 } } } } });
 
-    it('needs an earlier check in the window', () => {
+    it('needs 5 min of history', () => {
       assert.equal(check(run(at(T0, 100, 50)), 'grpcFailures').evaluated, false);
+      assert.equal(check(run(at(T0, 100, 50), [at(T0 - 60_000, 0, 0)]), 'grpcFailures').evaluated, false);
     });
 
     it('1 % is fine, above warns, above 5 % is critical (per method, over the window)', () => {
-      const base = at(T0 - 60_000, 1000, 500);
+      const base = at(T0 - 5 * 60_000, 1000, 500);
       assert.deepEqual(find(run(at(T0, 1100, 501), [base]), 'grpcFailures'), []);
       const warn = find(run(at(T0, 1100, 502), [base]), 'grpcFailures');
       assert.equal(warn[0].severity, 'warning');
       assert.match(warn[0].title, /^2\.0 % of Put requests failed on m0/);
       assert.equal(find(run(at(T0, 1100, 506), [base]), 'grpcFailures')[0].severity, 'critical');
     });
+
+    it('fewer than 100 requests of a method in the window are too few to judge: one failed Alarm of one is no finding', () => {
+      const alarmAt = (t: number, total: number, failed: number) => healthy(t, { m0: { metrics: { grpcHandled: { Alarm: { total, failed } } } } });
+      const r = run(alarmAt(T0, 1, 1), [alarmAt(T0 - 5 * 60_000, 0, 0)]);
+      assert.deepEqual(find(r, 'grpcFailures'), []);
+      assert.match(check(r, 'grpcFailures').note!, /Too few requests to judge in the last 5 min: Alarm on m0: 1 of 1 failed \(needs 100 requests\)/);
+      assert.equal(find(run(alarmAt(T0, 100, 2), [alarmAt(T0 - 5 * 60_000, 0, 0)]), 'grpcFailures')[0]?.severity, 'warning');
+    });
   });
 
   describe('proposalsFailed', () => {
     const at = (t: number, n: number) => healthy(t, { m2: { metrics: { proposalsFailed: n } } });
     it('fires above 5 per second', () => {
-      assert.deepEqual(find(run(at(T0, 500), [at(T0 - 100_000, 0)]), 'proposalsFailed'), []);
-      assert.equal(find(run(at(T0, 501), [at(T0 - 100_000, 0)]), 'proposalsFailed')[0].member, 'm2');
+      const w = { proposalsFailedWindowMs: 100_000 };
+      assert.deepEqual(find(run(at(T0, 500), [at(T0 - 100_000, 0)], w), 'proposalsFailed'), []);
+      assert.equal(find(run(at(T0, 501), [at(T0 - 100_000, 0)], w), 'proposalsFailed')[0].member, 'm2');
     });
   });
 
@@ -399,13 +372,13 @@ describe('health report (Markdown)', () => {
   function report(): HealthReport {
     const snapshot = snap(T0, [member(hostile, { up: false }), member('m1'), member('m2')], { alarms: undefined, alarmsError: '<script>x</script>' });
     const { findings, checks } = evaluate(snapshot, [], DEFAULT_THRESHOLDS);
-    return { checkedAt: T0, durationMs: 12, findings, checks, snapshot };
+    return { checkedAt: T0, durationMs: 12, findings, checks, snapshot, timeline: [] };
   }
 
   it('has the title, counts, each finding with evidence and remedy, the members and the skipped checks', () => {
     const md = renderHealthReport(report(), 'prod');
     assert.match(md, /^# etcd health: prod\n/);
-    assert.match(md, /\*\*1 critical, 0 warning, 0 info\*\*/);
+    assert.match(md, /\*\*1 critical, 0 warning, 0 info, 0 pending\*\*/);
     assert.match(md, /### Critical: 1 of 3 members is down/);
     assert.match(md, /\*\*What to do:\*\* Check the member process/);
     assert.ok(md.includes('`systemctl status etcd`'), 'commands in a remedy stay code spans');

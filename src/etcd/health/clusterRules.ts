@@ -1,53 +1,109 @@
 import { memberHex } from '../cluster';
 import { Finding, HealthSnapshot, MemberSnapshot, memberNameById } from './model';
-import { RuleContext, RuleResult, done, dur, increase, skipped } from './ruleContext';
+import { RuleContext, RuleResult, done, dur, increase, notes, skipped } from './ruleContext';
 
 /** Health rules about membership, leadership and consistency: who is up, who leads, whether members agree. */
 
+/**
+ * Members that do not answer Status now (within the deadline), or advertise no client URL. The mixin also counts
+ * a member its peers keep failing to send to; that is here as evidence when the member is down, and as its own
+ * finding (peerSendFailures) when it answers now.
+ */
 export function membersDown(c: RuleContext): RuleResult {
   const down = new Map<string, string[]>();
   for (const m of c.snap.members) {
     if (!m.endpoint) down.set(m.name, [`${m.name}: advertises no client URL (added but never started?)`]);
     else if (m.status && !m.status.ok) down.set(m.name, [`${m.name} (${m.endpoint}): ${m.status.error}`]);
   }
-  // The mixin also counts a member its peers keep failing to send to, even when this client reaches it.
-  const window = c.window(c.t.membersDownWindowMs);
-  const peerNote: string | undefined = window.length ? undefined : `Peer send failures need an earlier check within ${dur(c.t.membersDownWindowMs)}.`;
-  if (window.length) {
-    for (const from of c.scraped) {
-      const series = c.series(from, c.t.membersDownWindowMs);
-      if (series.length < 2) continue;
-      const seconds = (series[series.length - 1].at - series[0].at) / 1000;
-      for (const to of Object.keys(from.metrics!.peerSentFailures)) {
-        const inc = increase(series.map((p) => ({ value: p.m.peerSentFailures[to], start: p.m.processStartTime })));
-        const rate = seconds > 0 ? inc / seconds : 0;
-        if (rate > c.t.peerSendFailuresPerSecond) {
-          const name = memberNameById(c.snap, to);
-          const lines = down.get(name) ?? [];
-          lines.push(`${from.name} failed ${inc} sends to ${name} in ${dur(seconds * 1000)} (${rate.toFixed(2)}/s)`);
-          down.set(name, lines);
-        }
-      }
-    }
-  }
-  if (!down.size) return done([], peerNote);
+  if (!down.size) return done([]);
+  for (const p of peerFailures(c).failures) down.get(p.to.name)?.push(p.line);
   const n = c.snap.members.length;
   const names = [...down.keys()];
-  return done(
-    [
-      {
-        rule: 'membersDown',
-        severity: 'critical',
-        title: `${down.size} of ${n} members ${down.size === 1 ? 'is' : 'are'} down`,
-        member: names.length === 1 ? names[0] : undefined,
-        evidence: [...[...down.values()].flat(), `${c.live.length} of ${n} members answered Status`],
-        remedy:
-          'Check the member process and its log on its host (e.g. `systemctl status etcd`, `journalctl -u etcd`) and that its client and peer ports are reachable, then restart it. ' +
-          'If its data is lost, replace it: `etcdctl member remove <id>`, then `etcdctl member add` and start it with an empty data dir and --initial-cluster-state=existing.',
-      },
-    ],
-    peerNote,
-  );
+  return done([
+    {
+      rule: 'membersDown',
+      severity: 'critical',
+      title: `${down.size} of ${n} members ${down.size === 1 ? 'is' : 'are'} down`,
+      member: names.length === 1 ? names[0] : undefined,
+      subject: 'cluster',
+      evidence: [...[...down.values()].flat(), `${c.live.length} of ${n} members answered Status`],
+      remedy:
+        'Check the member process and its log on its host (e.g. `systemctl status etcd`, `journalctl -u etcd`) and that its client and peer ports are reachable, then restart it. ' +
+        'If its data is lost, replace it: `etcdctl member remove <id>`, then `etcdctl member add` and start it with an empty data dir and --initial-cluster-state=existing.',
+    },
+  ]);
+}
+
+interface PeerFailure {
+  readonly from: MemberSnapshot;
+  readonly to: MemberSnapshot;
+  readonly failures: number;
+  /** Failures since the previous check. */
+  readonly latest: number;
+  readonly line: string;
+}
+
+/** Peer sends that failed above the mixin's rate over its window (etcd_network_peer_sent_failures_total, label To). */
+function peerFailures(c: RuleContext): { failures: PeerFailure[]; short: MemberSnapshot[] } {
+  const ms = c.t.membersDownWindowMs;
+  const failures: PeerFailure[] = [];
+  const short: MemberSnapshot[] = [];
+  for (const from of c.scraped) {
+    const series = c.series(from, ms);
+    if (!series) {
+      short.push(from);
+      continue;
+    }
+    for (const toId of Object.keys(from.metrics!.peerSentFailures)) {
+      const values = series.points.map((p) => ({ value: p.m.peerSentFailures[toId], start: p.m.processStartTime }));
+      const inc = increase(values);
+      const rate = series.seconds > 0 ? inc / series.seconds : 0;
+      if (!(rate > c.t.peerSendFailuresPerSecond)) continue;
+      const to = memberById(c.snap, toId);
+      if (!to) continue;
+      const latest = increase(values.slice(-2));
+      failures.push({ from, to, failures: inc, latest, line: `${from.name} failed ${inc} sends to ${to.name} in the last ${dur(series.seconds * 1000)} (${rate.toFixed(2)}/s)` });
+    }
+  }
+  return { failures, short };
+}
+
+function memberById(snap: HealthSnapshot, id: string): MemberSnapshot | undefined {
+  const hex = /^[0-9]+$/.test(id) ? memberHex(id) : id;
+  return snap.members.find((m) => m.id === id || (m.id && memberHex(m.id) === hex));
+}
+
+/**
+ * Recently: a member its peers failed to send to over the window, that answers Status now. Not down (it
+ * answers), so info: "was unreachable … (recovered)", or, while sends still fail, that it answers clients now.
+ */
+export function peerSendFailures(c: RuleContext): RuleResult {
+  const unavailable = c.rateUnavailable(c.t.membersDownWindowMs);
+  if (unavailable) return unavailable;
+  const { failures, short } = peerFailures(c);
+  const byTarget = new Map<MemberSnapshot, PeerFailure[]>();
+  for (const f of failures) if (f.to.status?.ok) byTarget.set(f.to, [...(byTarget.get(f.to) ?? []), f]);
+  const findings: Finding[] = [...byTarget].map(([to, list]) => {
+    const still = list.some((f) => f.latest > 0);
+    const from = list.map((f) => f.from.name).join(', ');
+    return {
+      rule: 'peerSendFailures',
+      severity: 'info',
+      title: still
+        ? `${from} failed to send to ${to.name} in the last ${dur(c.t.membersDownWindowMs)}; ${to.name} answers Status now`
+        : `${to.name} was unreachable from ${from} in the last ${dur(c.t.membersDownWindowMs)} (recovered)`,
+      member: to.name,
+      evidence: [
+        ...list.map((f) => f.line),
+        ...list.map((f) => `${f.from.name} → ${to.name}: ${f.latest} failed since the previous check`),
+        `${to.name} answered Status now`,
+      ],
+      remedy: still
+        ? `Its clients reach ${to.name} but its peers do not: check the peer port (2380 by default) between the members, firewalls and the peer TLS settings.`
+        : 'Nothing to do if it was restarted on purpose; otherwise look in its log for why it stopped.',
+    };
+  });
+  return done(findings, c.shortNote(short, c.t.membersDownWindowMs));
 }
 
 export function insufficientMembers(c: RuleContext): RuleResult {
@@ -113,13 +169,18 @@ export function leaderChanges(c: RuleContext): RuleResult {
   const unavailable = c.rateUnavailable(c.t.leaderChangesWindowMs);
   if (unavailable) return unavailable;
   let worst = { inc: 0, name: '', seconds: 0 };
+  const short: MemberSnapshot[] = [];
   for (const m of c.scraped) {
     const series = c.series(m, c.t.leaderChangesWindowMs);
-    if (series.length < 2) continue;
-    const inc = increase(series.map((p) => ({ value: p.m.leaderChanges, start: p.m.processStartTime })));
-    if (inc > worst.inc) worst = { inc, name: m.name, seconds: (series[series.length - 1].at - series[0].at) / 1000 };
+    if (!series) {
+      short.push(m);
+      continue;
+    }
+    const inc = increase(series.points.map((p) => ({ value: p.m.leaderChanges, start: p.m.processStartTime })));
+    if (inc > worst.inc) worst = { inc, name: m.name, seconds: series.seconds };
   }
-  if (worst.inc < c.t.leaderChangesMax) return done([], c.metricsNote());
+  const note = notes(c.metricsNote(), c.shortNote(short, c.t.leaderChangesWindowMs));
+  if (worst.inc < c.t.leaderChangesMax) return done([], note);
   const terms = termChange(c, c.t.leaderChangesWindowMs);
   return done(
     [
@@ -137,12 +198,12 @@ export function leaderChanges(c: RuleContext): RuleResult {
           'On slow links raise --heartbeat-interval and --election-timeout (election timeout about 10× the round trip).',
       },
     ],
-    c.metricsNote(),
+    note,
   );
 }
 
 function termChange(c: RuleContext, ms: number): string | undefined {
-  const first = c.window(ms)[0];
+  const first = c.window(ms)?.[0];
   const term = (s: HealthSnapshot) => Math.max(0, ...s.members.map((m) => (m.status?.ok ? Number(m.status.raftTerm) : 0)));
   const before = first ? term(first) : 0;
   const now = term(c.snap);

@@ -1,20 +1,23 @@
 import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../cluster';
 import { EtcdConnection } from '../connection';
-import { cancelledError, errorText, isCancellation } from '../errors';
-import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
-import { evaluate } from './rules';
+import { EtcdExplorerError, cancelledError, errorText, isCancellation } from '../errors';
+import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LARGE_VALUES_KEPT, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
+import { AlertTracker } from './alerts';
+import { evaluate, sortFindings } from './rules';
 import { scanLargeValues } from './valueScan';
 import { ScrapeTls, histograms, mergeHistograms, parsePrometheusText, scrapeMetrics } from '../metrics';
 
 /**
  * The health doctor: etcd's official Prometheus alert conditions (etcd-io/etcd contrib/mixin) evaluated over
  * snapshots the doctor takes itself, plus checks Prometheus cannot make (mixed versions, applied-index lag,
- * HashKV across members, alarms, very large values). Alerts that need a rate use the doctor's own earlier
- * snapshots as the time series; the mixin's `for:` durations are not applied (a check is a point in time).
+ * HashKV across members, alarms, very large values). Its earlier snapshots are the time series: rules over a
+ * window judge only once the history covers it, and a condition fires only after it held for the mixin's
+ * `for:` (pending until then), as Prometheus would alert.
  */
 
 export interface HealthDoctorOptions {
-  readonly thresholds?: Partial<HealthThresholds>;
+  /** `forMs` is merged per rule. */
+  readonly thresholds?: Partial<Omit<HealthThresholds, 'forMs'>> & { readonly forMs?: Partial<HealthThresholds['forMs']> };
   readonly scrapeTls?: ScrapeTls;
   /** Default true. */
   readonly scanLargeValues?: boolean;
@@ -38,13 +41,15 @@ const HISTORY_MAX = 2000;
 export class HealthDoctor {
   private readonly thresholds: HealthThresholds;
   private readonly historyList: HealthSnapshot[] = [];
+  private readonly alerts: AlertTracker;
 
   constructor(
     private readonly conn: EtcdConnection,
     private readonly clients: MemberClients,
     private readonly options: HealthDoctorOptions = {},
   ) {
-    this.thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds };
+    this.thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds, forMs: { ...DEFAULT_THRESHOLDS.forMs, ...options.thresholds?.forMs } };
+    this.alerts = new AlertTracker(this.thresholds);
   }
 
   /** Earlier snapshots, oldest first. */
@@ -60,16 +65,19 @@ export class HealthDoctor {
   async check(signal?: AbortSignal, options: CheckOptions = {}): Promise<HealthReport> {
     const started = Date.now();
     const snapshot = await this.collect(signal, options.thorough !== false);
-    const { findings, checks } = evaluate(snapshot, this.historyList, this.thresholds);
+    const { findings: holding, checks } = evaluate(snapshot, this.historyList, this.thresholds);
+    const { findings, timeline } = this.alerts.update(snapshot.takenAt, holding, checks);
     this.remember(snapshot);
-    return { checkedAt: started, durationMs: Date.now() - started, findings, checks, snapshot };
+    return { checkedAt: started, durationMs: Date.now() - started, findings: sortFindings(findings), checks, snapshot, timeline };
   }
 
   private remember(snapshot: HealthSnapshot): void {
     const t = this.thresholds;
     const keepMs = Math.max(t.membersDownWindowMs, t.leaderChangesWindowMs, t.latencyWindowMs, t.grpcFailuresWindowMs, t.proposalsFailedWindowMs, t.dbGrowthWindowMs);
     this.historyList.push(snapshot);
-    while (this.historyList.length > HISTORY_MAX || (this.historyList.length && this.historyList[0].takenAt < snapshot.takenAt - keepMs)) this.historyList.shift();
+    // Keep the newest snapshot at or before the longest window's start: it is that window's base.
+    const list = this.historyList;
+    while (list.length > HISTORY_MAX || (list.length > 1 && list[1].takenAt <= snapshot.takenAt - keepMs)) list.shift();
   }
 
   private async collect(signal: AbortSignal | undefined, thorough: boolean): Promise<HealthSnapshot> {

@@ -1,8 +1,9 @@
 import { AlarmInfo, MemberStatus, memberHex } from '../cluster';
 
 /**
- * What the health doctor works with: findings, thresholds (the etcd mixin's defaults) and the snapshots it
- * takes. Shared by the collection (health.ts), the rules (healthRules.ts) and the report (healthReport.ts).
+ * What the health doctor works with: findings, thresholds and `for:` durations (the etcd mixin's defaults), the
+ * snapshots it takes and the timeline of its alerts. Shared by the collection (doctor.ts), the rules (rules.ts),
+ * the alert states (alerts.ts) and the report (report.ts).
  */
 
 export type Severity = 'critical' | 'warning' | 'info';
@@ -23,7 +24,8 @@ export type RuleId =
   | 'alarms'
   | 'largeValues'
   | 'peerRoundTripSlow'
-  | 'proposalsFailed';
+  | 'proposalsFailed'
+  | 'peerSendFailures';
 
 export interface Finding {
   readonly rule: RuleId;
@@ -36,7 +38,47 @@ export interface Finding {
   readonly evidence: string[];
   /** What to do, concrete, 1-3 sentences. */
   readonly remedy: string;
+  /** Tells findings of one rule apart across checks when `member` does not (e.g. "m0→m1"). */
+  readonly subject?: string;
+  /** Where the condition stands over time (set by the doctor from its own history; absent on raw rule output). */
+  readonly alert?: AlertStatus;
 }
+
+/**
+ * A condition that holds but not yet for its `for:` duration is pending (its finding is info until then); it
+ * fires at the rule's severity once it has held that long, and resolves at the first check where it no longer holds.
+ */
+export interface AlertStatus {
+  readonly state: 'pending' | 'firing';
+  /** The first check of the current unbroken run of checks where the condition held. */
+  readonly since: number;
+  /** Pending: when it fires if it keeps holding, and at which severity. */
+  readonly firesAt?: number;
+  readonly firesAs?: Severity;
+  /** Firing: when it (first) fired. */
+  readonly firedAt?: number;
+}
+
+/** One episode of a condition: started, fired (if it held long enough), resolved (or still active). */
+export interface TimelineEntry {
+  readonly key: string;
+  readonly rule: RuleId;
+  readonly member?: string;
+  /** The finding's latest title. */
+  readonly title: string;
+  /** The highest severity it fired at; info when it never fired. */
+  readonly severity: Severity;
+  readonly startedAt: number;
+  readonly firedAt?: number;
+  /** The last check where it held. */
+  readonly lastSeenAt: number;
+  /** The first check where it no longer held; absent while active, or when checks stopped for too long to tell. */
+  readonly resolvedAt?: number;
+  readonly active: boolean;
+}
+
+/** How long a condition must hold before it fires, per severity (ms); a missing severity fires at once. */
+export type ForDurations = Readonly<Partial<Record<'warning' | 'critical', number>>>;
 
 export interface RuleCheck {
   readonly rule: RuleId;
@@ -47,7 +89,10 @@ export interface RuleCheck {
 
 /** Every threshold, defaulting to the etcd mixin's values; windows in ms (tests shorten them). */
 export interface HealthThresholds {
-  /** etcdMembersDown also counts a member its peers fail to send to (> 0.01 failures/s over 4 × 30 s scrapes). */
+  /**
+   * etcdMembersDown also counts a member its peers fail to send to (> 0.01 failures/s over 4 × 30 s scrapes).
+   * The doctor reports that as down only when the member does not answer now; otherwise as "was unreachable".
+   */
   readonly peerSendFailuresPerSecond: number;
   readonly membersDownWindowMs: number;
   /** etcdHighNumberOfLeaderChanges: increase ≥ 4 within 15 min. */
@@ -66,6 +111,10 @@ export interface HealthThresholds {
   readonly grpcFailuresWarningPercent: number;
   readonly grpcFailuresCriticalPercent: number;
   readonly grpcFailuresWindowMs: number;
+  /** Not in the mixin: fewer requests of a method than this in the window are too few to judge a failure share. */
+  readonly grpcFailuresMinRequests: number;
+  /** Not in the mixin: a p99 over fewer observations than this in the window is not judged. */
+  readonly latencyMinObservations: number;
   /** etcdHighNumberOfFailedProposals: rate over 15 min > 5 per second. */
   readonly proposalsFailedPerSecond: number;
   readonly proposalsFailedWindowMs: number;
@@ -94,6 +143,45 @@ export interface HealthThresholds {
   readonly largeValueBytes: number;
   /** Keys the large-value scan reads at most per check (it reports how many it covered of how many). */
   readonly largeValueScanMaxKeys: number;
+  /** The `for:` of each rule (the mixin's; tests shorten them). */
+  readonly forMs: Readonly<Record<RuleId, ForDurations>>;
+  /**
+   * Checks further apart than this break a condition's run: a condition seen twice an hour apart has not been
+   * seen to hold for that hour. The automatic checks (every minute by default) keep well inside it.
+   */
+  readonly maxCheckGapMs: number;
+}
+
+const MIN = 60_000;
+
+/** The etcd mixin's `for:` durations (contrib/mixin); rules not in the mixin report facts at once. */
+export const MIXIN_FOR_MS: Readonly<Record<RuleId, ForDurations>> = {
+  membersDown: { critical: 10 * MIN },
+  insufficientMembers: { critical: 3 * MIN },
+  noLeader: { critical: MIN, warning: MIN },
+  leaderChanges: { warning: 5 * MIN },
+  fsyncSlow: { warning: 10 * MIN, critical: 10 * MIN },
+  backendCommitSlow: { warning: 10 * MIN },
+  grpcFailures: { warning: 10 * MIN, critical: 5 * MIN },
+  quotaLowSpace: { warning: 10 * MIN, critical: 10 * MIN },
+  dbGrowth: { warning: 10 * MIN },
+  fragmentation: { warning: 10 * MIN },
+  mixedVersions: {},
+  // Not in the mixin: a backlog is normal for a moment under a write burst.
+  appliedIndexLag: { warning: MIN },
+  hashMismatch: {},
+  alarms: {},
+  largeValues: {},
+  peerRoundTripSlow: { warning: 10 * MIN },
+  proposalsFailed: { warning: 15 * MIN },
+  peerSendFailures: {},
+};
+
+/** The same `for:` for every rule and severity (tests use short ones). */
+export function uniformFor(ms: number): Record<RuleId, ForDurations> {
+  const out = {} as Record<RuleId, ForDurations>;
+  for (const rule of Object.keys(MIXIN_FOR_MS) as RuleId[]) out[rule] = { warning: ms, critical: ms };
+  return out;
 }
 
 export const DEFAULT_THRESHOLDS: HealthThresholds = {
@@ -109,6 +197,8 @@ export const DEFAULT_THRESHOLDS: HealthThresholds = {
   grpcFailuresWarningPercent: 1,
   grpcFailuresCriticalPercent: 5,
   grpcFailuresWindowMs: 5 * 60_000,
+  grpcFailuresMinRequests: 100,
+  latencyMinObservations: 20,
   proposalsFailedPerSecond: 5,
   proposalsFailedWindowMs: 15 * 60_000,
   quotaCriticalPercent: 95,
@@ -121,6 +211,8 @@ export const DEFAULT_THRESHOLDS: HealthThresholds = {
   appliedIndexLagMax: 5000,
   largeValueBytes: 512 * 1024,
   largeValueScanMaxKeys: 10_000,
+  forMs: MIXIN_FOR_MS,
+  maxCheckGapMs: 5 * MIN,
 };
 
 export type Buckets = ReadonlyArray<{ readonly le: number; readonly count: number }>;
@@ -200,6 +292,8 @@ export interface HealthReport {
   /** Every rule, whether it could be evaluated and why not. */
   readonly checks: RuleCheck[];
   readonly snapshot: HealthSnapshot;
+  /** Episodes of every condition the doctor has seen, newest start first (active and recently resolved). */
+  readonly timeline: TimelineEntry[];
 }
 
 export const RULE_LABELS: Readonly<Record<RuleId, string>> = {
@@ -220,6 +314,7 @@ export const RULE_LABELS: Readonly<Record<RuleId, string>> = {
   largeValues: 'Very large values',
   peerRoundTripSlow: 'Peer round trip',
   proposalsFailed: 'Failed proposals',
+  peerSendFailures: 'Peer sends',
 };
 
 export const LARGE_VALUES_KEPT = 20;

@@ -1,28 +1,33 @@
-import { HealthReport, RULE_LABELS, Severity, memberNameById } from './model';
+import { Finding, HealthReport, RULE_LABELS, Severity, memberNameById } from './model';
 import { formatBytes } from '../values';
 
 /**
  * The report as a Markdown document (title with connection name and time, summary counts, each finding with
- * severity, evidence, remedy, then the member table and the list of checks that could not run). Text from the
+ * severity or pending state, evidence, remedy, then the member table, the timeline and the checks that could not run). Text from the
  * cluster (member names, keys, errors) is escaped so it cannot inject Markdown, HTML or links.
  */
 export function renderHealthReport(report: HealthReport, connectionName: string): string {
   const out: string[] = [];
   const counts = { critical: 0, warning: 0, info: 0 };
-  for (const f of report.findings) counts[f.severity]++;
+  let pending = 0;
+  for (const f of report.findings) {
+    if (f.alert?.state === 'pending') pending++;
+    else counts[f.severity]++;
+  }
   out.push(`# etcd health: ${escapeMarkdown(connectionName)}`, '');
   out.push(`Checked ${escapeMarkdown(new Date(report.checkedAt).toISOString())} in ${report.durationMs} ms.`, '');
   const evaluated = report.checks.filter((c) => c.evaluated).length;
   out.push(
     report.findings.length
-      ? `**${counts.critical} critical, ${counts.warning} warning, ${counts.info} info** — ${evaluated} of ${report.checks.length} checks ran.`
+      ? `**${counts.critical} critical, ${counts.warning} warning, ${counts.info} info, ${pending} pending** — ${evaluated} of ${report.checks.length} checks ran.`
       : `**No findings** — ${evaluated} of ${report.checks.length} checks ran and passed.`,
     '',
   );
   if (report.findings.length) out.push('## Findings', '');
   for (const f of report.findings) {
-    out.push(`### ${SEVERITY_LABEL[f.severity]}: ${escapeMarkdown(f.title)}`, '');
-    out.push(`Rule: ${escapeMarkdown(RULE_LABELS[f.rule])}${f.member ? ` · Member: ${escapeMarkdown(f.member)}` : ''}`, '');
+    out.push(`### ${escapeMarkdown(findingHeading(f))}: ${escapeMarkdown(f.title)}`, '');
+    const state = alertText(f);
+    out.push(`Rule: ${escapeMarkdown(RULE_LABELS[f.rule])}${f.member ? ` · Member: ${escapeMarkdown(f.member)}` : ''}${state ? ` · ${escapeMarkdown(state)}` : ''}`, '');
     for (const e of f.evidence) out.push(`- ${escapeMarkdown(e)}`);
     out.push('', `**What to do:** ${remedyMarkdown(f.remedy)}`, '');
   }
@@ -36,6 +41,15 @@ export function renderHealthReport(report: HealthReport, connectionName: string)
     out.push(`| ${[m.name + (m.isLearner ? ' (learner)' : ''), m.endpoint ?? '', ...cells].map(escapeMarkdown).join(' | ')} |`);
   }
   out.push('');
+  if (report.timeline.length) {
+    out.push('## Timeline', '', '| Condition | Started | Fired | Resolved |', '| --- | --- | --- | --- |');
+    for (const e of report.timeline) {
+      const fired = e.firedAt !== undefined ? `${clock(e.firedAt)} (${e.severity})` : e.active ? 'pending' : 'never';
+      const resolved = e.resolvedAt !== undefined ? clock(e.resolvedAt) : e.active ? 'active' : `unknown: not checked after ${clock(e.lastSeenAt)}`;
+      out.push(`| ${[`${RULE_LABELS[e.rule]}: ${e.title}`, clock(e.startedAt), fired, resolved].map(escapeMarkdown).join(' | ')} |`);
+    }
+    out.push('');
+  }
   const notRun = report.checks.filter((c) => !c.evaluated);
   if (notRun.length) {
     out.push('## Checks that could not run', '');
@@ -60,6 +74,25 @@ function remedyMarkdown(text: string): string {
 }
 
 const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', warning: 'Warning', info: 'Info' };
+
+/** "Critical", or "Pending (critical)" while a condition has not yet held for its `for:`. */
+export function findingHeading(f: Finding): string {
+  return f.alert?.state === 'pending' && f.alert.firesAs ? `Pending (${f.alert.firesAs})` : SEVERITY_LABEL[f.severity];
+}
+
+/** "since 14:02:10, fires at 14:12:10" / "since 14:02:10, fired at 14:12:10"; undefined without a state. */
+export function alertText(f: Finding): string | undefined {
+  const a = f.alert;
+  if (!a) return undefined;
+  if (a.state === 'pending') return `since ${clock(a.since)}, fires at ${clock(a.firesAt!)} if it still holds`;
+  return a.firedAt !== undefined && a.firedAt !== a.since ? `since ${clock(a.since)}, fired at ${clock(a.firedAt)}` : `since ${clock(a.since)}`;
+}
+
+/** Local wall-clock time of day, to the second. */
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
 
 /**
  * Text as inert Markdown: every ASCII punctuation character backslash-escaped (no emphasis, links, headings,

@@ -1,82 +1,125 @@
 import { Buckets, Finding, MemberMetrics, MemberSnapshot, memberNameById } from './model';
-import { RuleContext, RuleResult, bucketDelta, done, dur, increase, pct, plural, secs, skipped, total } from './ruleContext';
+import { RuleContext, RuleResult, Series, bucketDelta, done, dur, increase, notes, pct, plural, secs, skipped, total } from './ruleContext';
 import { histogramQuantile } from '../metrics';
 import { formatBytes } from '../values';
 
 /** Health rules about resources: disk and network latency, failing requests, database size and very large values. */
 
 export function latencyRule(c: RuleContext, rule: 'fsyncSlow' | 'backendCommitSlow', field: 'fsync' | 'backendCommit', what: string, warn: number, crit: number): RuleResult {
-  if (!c.scraped.length) return c.noMetrics();
+  const ms = c.t.latencyWindowMs;
+  const unavailable = c.rateUnavailable(ms);
+  if (unavailable) return unavailable;
   const findings: Finding[] = [];
+  const judge = new Judged(c, ms, 'operations');
   for (const m of c.scraped) {
-    const current = m.metrics![field];
-    if (!current) continue;
-    const { buckets, since } = recentBuckets(c, m, (x) => x[field], c.t.latencyWindowMs);
-    if (!total(buckets)) continue;
-    const p99 = histogramQuantile(0.99, buckets);
+    if (!m.metrics![field]) continue;
+    const recent = judge.buckets(m, (x) => x[field], m.name);
+    if (!recent) continue;
+    const p99 = histogramQuantile(0.99, recent.buckets);
     if (!(p99 > warn)) continue;
     findings.push({
       rule,
       severity: p99 > crit ? 'critical' : 'warning',
       title: `p99 ${what} on ${m.name} is ${secs(p99)}`,
       member: m.name,
-      evidence: [`p99 ${what} ${secs(p99)} over ${total(buckets)} operations ${since}`, `thresholds: warning > ${secs(warn)}${Number.isFinite(crit) ? `, critical > ${secs(crit)}` : ''}`],
+      evidence: [`p99 ${what} ${secs(p99)} over ${total(recent.buckets)} operations in the last ${dur(recent.seconds * 1000)}`, `thresholds: warning > ${secs(warn)}${Number.isFinite(crit) ? `, critical > ${secs(crit)}` : ''}`],
       remedy:
         'The disk is too slow for etcd: give the member a dedicated SSD/NVMe (at least for the WAL: --wal-dir), keep other I/O-heavy work off that disk, ' +
         'and measure it (fio with fdatasync, or `etcdctl check perf`).',
     });
   }
-  return done(findings, c.metricsNote());
+  return done(findings, judge.note());
 }
 
-/** The histogram's observations inside the window (since member start when no earlier check is in it). */
-function recentBuckets(c: RuleContext, m: MemberSnapshot, pick: (x: MemberMetrics) => Buckets | undefined, ms: number): { buckets: Buckets; since: string } {
-  const series = c.series(m, ms);
-  const base = series.length > 1 ? series[0] : undefined;
-  const current = pick(m.metrics!)!;
-  const restarted = base !== undefined && base.m.processStartTime !== m.metrics!.processStartTime;
-  const basePick = base ? pick(base.m) : undefined;
-  if (!basePick || restarted) return { buckets: current, since: 'since the member started (no earlier check in the window)' };
-  return { buckets: bucketDelta(current, basePick, false), since: `in the last ${dur(c.snap.takenAt - base!.at)}` };
+/** Window bookkeeping shared by the windowed rules: what was judged, and what was not and why (for the note). */
+class Judged {
+  private readonly short: MemberSnapshot[] = [];
+  private readonly few: string[] = [];
+
+  constructor(
+    private readonly c: RuleContext,
+    private readonly ms: number,
+    private readonly unit: string,
+  ) {}
+
+  series(m: MemberSnapshot): Series | undefined {
+    const series = this.c.series(m, this.ms);
+    if (!series) this.short.push(m);
+    return series;
+  }
+
+  /** The histogram's observations inside the window; undefined (and noted) when too few to judge a p99. */
+  buckets(m: MemberSnapshot, pick: (x: MemberMetrics) => Buckets | undefined, label: string): { buckets: Buckets; seconds: number } | undefined {
+    const series = this.series(m);
+    if (!series) return undefined;
+    const base = series.points[0];
+    const current = pick(m.metrics!);
+    if (!current) return undefined;
+    const restarted = base.m.processStartTime !== m.metrics!.processStartTime;
+    // After a restart every observation counted is from after it, so inside the window.
+    const buckets = bucketDelta(current, pick(base.m), restarted);
+    const n = total(buckets);
+    if (n && n < this.c.t.latencyMinObservations) this.tooFew(`${label}: ${plural(n, this.unit.replace(/s$/, ''))}`);
+    return n >= this.c.t.latencyMinObservations ? { buckets, seconds: series.seconds } : undefined;
+  }
+
+  tooFew(what: string): void {
+    this.few.push(what);
+  }
+
+  note(): string | undefined {
+    const few = this.few.length ? `Too few ${this.unit} to judge in the last ${dur(this.ms)}: ${this.few.join('; ')}.` : undefined;
+    return notes(this.c.metricsNote(), this.c.shortNote(this.short, this.ms), few);
+  }
 }
 
 export function peerRoundTripSlow(c: RuleContext): RuleResult {
-  if (!c.scraped.length) return c.noMetrics();
+  const ms = c.t.latencyWindowMs;
+  const unavailable = c.rateUnavailable(ms);
+  if (unavailable) return unavailable;
   const findings: Finding[] = [];
+  const judge = new Judged(c, ms, 'probes');
   for (const m of c.scraped) {
     for (const to of Object.keys(m.metrics!.peerRoundTrip)) {
-      const { buckets, since } = recentBuckets(c, m, (x) => x.peerRoundTrip[to], c.t.latencyWindowMs);
-      if (!total(buckets)) continue;
-      const p99 = histogramQuantile(0.99, buckets);
-      if (!(p99 > c.t.peerRoundTripWarningSeconds)) continue;
       const peer = memberNameById(c.snap, to);
+      const recent = judge.buckets(m, (x) => x.peerRoundTrip[to], `${m.name} → ${peer}`);
+      if (!recent) continue;
+      const p99 = histogramQuantile(0.99, recent.buckets);
+      if (!(p99 > c.t.peerRoundTripWarningSeconds)) continue;
       findings.push({
         rule: 'peerRoundTripSlow',
         severity: 'warning',
         title: `p99 round trip from ${m.name} to ${peer} is ${secs(p99)}`,
         member: m.name,
-        evidence: [`p99 peer round trip ${m.name} → ${peer}: ${secs(p99)} over ${total(buckets)} probes ${since}`, `threshold: ${secs(c.t.peerRoundTripWarningSeconds)}`],
+        subject: `${m.name}→${peer}`,
+        evidence: [`p99 peer round trip ${m.name} → ${peer}: ${secs(p99)} over ${total(recent.buckets)} probes in the last ${dur(recent.seconds * 1000)}`, `threshold: ${secs(c.t.peerRoundTripWarningSeconds)}`],
         remedy: 'Check the network between these members (latency, packet loss, bandwidth taken by snapshots or other traffic); members of one cluster belong in one region.',
       });
     }
   }
-  return done(findings, c.metricsNote());
+  return done(findings, judge.note());
 }
 
 export function grpcFailures(c: RuleContext): RuleResult {
-  const unavailable = c.rateUnavailable(c.t.grpcFailuresWindowMs);
+  const ms = c.t.grpcFailuresWindowMs;
+  const unavailable = c.rateUnavailable(ms);
   if (unavailable) return unavailable;
   const findings: Finding[] = [];
+  const judge = new Judged(c, ms, 'requests');
   for (const m of c.scraped) {
-    const series = c.series(m, c.t.grpcFailuresWindowMs);
-    if (series.length < 2) continue;
-    const seconds = (series[series.length - 1].at - series[0].at) / 1000;
+    const series = judge.series(m);
+    if (!series) continue;
     const bad: Array<{ method: string; failed: number; all: number; share: number }> = [];
     for (const method of Object.keys(m.metrics!.grpcHandled)) {
       const start = (p: { m: MemberMetrics }) => p.m.processStartTime;
-      const all = increase(series.map((p) => ({ value: p.m.grpcHandled[method]?.total, start: start(p) })));
-      const failed = increase(series.map((p) => ({ value: p.m.grpcHandled[method]?.failed, start: start(p) })));
-      if (!all) continue;
+      const all = increase(series.points.map((p) => ({ value: p.m.grpcHandled[method]?.total, start: start(p) })));
+      const failed = increase(series.points.map((p) => ({ value: p.m.grpcHandled[method]?.failed, start: start(p) })));
+      if (!failed) continue;
+      // A share of a handful of requests is noise: one failed Alarm request of one is not "100 % failing".
+      if (all < c.t.grpcFailuresMinRequests) {
+        judge.tooFew(`${method} on ${m.name}: ${failed} of ${all} failed (needs ${c.t.grpcFailuresMinRequests} requests)`);
+        continue;
+      }
       const share = (100 * failed) / all;
       if (share > c.t.grpcFailuresWarningPercent) bad.push({ method, failed, all, share });
     }
@@ -88,38 +131,39 @@ export function grpcFailures(c: RuleContext): RuleResult {
       title: `${pct(bad[0].share)} of ${bad[0].method} requests failed on ${m.name}`,
       member: m.name,
       evidence: [
-        ...bad.map((b) => `${b.method}: ${b.failed} of ${b.all} failed (${pct(b.share)}) in the last ${dur(seconds * 1000)}`),
-        `thresholds: warning > ${c.t.grpcFailuresWarningPercent} %, critical > ${c.t.grpcFailuresCriticalPercent} %`,
+        ...bad.map((b) => `${b.method}: ${b.failed} of ${b.all} failed (${pct(b.share)}) in the last ${dur(series.seconds * 1000)}`),
+        `thresholds: warning > ${c.t.grpcFailuresWarningPercent} %, critical > ${c.t.grpcFailuresCriticalPercent} %, at least ${c.t.grpcFailuresMinRequests} requests`,
       ],
       remedy:
         'Look up the failing method in the member\'s log. ResourceExhausted usually means the NOSPACE alarm (free space, then disarm); ' +
         'Unavailable and DeadlineExceeded mean no leader, lost quorum or an overloaded member.',
     });
   }
-  return done(findings, c.metricsNote());
+  return done(findings, judge.note());
 }
 
 export function proposalsFailed(c: RuleContext): RuleResult {
-  const unavailable = c.rateUnavailable(c.t.proposalsFailedWindowMs);
+  const ms = c.t.proposalsFailedWindowMs;
+  const unavailable = c.rateUnavailable(ms);
   if (unavailable) return unavailable;
   const findings: Finding[] = [];
+  const judge = new Judged(c, ms, 'proposals');
   for (const m of c.scraped) {
-    const series = c.series(m, c.t.proposalsFailedWindowMs);
-    if (series.length < 2) continue;
-    const seconds = (series[series.length - 1].at - series[0].at) / 1000;
-    const inc = increase(series.map((p) => ({ value: p.m.proposalsFailed, start: p.m.processStartTime })));
-    const rate = seconds > 0 ? inc / seconds : 0;
+    const series = judge.series(m);
+    if (!series) continue;
+    const inc = increase(series.points.map((p) => ({ value: p.m.proposalsFailed, start: p.m.processStartTime })));
+    const rate = series.seconds > 0 ? inc / series.seconds : 0;
     if (rate <= c.t.proposalsFailedPerSecond) continue;
     findings.push({
       rule: 'proposalsFailed',
       severity: 'warning',
       title: `${rate.toFixed(1)} failed proposals per second on ${m.name}`,
       member: m.name,
-      evidence: [`${inc} proposals failed in ${dur(seconds * 1000)} (etcd_server_proposals_failed_total)`, `threshold: ${c.t.proposalsFailedPerSecond}/s`],
+      evidence: [`${inc} proposals failed in the last ${dur(series.seconds * 1000)} (etcd_server_proposals_failed_total)`, `threshold: ${c.t.proposalsFailedPerSecond}/s`],
       remedy: 'Proposals fail during elections and without quorum: look at leader changes and members down, and at the network between members.',
     });
   }
-  return done(findings, c.metricsNote());
+  return done(findings, judge.note());
 }
 
 export function quotaLowSpace(c: RuleContext): RuleResult {
@@ -152,7 +196,7 @@ export function dbGrowth(c: RuleContext): RuleResult {
   let evaluatedAny = false;
   for (const m of c.scraped) {
     const quota = m.metrics!.quotaBytes;
-    const points = c.series(m, c.t.dbGrowthWindowMs).filter((p) => p.m.dbTotalBytes !== undefined);
+    const points = c.samples(m, c.t.dbGrowthWindowMs).filter((p) => p.m.dbTotalBytes !== undefined);
     if (!quota || points.length < 2 || points[points.length - 1].at - points[0].at < c.t.dbGrowthMinSpanMs) continue;
     evaluatedAny = true;
     // predict_linear: least-squares line through the samples, read off `horizon` after now.

@@ -8,6 +8,12 @@ export interface RuleResult {
   readonly note?: string;
 }
 
+export interface Series {
+  readonly points: ReadonlyArray<{ readonly at: number; readonly m: MemberMetrics }>;
+  /** From the first point to now. */
+  readonly seconds: number;
+}
+
 export const skipped = (note: string): RuleResult => ({ findings: [], evaluated: false, note });
 export const done = (findings: Finding[], note?: string): RuleResult => ({ findings, evaluated: true, note });
 
@@ -24,21 +30,59 @@ export class RuleContext {
     this.scraped = snap.members.filter((m) => m.metrics);
   }
 
-  /** Earlier snapshots inside the window, oldest first. */
-  window(ms: number): HealthSnapshot[] {
+  /**
+   * The earlier snapshots a window of `ms` needs: the newest one at or before the window's start (the base, as a
+   * rate over the window needs a sample at its start), then those inside it, oldest first. Undefined when the
+   * history does not reach back that far: a rate over a few seconds is no rate over minutes.
+   */
+  window(ms: number): HealthSnapshot[] | undefined {
     const now = this.snap.takenAt;
-    return this.history.filter((s) => s.takenAt < now && s.takenAt >= now - ms).sort((a, b) => a.takenAt - b.takenAt);
+    const earlier = this.history.filter((s) => s.takenAt < now).sort((a, b) => a.takenAt - b.takenAt);
+    let base = -1;
+    for (let i = 0; i < earlier.length && earlier[i].takenAt <= now - ms; i++) base = i;
+    return base < 0 ? undefined : earlier.slice(base);
   }
 
-  /** The member's metrics in each earlier snapshot of the window that has them, then now. */
-  series(member: MemberSnapshot, ms: number): Array<{ at: number; m: MemberMetrics }> {
-    const out: Array<{ at: number; m: MemberMetrics }> = [];
-    for (const s of this.window(ms)) {
+  /**
+   * The member's metrics over the window: from its first sample at or before the window's start through now.
+   * Undefined when its samples do not reach back that far (history too short, or it was not scraped then).
+   */
+  series(member: MemberSnapshot, ms: number): Series | undefined {
+    const window = this.window(ms);
+    if (!window || !member.metrics) return undefined;
+    const now = this.snap.takenAt;
+    const points: Array<{ at: number; m: MemberMetrics }> = [];
+    for (const s of window) {
       const m = s.members.find((x) => x.key === member.key)?.metrics;
+      if (m && (points.length || s.takenAt <= now - ms)) points.push({ at: s.takenAt, m });
+      else if (m && !points.length) return undefined;
+    }
+    if (!points.length) return undefined;
+    points.push({ at: now, m: member.metrics });
+    return { points, seconds: (now - points[0].at) / 1000 };
+  }
+
+  /** The member's samples inside the window (however far back they reach) and now, oldest first. */
+  samples(member: MemberSnapshot, ms: number): Array<{ at: number; m: MemberMetrics }> {
+    const now = this.snap.takenAt;
+    const out: Array<{ at: number; m: MemberMetrics }> = [];
+    for (const s of [...this.history].sort((a, b) => a.takenAt - b.takenAt)) {
+      const m = s.takenAt < now && s.takenAt >= now - ms ? s.members.find((x) => x.key === member.key)?.metrics : undefined;
       if (m) out.push({ at: s.takenAt, m });
     }
-    if (member.metrics) out.push({ at: this.snap.takenAt, m: member.metrics });
+    if (member.metrics) out.push({ at: now, m: member.metrics });
     return out;
+  }
+
+  /** "Needs 5 min of history (has 40 s)". */
+  historyNote(ms: number): string {
+    const oldest = Math.min(this.snap.takenAt, ...this.history.map((s) => s.takenAt));
+    return `Needs ${dur(ms)} of history (has ${dur(this.snap.takenAt - oldest)}): automatic checks keep it.`;
+  }
+
+  /** The members whose samples do not cover the window, for a rule's note. */
+  shortNote(members: MemberSnapshot[], ms: number): string | undefined {
+    return members.length ? `Not judged on ${members.map((m) => m.name).join(', ')}: /metrics samples do not cover the last ${dur(ms)}.` : undefined;
   }
 
   /** Why a metrics rule covers fewer members than answered, for the check's note. */
@@ -47,10 +91,10 @@ export class RuleContext {
     return missing.length ? `No /metrics from ${missing.map((m) => `${m.name} (${m.metricsError ?? 'not read'})`).join(', ')}.` : undefined;
   }
 
-  /** Why a rate rule cannot run yet (no /metrics, or no earlier check within `ms`); undefined when it can. */
+  /** Why a windowed rule cannot run yet (no /metrics, or a history shorter than `ms`); undefined when it can. */
   rateUnavailable(ms: number): RuleResult | undefined {
     if (!this.scraped.length) return this.noMetrics();
-    if (!this.window(ms).length) return skipped(`Needs an earlier check within the last ${dur(ms)}.`);
+    if (!this.window(ms)) return skipped(this.historyNote(ms));
     return undefined;
   }
 
@@ -59,6 +103,9 @@ export class RuleContext {
     return skipped(`No member's /metrics could be read${first ? `: ${first}` : '.'}`);
   }
 }
+
+/** A note from parts that may be absent. */
+export const notes = (...parts: Array<string | undefined>): string | undefined => parts.filter(Boolean).join(' ') || undefined;
 
 /** Counter increase over points, counting a restart (new start time, or a drop) as a reset to zero. */
 export function increase(points: ReadonlyArray<{ value?: number; start?: number }>): number {

@@ -1,4 +1,4 @@
-import { alarms, appliedIndexLag, hashMismatch, insufficientMembers, leaderChanges, membersDown, mixedVersions, noLeader } from './clusterRules';
+import { alarms, appliedIndexLag, hashMismatch, insufficientMembers, leaderChanges, membersDown, mixedVersions, noLeader, peerSendFailures } from './clusterRules';
 import { Finding, HealthSnapshot, HealthThresholds, RULE_LABELS, RuleCheck, RuleId, Severity } from './model';
 import { dbGrowth, fragmentation, grpcFailures, largeValues, latencyRule, peerRoundTripSlow, proposalsFailed, quotaLowSpace } from './resourceRules';
 import { RuleContext, RuleResult } from './ruleContext';
@@ -6,7 +6,10 @@ import { RuleContext, RuleResult } from './ruleContext';
 const RULE_ORDER = Object.keys(RULE_LABELS) as RuleId[];
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
-/** Pure: findings from a snapshot and earlier snapshots (unit-testable with synthetic snapshots). */
+/**
+ * Pure: the conditions that hold at a snapshot, given the earlier snapshots (unit-testable with synthetic ones).
+ * Each finding's severity is the highest whose condition holds now; how long it has held is alerts.ts's part.
+ */
 export function evaluate(snapshot: HealthSnapshot, history: readonly HealthSnapshot[], thresholds: HealthThresholds): { findings: Finding[]; checks: RuleCheck[] } {
   const ctx = new RuleContext(snapshot, history, thresholds);
   const rules: Record<RuleId, (c: RuleContext) => RuleResult> = {
@@ -27,6 +30,7 @@ export function evaluate(snapshot: HealthSnapshot, history: readonly HealthSnaps
     largeValues,
     peerRoundTripSlow,
     proposalsFailed,
+    peerSendFailures,
   };
   const findings: Finding[] = [];
   const checks: RuleCheck[] = [];
@@ -35,6 +39,10 @@ export function evaluate(snapshot: HealthSnapshot, history: readonly HealthSnaps
     findings.push(...r.findings);
     checks.push({ rule, label: RULE_LABELS[rule], evaluated: r.evaluated, ...(r.note ? { note: r.note } : {}) });
   }
-  findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || RULE_ORDER.indexOf(a.rule) - RULE_ORDER.indexOf(b.rule));
-  return { findings, checks };
+  return { findings: sortFindings(findings), checks };
+}
+
+/** Critical, warning, info (pending ones are info), then in rule order. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] || RULE_ORDER.indexOf(a.rule) - RULE_ORDER.indexOf(b.rule));
 }
