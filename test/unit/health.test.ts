@@ -186,7 +186,7 @@ describe('health rules', () => {
       assert.deepEqual(find(run(at(T0, 1100, 501), [base]), 'grpcFailures'), []);
       const warn = find(run(at(T0, 1100, 502), [base]), 'grpcFailures');
       assert.equal(warn[0].severity, 'warning');
-      assert.match(warn[0].title, /^2\.0 % of Put requests failed on m0/);
+      assert.match(warn[0].title, /^2\.00 % of Put requests failed on m0/);
       assert.equal(find(run(at(T0, 1100, 506), [base]), 'grpcFailures')[0].severity, 'critical');
     });
 

@@ -82,11 +82,13 @@ export class AlertTracker {
       track.since = {};
       return { ...f, alert: { state: 'firing', since: e.startedAt, firedAt: e.firedAt ?? at } };
     }
+    const durations = this.options.forMs[f.rule] ?? {};
     for (const tier of TIERS) {
-      if (RANK[f.severity] >= RANK[tier]) track.since[tier] ??= at;
+      // A critical condition implies the rule's warning condition (a lower threshold), if the rule has one.
+      const holds = tier === f.severity || (RANK[f.severity] > RANK[tier] && durations[tier] !== undefined);
+      if (holds) track.since[tier] ??= at;
       else delete track.since[tier];
     }
-    const durations = this.options.forMs[f.rule] ?? {};
     const held = TIERS.filter((t) => track.since[t] !== undefined).map((t) => ({ tier: t, due: track.since[t]! + (durations[t] ?? 0) }));
     const firing = held.filter((h) => h.due <= at).sort((a, b) => RANK[b.tier] - RANK[a.tier])[0];
     const since = Math.min(...held.map((h) => track.since[h.tier]!));

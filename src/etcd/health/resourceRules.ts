@@ -128,10 +128,10 @@ export function grpcFailures(c: RuleContext): RuleResult {
     findings.push({
       rule: 'grpcFailures',
       severity: bad[0].share > c.t.grpcFailuresCriticalPercent ? 'critical' : 'warning',
-      title: `${pct(bad[0].share)} of ${bad[0].method} requests failed on ${m.name}`,
+      title: `${share(bad[0].share)} of ${bad[0].method} requests failed on ${m.name}`,
       member: m.name,
       evidence: [
-        ...bad.map((b) => `${b.method}: ${b.failed} of ${b.all} failed (${pct(b.share)}) in the last ${dur(series.seconds * 1000)}`),
+        ...bad.map((b) => `${b.method}: ${b.failed} of ${b.all} failed (${share(b.share)}) in the last ${dur(series.seconds * 1000)}`),
         `thresholds: warning > ${c.t.grpcFailuresWarningPercent} %, critical > ${c.t.grpcFailuresCriticalPercent} %, at least ${c.t.grpcFailuresMinRequests} requests`,
       ],
       remedy:
@@ -141,6 +141,9 @@ export function grpcFailures(c: RuleContext): RuleResult {
   }
   return done(findings, judge.note());
 }
+
+/** A failure share with the precision that shows it is above its threshold ("1.03 %", not "1.0 %" for > 1 %). */
+const share = (x: number): string => `${x.toFixed(x < 10 ? 2 : 1)} %`;
 
 export function proposalsFailed(c: RuleContext): RuleResult {
   const ms = c.t.proposalsFailedWindowMs;
