@@ -1,7 +1,7 @@
 import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../cluster';
 import { EtcdConnection } from '../connection';
-import { EtcdExplorerError, cancelledError, errorText, isCancellation } from '../errors';
-import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LARGE_VALUES_KEPT, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
+import { cancelledError, errorText, isCancellation } from '../errors';
+import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
 import { AlertTracker } from './alerts';
 import { evaluate, sortFindings } from './rules';
 import { scanLargeValues } from './valueScan';
@@ -39,7 +39,8 @@ const HISTORY_MAX = 2000;
 
 /** Runs checks against one connection and keeps their snapshots as the history the rate rules need. */
 export class HealthDoctor {
-  private readonly thresholds: HealthThresholds;
+  /** The thresholds and `for:` durations in force (the mixin's, with the options' changes). */
+  readonly thresholds: HealthThresholds;
   private readonly historyList: HealthSnapshot[] = [];
   private readonly alerts: AlertTracker;
 
@@ -80,19 +81,33 @@ export class HealthDoctor {
     while (list.length > HISTORY_MAX || (list.length > 1 && list[1].takenAt <= snapshot.takenAt - keepMs)) list.shift();
   }
 
+  /**
+   * Status goes through clients made for this check and closed after it: "down" must mean the member did not
+   * answer now, within the deadline, not that a long-lived client is still backing off from its earlier failures
+   * (a circuit breaker pausing the host, a gRPC channel waiting to reconnect) after the member came back.
+   */
   private async collect(signal: AbortSignal | undefined, thorough: boolean): Promise<HealthSnapshot> {
+    const probes = new MemberClients(this.conn);
+    try {
+      return await this.collectWith(probes, signal, thorough);
+    } finally {
+      await probes.dispose().catch(() => undefined);
+    }
+  }
+
+  private async collectWith(probes: MemberClients, signal: AbortSignal | undefined, thorough: boolean): Promise<HealthSnapshot> {
     const takenAt = Date.now();
     const timeoutMs = this.conn.timeoutMs;
     const { list, error: membersError } = await this.memberList(signal);
     // Behind a port-forward the advertised URLs are unreachable; reach members through the profile's endpoints.
-    const reach = list ? await abortable(memberEndpoints(this.clients, this.conn.profile.endpoints, list), signal) : undefined;
+    const reach = list ? await abortable(memberEndpoints(probes, this.conn.profile.endpoints, list), signal) : undefined;
     const targets: Array<{ id?: string; name: string; endpoint?: string; isLearner: boolean }> = list
       ? list.map((m) => ({ id: m.id, name: m.name || m.clientUrls[0] || `unstarted ${memberHex(m.id)}`, endpoint: reach?.get(m.id), isLearner: m.isLearner }))
       : this.conn.profile.endpoints.map((e) => ({ name: e, endpoint: e, isLearner: false }));
 
     const withEndpoint = targets.filter((t) => t.endpoint).map((t) => t.endpoint!);
     const [statuses, scrapes] = await Promise.all([
-      abortable(memberStatuses(this.clients, withEndpoint), signal),
+      abortable(memberStatuses(probes, withEndpoint), signal),
       Promise.all(
         withEndpoint.map((e) =>
           abortable(scrapeMetrics(e, { timeoutMs, tls: this.options.scrapeTls }), signal).then(
