@@ -23,7 +23,11 @@ describe('health doctor (real etcd)', function () {
     let writer: EtcdConnection;
     before(async () => {
       cluster = await EtcdCluster.start({ size: 3 });
-      writer = new EtcdConnection({ id: 'w', name: 'w', endpoints: cluster.endpoints, timeoutMs: 2000 }, {}, silentLogger);
+      writer = new EtcdConnection(
+        { id: 'w', name: 'w', endpoints: cluster.endpoints, timeoutMs: 2000 },
+        {},
+        silentLogger,
+      );
     });
     after(async () => {
       await writer?.close();
@@ -40,7 +44,16 @@ describe('health doctor (real etcd)', function () {
         assert.equal(new Set(r.snapshot.hash!.members.map((m) => m.hash)).size, 1);
         assert.ok(BigInt(r.snapshot.hash!.revision) >= 31n);
         assert.deepEqual(r.findings, [], JSON.stringify(r.findings));
-        for (const rule of ['membersDown', 'insufficientMembers', 'noLeader', 'mixedVersions', 'appliedIndexLag', 'alarms', 'largeValues', 'quotaLowSpace'] as const) {
+        for (const rule of [
+          'membersDown',
+          'insufficientMembers',
+          'noLeader',
+          'mixedVersions',
+          'appliedIndexLag',
+          'alarms',
+          'largeValues',
+          'quotaLowSpace',
+        ] as const) {
           assert.ok(evaluated(r, rule), `${rule} evaluated`);
         }
         // A first check has no history: windowed rules say so instead of judging on nothing.
@@ -55,11 +68,19 @@ describe('health doctor (real etcd)', function () {
     it('reports a very large value with its key and size, and stops once it is deleted', async () => {
       const { doctor, dispose } = doctorFor(cluster);
       try {
-        await writer.write('put', (c) => c.put('/big/blob').value(Buffer.alloc(1024 * 1024, 1)).exec());
+        await writer.write('put', (c) =>
+          c
+            .put('/big/blob')
+            .value(Buffer.alloc(1024 * 1024, 1))
+            .exec(),
+        );
         const r = await doctor.check();
         const f = r.findings.find((x) => x.rule === 'largeValues');
         assert.ok(f, JSON.stringify(r.findings));
-        assert.ok(f.evidence.some((e) => e.includes('/big/blob') && e.includes('1.00 MiB')), f.evidence.join('\n'));
+        assert.ok(
+          f.evidence.some((e) => e.includes('/big/blob') && e.includes('1.00 MiB')),
+          f.evidence.join('\n'),
+        );
         const scan = r.snapshot.largeValues!;
         assert.equal(scan.scanned, scan.total, 'the whole (small) keyspace was scanned');
         assert.ok(scan.total >= 31);
@@ -80,7 +101,12 @@ describe('health doctor (real etcd)', function () {
           assert.equal(check.evaluated, false, rule);
           assert.match(check.note ?? '', /checks you start/);
         }
-        await writer.write('put', (c) => c.put('/big/light').value(Buffer.alloc(600 * 1024, 2)).exec());
+        await writer.write('put', (c) =>
+          c
+            .put('/big/light')
+            .value(Buffer.alloc(600 * 1024, 2))
+            .exec(),
+        );
         assert.ok(has(await doctor.check(), 'largeValues'), 'a thorough check scans');
         await writer.write('delete', (c) => c.delete().key('/big/light').exec());
         const light = await doctor.check(undefined, { thorough: false });
@@ -109,7 +135,11 @@ describe('health doctor (real etcd)', function () {
       try {
         await cluster.kill(1);
         await cluster.kill(2);
-        const r = await checkUntil(doctor, (x) => has(x, 'insufficientMembers') && has(x, 'noLeader'), 'insufficientMembers and noLeader');
+        const r = await checkUntil(
+          doctor,
+          (x) => has(x, 'insufficientMembers') && has(x, 'noLeader'),
+          'insufficientMembers and noLeader',
+        );
         const quorum = r.findings.find((x) => x.rule === 'insufficientMembers')!;
         assert.equal(quorum.title, 'Only 1 of 3 voting members are up: quorum needs 2');
         assert.equal(quorum.alert?.state, 'pending', 'the mixin fires it after 3 min');
@@ -118,7 +148,11 @@ describe('health doctor (real etcd)', function () {
         assert.ok(!evaluated(r, 'hashMismatch'), 'one member cannot be compared');
 
         await Promise.all([cluster.restart(1), cluster.restart(2)]);
-        await checkUntil(doctor, (x) => !has(x, 'insufficientMembers') && !has(x, 'noLeader') && !has(x, 'membersDown'), 'quorum findings to clear');
+        await checkUntil(
+          doctor,
+          (x) => !has(x, 'insufficientMembers') && !has(x, 'noLeader') && !has(x, 'membersDown'),
+          'quorum findings to clear',
+        );
       } finally {
         await dispose();
       }
@@ -126,10 +160,18 @@ describe('health doctor (real etcd)', function () {
 
     it('reports frequent leader changes from killing the leader repeatedly, and stops after the window', async () => {
       const windowMs = 12_000;
-      const { doctor, dispose } = doctorFor(cluster, { thresholds: { leaderChangesWindowMs: windowMs, leaderChangesMax: 3, forMs: { leaderChanges: { warning: 0 } } } });
+      const { doctor, dispose } = doctorFor(cluster, {
+        thresholds: { leaderChangesWindowMs: windowMs, leaderChangesMax: 3, forMs: { leaderChanges: { warning: 0 } } },
+      });
       try {
         // The rule judges once the history covers its window.
-        const first = await checkUntil(doctor, (x) => evaluated(x, 'leaderChanges'), 'a history covering the window', 30_000, () => sleep(500));
+        const first = await checkUntil(
+          doctor,
+          (x) => evaluated(x, 'leaderChanges'),
+          'a history covering the window',
+          30_000,
+          () => sleep(500),
+        );
         assert.ok(!has(first, 'leaderChanges'));
         for (let round = 0; round < 3; round++) {
           const leader = await cluster.leaderIndex();
@@ -158,21 +200,38 @@ describe('health doctor (real etcd)', function () {
   it('never throws for an unreachable cluster: a dead and a blackholed endpoint become findings and notes; only cancelling throws', async () => {
     const hole = await startBlackhole();
     const dead = await startDeadEndpoint();
-    const conn = new EtcdConnection({ id: 'x', name: 'x', endpoints: [dead, hole.endpoint], timeoutMs: 400, retries: 0 }, {}, silentLogger);
+    const conn = new EtcdConnection(
+      { id: 'x', name: 'x', endpoints: [dead, hole.endpoint], timeoutMs: 400, retries: 0 },
+      {},
+      silentLogger,
+    );
     const clients = new MemberClients(conn);
     try {
       const doctor = new HealthDoctor(conn, clients);
       const r = await doctor.check();
       assert.equal(r.snapshot.membersSource, 'profile');
       assert.equal(r.findings.find((f) => f.rule === 'membersDown')?.title, '2 of 2 members are down');
-      assert.ok(r.snapshot.members.every((m) => m.metricsError), 'both scrapes failed');
-      for (const rule of ['insufficientMembers', 'noLeader', 'alarms', 'hashMismatch', 'largeValues', 'fsyncSlow'] as const) {
+      assert.ok(
+        r.snapshot.members.every((m) => m.metricsError),
+        'both scrapes failed',
+      );
+      for (const rule of [
+        'insufficientMembers',
+        'noLeader',
+        'alarms',
+        'hashMismatch',
+        'largeValues',
+        'fsyncSlow',
+      ] as const) {
         assert.equal(evaluated(r, rule), false, rule);
         assert.ok(r.checks.find((c) => c.rule === rule)!.note, `${rule} says why`);
       }
       const abort = new AbortController();
       setTimeout(() => abort.abort(), 100);
-      await assert.rejects(doctor.check(abort.signal), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'cancelled');
+      await assert.rejects(
+        doctor.check(abort.signal),
+        (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'cancelled',
+      );
     } finally {
       await clients.dispose();
       await conn.close();
@@ -246,9 +305,17 @@ describe('health doctor (real etcd)', function () {
       const { doctor, dispose } = doctorFor(cluster, { thresholds: { fragmentationMinInUseBytes: 8 * 1024 } });
       try {
         const value = Buffer.alloc(8 * 1024, 3);
-        await Promise.all(Array.from({ length: 4 }, async (_, w) => {
-          for (let i = w; i < 400; i += 4) await writer.write('put', (c) => c.put(`/frag/${String(i).padStart(4, '0')}`).value(value).exec());
-        }));
+        await Promise.all(
+          Array.from({ length: 4 }, async (_, w) => {
+            for (let i = w; i < 400; i += 4)
+              await writer.write('put', (c) =>
+                c
+                  .put(`/frag/${String(i).padStart(4, '0')}`)
+                  .value(value)
+                  .exec(),
+              );
+          }),
+        );
         const full = await doctor.check();
         assert.ok(!has(full, 'fragmentation'), JSON.stringify(full.findings));
 
@@ -256,7 +323,13 @@ describe('health doctor (real etcd)', function () {
         await compact(writer, await revisionOf(writer), true);
         // bbolt counts the freed pages as free only after the next backend commit: give it one.
         let n = 0;
-        const r = await checkUntil(doctor, (x) => has(x, 'fragmentation'), 'fragmentation', 10_000, () => writer.write('put', (c) => c.put(`/after/${n++}`).value('x').exec()));
+        const r = await checkUntil(
+          doctor,
+          (x) => has(x, 'fragmentation'),
+          'fragmentation',
+          10_000,
+          () => writer.write('put', (c) => c.put(`/after/${n++}`).value('x').exec()),
+        );
         const f = r.findings.find((x) => x.rule === 'fragmentation')!;
         assert.equal(f.member, 'm0');
         assert.match(f.remedy, /etcdctl defrag --endpoints=http:\/\/127\.0\.0\.1:\d+/);

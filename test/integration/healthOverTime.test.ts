@@ -34,10 +34,19 @@ describe('health doctor over time (real etcd, 3 members)', function () {
     return r;
   }
   const until = (doctor: HealthDoctor, done: (r: HealthReport) => boolean, what: string, ms = 60_000) =>
-    checkUntil(doctor, (r) => (assert.deepEqual(contradictions(r, doctor.thresholds), [], JSON.stringify(r.findings, null, 1)), done(r)), what, ms, undefined, LIGHT);
+    checkUntil(
+      doctor,
+      (r) => (assert.deepEqual(contradictions(r, doctor.thresholds), [], JSON.stringify(r.findings, null, 1)), done(r)),
+      what,
+      ms,
+      undefined,
+      LIGHT,
+    );
 
   it('a killed member: pending → firing → restarted: resolved, "was unreachable (recovered)" → resolved, all on the timeline', async () => {
-    const { doctor, dispose } = doctorFor(cluster, { thresholds: { membersDownWindowMs: 15_000, forMs: { membersDown: { critical: 4000 } } } });
+    const { doctor, dispose } = doctorFor(cluster, {
+      thresholds: { membersDownWindowMs: 15_000, forMs: { membersDown: { critical: 4000 } } },
+    });
     try {
       await until(doctor, (r) => evaluated(r, 'peerSendFailures'), 'a history covering the peer-send window');
 
@@ -53,7 +62,11 @@ describe('health doctor over time (real etcd, 3 members)', function () {
       assert.equal(p.alert?.firesAt, p.alert!.since + 4000);
       assert.match(renderHealthReport(pending, 'three'), /### Pending \\\(critical\\\): 1 of 3 members is down/);
 
-      const firing = await until(doctor, (r) => finding(r, 'membersDown')?.alert?.state === 'firing', 'membersDown to fire');
+      const firing = await until(
+        doctor,
+        (r) => finding(r, 'membersDown')?.alert?.state === 'firing',
+        'membersDown to fire',
+      );
       const f = finding(firing, 'membersDown')!;
       assert.equal(f.severity, 'critical');
       assert.equal(f.alert?.since, p.alert!.since, 'one run since the first check that saw it');
@@ -69,13 +82,23 @@ describe('health doctor over time (real etcd, 3 members)', function () {
       assert.equal(down.firedAt, f.alert!.firedAt);
       assert.equal(down.resolvedAt, recovering.snapshot.takenAt);
       const recently = finding(recovering, 'peerSendFailures');
-      assert.ok(recently, `its peers failed to send to m1 while it was down: ${JSON.stringify(recovering.findings)} ${JSON.stringify(recovering.checks.find((c) => c.rule === 'peerSendFailures'))}`);
+      assert.ok(
+        recently,
+        `its peers failed to send to m1 while it was down: ${JSON.stringify(recovering.findings)} ${JSON.stringify(recovering.checks.find((c) => c.rule === 'peerSendFailures'))}`,
+      );
       assert.equal(recently.member, 'm1');
       assert.equal(recently.severity, 'info');
       assert.match(recently.title, /m1 (was unreachable from .* \(recovered\)|answers Status now)/);
-      assert.match(renderHealthReport(recovering, 'three'), /## Timeline\n[^]*Members down\\: 1 of 3 members is down \| [\d\\:]+ \| [\d\\:]+ \\\(critical\\\) \| [\d\\:]+ \|/);
+      assert.match(
+        renderHealthReport(recovering, 'three'),
+        /## Timeline\n[^]*Members down\\: 1 of 3 members is down \| [\d\\:]+ \| [\d\\:]+ \\\(critical\\\) \| [\d\\:]+ \|/,
+      );
 
-      const resolved = await until(doctor, (r) => !finding(r, 'peerSendFailures') && !finding(r, 'membersDown'), 'the peer-send failures to leave their window');
+      const resolved = await until(
+        doctor,
+        (r) => !finding(r, 'peerSendFailures') && !finding(r, 'membersDown'),
+        'the peer-send failures to leave their window',
+      );
       const sends = resolved.timeline.find((e) => e.rule === 'peerSendFailures')!;
       assert.equal(sends.resolvedAt, resolved.snapshot.takenAt);
       assert.equal(sends.severity, 'info', 'never more than info');
@@ -112,11 +135,18 @@ describe('health doctor over time (real etcd, 3 members)', function () {
      */
     async function failedRequests(n: number): Promise<string> {
       const follower = ((await cluster.leaderIndex()) + 1) % 3;
-      const conn = new EtcdConnection({ id: 'g', name: 'g', endpoints: [cluster.endpoints[follower]], timeoutMs: 5000, retries: 0 }, {}, silentLogger);
+      const conn = new EtcdConnection(
+        { id: 'g', name: 'g', endpoints: [cluster.endpoints[follower]], timeoutMs: 5000, retries: 0 },
+        {},
+        silentLogger,
+      );
       try {
         const self = (await conn.call('status', (c) => c.maintenance.status())).header.member_id;
         for (let i = 0; i < n; i++) {
-          await assert.rejects(conn.call('move the leader', (c) => c.maintenance.moveLeader({ targetID: self })), /not leader/);
+          await assert.rejects(
+            conn.call('move the leader', (c) => c.maintenance.moveLeader({ targetID: self })),
+            /not leader/,
+          );
         }
       } finally {
         await conn.close();
@@ -131,10 +161,16 @@ describe('health doctor over time (real etcd, 3 members)', function () {
         await until(doctor, (r) => evaluated(r, 'grpcFailures'), 'a history covering the gRPC window');
         const name = await failedRequests(1);
         // Until the doctor has judged the failure (its note names it), and every check on the way: no finding.
-        const judged = await until(doctor, (r) => {
-          assert.equal(finding(r, 'grpcFailures'), undefined, JSON.stringify(r.findings));
-          return (r.checks.find((c) => c.rule === 'grpcFailures')?.note ?? '').includes(`MoveLeader on ${name}: 1 of 1 failed (needs 100 requests)`);
-        }, 'the doctor to see the failed request');
+        const judged = await until(
+          doctor,
+          (r) => {
+            assert.equal(finding(r, 'grpcFailures'), undefined, JSON.stringify(r.findings));
+            return (r.checks.find((c) => c.rule === 'grpcFailures')?.note ?? '').includes(
+              `MoveLeader on ${name}: 1 of 1 failed (needs 100 requests)`,
+            );
+          },
+          'the doctor to see the failed request',
+        );
         assert.match(judged.checks.find((c) => c.rule === 'grpcFailures')!.note!, /Too few requests to judge/);
       } finally {
         await dispose();
@@ -151,7 +187,11 @@ describe('health doctor over time (real etcd, 3 members)', function () {
         assert.equal(p.member, name);
         assert.equal(p.title, `100.0 % of MoveLeader requests failed on ${name}`);
         assert.equal(p.alert?.state, 'pending');
-        const firing = await until(doctor, (r) => finding(r, 'grpcFailures')?.alert?.state === 'firing', 'the failures to fire');
+        const firing = await until(
+          doctor,
+          (r) => finding(r, 'grpcFailures')?.alert?.state === 'firing',
+          'the failures to fire',
+        );
         assert.equal(finding(firing, 'grpcFailures')!.severity, 'critical');
         const resolved = await until(doctor, (r) => !finding(r, 'grpcFailures'), 'the failures to leave the window');
         const entry = resolved.timeline.find((e) => e.rule === 'grpcFailures')!;

@@ -10,7 +10,10 @@ describe('health rules', () => {
     const r = run(healthy(), [healthy(T0 - 20 * 60_000), healthy(T0 - 60_000)], { dbGrowthMinSpanMs: 0 });
     assert.deepEqual(r.findings, []);
     assert.equal(r.checks.length, 18);
-    assert.deepEqual(r.checks.filter((c) => !c.evaluated).map((c) => c.rule), ['hashMismatch', 'largeValues']);
+    assert.deepEqual(
+      r.checks.filter((c) => !c.evaluated).map((c) => c.rule),
+      ['hashMismatch', 'largeValues'],
+    );
   });
 
   describe('membersDown', () => {
@@ -29,7 +32,8 @@ describe('health rules', () => {
     });
 
     it('is about now: a member that answers Status is not down, whatever its peers failed to send it', () => {
-      const at = (t: number, failures: number, up = true) => snap(t, [member('m0', { metrics: { peerSentFailures: { c: failures } } }), member('m1'), member('m2', { up })]);
+      const at = (t: number, failures: number, up = true) =>
+        snap(t, [member('m0', { metrics: { peerSentFailures: { c: failures } } }), member('m1'), member('m2', { up })]);
       const window = { membersDownWindowMs: 120_000 };
       // 12 decimal = c hex. 120 s apart: 3 failures = 0.025/s.
       const answering = run(at(T0, 3), [at(T0 - 120_000, 0)], window);
@@ -42,7 +46,8 @@ describe('health rules', () => {
   });
 
   describe('peerSendFailures', () => {
-    const at = (t: number, failures: number) => snap(t, [member('m0', { metrics: { peerSentFailures: { c: failures } } }), member('m1'), member('m2')]);
+    const at = (t: number, failures: number) =>
+      snap(t, [member('m0', { metrics: { peerSentFailures: { c: failures } } }), member('m1'), member('m2')]);
     const window = { membersDownWindowMs: 120_000 };
 
     it('a member its peers failed to send to above 0.01/s over 2 min, answering now, was unreachable (recovered): info', () => {
@@ -105,7 +110,8 @@ describe('health rules', () => {
   });
 
   describe('leaderChanges', () => {
-    const at = (t: number, changes: number, start = 1000) => healthy(t, { m0: { metrics: { leaderChanges: changes, processStartTime: start } } });
+    const at = (t: number, changes: number, start = 1000) =>
+      healthy(t, { m0: { metrics: { leaderChanges: changes, processStartTime: start } } });
 
     it('needs 15 min of history', () => {
       assert.equal(check(run(at(T0, 10)), 'leaderChanges').evaluated, false);
@@ -166,7 +172,9 @@ describe('health rules', () => {
     });
 
     it('peer round trip p99 above 0.15 s warns, naming the peer', () => {
-      const r = over5min(healthy(T0, { m0: { metrics: { peerRoundTrip: { b: hist({ 0.01: 90, 0.4: 10 }), c: hist({ 0.01: 100 }) } } } }));
+      const r = over5min(
+        healthy(T0, { m0: { metrics: { peerRoundTrip: { b: hist({ 0.01: 90, 0.4: 10 }), c: hist({ 0.01: 100 }) } } } }),
+      );
       const [f, ...rest] = find(r, 'peerRoundTripSlow');
       assert.equal(rest.length, 0);
       assert.match(f.title, /from m0 to m1/);
@@ -174,7 +182,10 @@ describe('health rules', () => {
   });
 
   describe('grpcFailures', () => {
-    const at = (t: number, total: number, failed: number) => healthy(t, { m0: { metrics: { grpcHandled: { Put: { total, failed }, Range: { total: total * 10, failed: 0 } } } } });
+    const at = (t: number, total: number, failed: number) =>
+      healthy(t, {
+        m0: { metrics: { grpcHandled: { Put: { total, failed }, Range: { total: total * 10, failed: 0 } } } },
+      });
 
     it('needs 5 min of history', () => {
       assert.equal(check(run(at(T0, 100, 50)), 'grpcFailures').evaluated, false);
@@ -191,11 +202,18 @@ describe('health rules', () => {
     });
 
     it('fewer than 100 requests of a method in the window are too few to judge: one failed Alarm of one is no finding', () => {
-      const alarmAt = (t: number, total: number, failed: number) => healthy(t, { m0: { metrics: { grpcHandled: { Alarm: { total, failed } } } } });
+      const alarmAt = (t: number, total: number, failed: number) =>
+        healthy(t, { m0: { metrics: { grpcHandled: { Alarm: { total, failed } } } } });
       const r = run(alarmAt(T0, 1, 1), [alarmAt(T0 - 5 * 60_000, 0, 0)]);
       assert.deepEqual(find(r, 'grpcFailures'), []);
-      assert.match(check(r, 'grpcFailures').note!, /Too few requests to judge in the last 5 min: Alarm on m0: 1 of 1 failed \(needs 100 requests\)/);
-      assert.equal(find(run(alarmAt(T0, 100, 2), [alarmAt(T0 - 5 * 60_000, 0, 0)]), 'grpcFailures')[0]?.severity, 'warning');
+      assert.match(
+        check(r, 'grpcFailures').note!,
+        /Too few requests to judge in the last 5 min: Alarm on m0: 1 of 1 failed \(needs 100 requests\)/,
+      );
+      assert.equal(
+        find(run(alarmAt(T0, 100, 2), [alarmAt(T0 - 5 * 60_000, 0, 0)]), 'grpcFailures')[0]?.severity,
+        'warning',
+      );
     });
   });
 
@@ -218,12 +236,16 @@ describe('health rules', () => {
     });
     it('is not evaluated without the quota metric', () => {
       const noQuota = { metrics: { quotaBytes: undefined } };
-      assert.equal(check(run(healthy(T0, { m0: noQuota, m1: noQuota, m2: noQuota })), 'quotaLowSpace').evaluated, false);
+      assert.equal(
+        check(run(healthy(T0, { m0: noQuota, m1: noQuota, m2: noQuota })), 'quotaLowSpace').evaluated,
+        false,
+      );
     });
   });
 
   describe('dbGrowth', () => {
-    const at = (t: number, size: number) => healthy(t, { m0: { metrics: { dbTotalBytes: size, quotaBytes: 2048 * MiB } } });
+    const at = (t: number, size: number) =>
+      healthy(t, { m0: { metrics: { dbTotalBytes: size, quotaBytes: 2048 * MiB } } });
     it('warns when the linear trend reaches the quota within 4 h', () => {
       // +100 MiB per 10 min = 600 MiB/h → 2400 MiB more in 4 h.
       const history = [at(T0 - 20 * 60_000, 100 * MiB), at(T0 - 10 * 60_000, 200 * MiB)];
@@ -231,7 +253,10 @@ describe('health rules', () => {
       assert.equal(f?.severity, 'warning');
       assert.match(f.evidence[0], /growing 600\.00 MiB\/h/);
       // 10 MiB per 10 min stays far below.
-      assert.deepEqual(find(run(at(T0, 120 * MiB), [at(T0 - 20 * 60_000, 100 * MiB), at(T0 - 10 * 60_000, 110 * MiB)]), 'dbGrowth'), []);
+      assert.deepEqual(
+        find(run(at(T0, 120 * MiB), [at(T0 - 20 * 60_000, 100 * MiB), at(T0 - 10 * 60_000, 110 * MiB)]), 'dbGrowth'),
+        [],
+      );
     });
     it('is not evaluated on too short a history', () => {
       assert.equal(check(run(at(T0, 300 * MiB), [at(T0 - 60_000, 100 * MiB)]), 'dbGrowth').evaluated, false);
@@ -246,7 +271,9 @@ describe('health rules', () => {
       assert.deepEqual(find(at(202 * MiB, 101 * MiB), 'fragmentation'), []);
     });
     it('the minimum size is a threshold', () => {
-      const r = run(healthy(T0, { m1: { dbSize: 4 * MiB, inUse: 0.1 * MiB } }), [], { fragmentationMinInUseBytes: 1024 });
+      const r = run(healthy(T0, { m1: { dbSize: 4 * MiB, inUse: 0.1 * MiB } }), [], {
+        fragmentationMinInUseBytes: 1024,
+      });
       assert.match(find(r, 'fragmentation')[0].remedy, /etcdctl defrag --endpoints=http:\/\/127\.0\.0\.1:2390/);
     });
   });
@@ -261,37 +288,72 @@ describe('health rules', () => {
 
   describe('appliedIndexLag', () => {
     it('fires when a member trails the most advanced one by more than 5000 entries', () => {
-      assert.deepEqual(find(run(healthy(T0, { m0: { applied: 10_000 }, m1: { applied: 5000 }, m2: { applied: 9000 } })), 'appliedIndexLag'), []);
-      const [f, ...rest] = find(run(healthy(T0, { m0: { applied: 10_001 }, m1: { applied: 5000 }, m2: { applied: 10_001 } })), 'appliedIndexLag');
+      assert.deepEqual(
+        find(
+          run(healthy(T0, { m0: { applied: 10_000 }, m1: { applied: 5000 }, m2: { applied: 9000 } })),
+          'appliedIndexLag',
+        ),
+        [],
+      );
+      const [f, ...rest] = find(
+        run(healthy(T0, { m0: { applied: 10_001 }, m1: { applied: 5000 }, m2: { applied: 10_001 } })),
+        'appliedIndexLag',
+      );
       assert.equal(rest.length, 0);
       assert.equal(f.member, 'm1');
       assert.equal(f.title, 'm1 is 5001 raft entries behind');
     });
     it('fires on a member whose own apply backlog exceeds the limit', () => {
-      const [f] = find(run(healthy(T0, { m2: { raftIndex: 16_000, applied: 10_000 }, m0: { applied: 10_000 }, m1: { applied: 10_000 } })), 'appliedIndexLag');
+      const [f] = find(
+        run(
+          healthy(T0, { m2: { raftIndex: 16_000, applied: 10_000 }, m0: { applied: 10_000 }, m1: { applied: 10_000 } }),
+        ),
+        'appliedIndexLag',
+      );
       assert.equal(f?.member, 'm2');
     });
   });
 
   describe('hashMismatch', () => {
     const withHashes = (hashes: Array<[string, string, string]>) =>
-      run({ ...healthy(), hash: { revision: '500', members: hashes.map(([name, hash, compactRevision]) => ({ name, hash, compactRevision })) } });
+      run({
+        ...healthy(),
+        hash: {
+          revision: '500',
+          members: hashes.map(([name, hash, compactRevision]) => ({ name, hash, compactRevision })),
+        },
+      });
 
     it('equal hashes pass and the check ran', () => {
-      const r = withHashes([['m0', '1', '7'], ['m1', '1', '7'], ['m2', '1', '7']]);
+      const r = withHashes([
+        ['m0', '1', '7'],
+        ['m1', '1', '7'],
+        ['m2', '1', '7'],
+      ]);
       assert.deepEqual(find(r, 'hashMismatch'), []);
       assert.equal(check(r, 'hashMismatch').evaluated, true);
     });
 
     it('a different hash is critical and names the odd member', () => {
-      const [f] = find(withHashes([['m0', '1', '7'], ['m1', '2', '7'], ['m2', '1', '7']]), 'hashMismatch');
+      const [f] = find(
+        withHashes([
+          ['m0', '1', '7'],
+          ['m1', '2', '7'],
+          ['m2', '1', '7'],
+        ]),
+        'hashMismatch',
+      );
       assert.equal(f.severity, 'critical');
       assert.equal(f.member, 'm1');
       assert.match(f.title, /revision 500/);
     });
 
     it('is not comparable while compact revisions differ', () => {
-      const r = withHashes([['m0', '1', '7'], ['m1', '2', '9'], ['m2', '1', '7']]);
+      const r = withHashes([
+        ['m0', '1', '7'],
+        ['m1', '2', '9'],
+        ['m2', '1', '7'],
+      ]);
       assert.deepEqual(find(r, 'hashMismatch'), []);
       assert.equal(check(r, 'hashMismatch').evaluated, false);
       assert.match(check(r, 'hashMismatch').note!, /compact revisions/);
@@ -315,7 +377,15 @@ describe('health rules', () => {
     const scan = (bytes: number[], scanned = 10, total = 10, stoppedBecause?: string) =>
       run({
         ...healthy(),
-        largeValues: { thresholdBytes: 512 * 1024, scanned, total, revision: '9', large: bytes.map((b, i) => ({ key: `/k${i}`, bytes: b })), largeCount: bytes.length, stoppedBecause },
+        largeValues: {
+          thresholdBytes: 512 * 1024,
+          scanned,
+          total,
+          revision: '9',
+          large: bytes.map((b, i) => ({ key: `/k${i}`, bytes: b })),
+          largeCount: bytes.length,
+          stoppedBecause,
+        },
       });
     it('reports values of the threshold or more, largest first', () => {
       const [f] = find(scan([MiB, 512 * 1024]), 'largeValues');
@@ -324,13 +394,19 @@ describe('health rules', () => {
       assert.deepEqual(find(scan([]), 'largeValues'), []);
     });
     it('says how much of the keyspace a capped scan covered', () => {
-      assert.match(check(scan([], 10_000, 25_000, 'the scan stops after 10000 keys'), 'largeValues').note!, /scanned 10000 of 25000 keys/);
+      assert.match(
+        check(scan([], 10_000, 25_000, 'the scan stops after 10000 keys'), 'largeValues').note!,
+        /scanned 10000 of 25000 keys/,
+      );
     });
   });
 
   it('sorts findings critical, warning, info', () => {
     const r = run(healthy(T0, { m0: { version: '3.5.0' }, m2: { up: false } }));
-    assert.deepEqual(r.findings.map((f) => f.severity), ['critical', 'warning']);
+    assert.deepEqual(
+      r.findings.map((f) => f.severity),
+      ['critical', 'warning'],
+    );
   });
 });
 
@@ -362,7 +438,10 @@ describe('extractMetrics', () => {
     assert.equal(m.quotaBytes, 2147483648);
     assert.deepEqual(m.grpcHandled.Put, { total: 100, failed: 7 });
     assert.deepEqual(m.peerSentFailures, { '8e9e05c52164694d': 12 });
-    assert.deepEqual(m.fsync, [{ le: 0.001, count: 3 }, { le: Infinity, count: 4 }]);
+    assert.deepEqual(m.fsync, [
+      { le: 0.001, count: 3 },
+      { le: Infinity, count: 4 },
+    ]);
   });
 });
 
@@ -370,7 +449,10 @@ describe('health report (Markdown)', () => {
   const hostile = '<img src=x onerror=alert(1)> [click](http://evil.example) **bold** | x\n# injected';
 
   function report(): HealthReport {
-    const snapshot = snap(T0, [member(hostile, { up: false }), member('m1'), member('m2')], { alarms: undefined, alarmsError: '<script>x</script>' });
+    const snapshot = snap(T0, [member(hostile, { up: false }), member('m1'), member('m2')], {
+      alarms: undefined,
+      alarmsError: '<script>x</script>',
+    });
     const { findings, checks } = evaluate(snapshot, [], DEFAULT_THRESHOLDS);
     return { checkedAt: T0, durationMs: 12, findings, checks, snapshot, timeline: [] };
   }
@@ -382,7 +464,10 @@ describe('health report (Markdown)', () => {
     assert.match(md, /### Critical: 1 of 3 members is down/);
     assert.match(md, /\*\*What to do:\*\* Check the member process/);
     assert.ok(md.includes('`systemctl status etcd`'), 'commands in a remedy stay code spans');
-    assert.ok(md.includes('| m1 | http\\:\\/\\/127\\.0\\.0\\.1\\:2390 | up | 3\\.4\\.23 | a |'), 'member row (leader shown by hex id when not a member)');
+    assert.ok(
+      md.includes('| m1 | http\\:\\/\\/127\\.0\\.0\\.1\\:2390 | up | 3\\.4\\.23 | a |'),
+      'member row (leader shown by hex id when not a member)',
+    );
     assert.match(md, /## Checks that could not run\n/);
     assert.ok(md.includes('- Alarms: Could not list alarms\\: &lt;script&gt;x&lt;\\/script&gt;'), md);
   });
@@ -392,7 +477,9 @@ describe('health report (Markdown)', () => {
     assert.ok(!md.includes('<img') && !md.includes('<script'), md);
     assert.ok(!/^#+ injected/m.test(md), 'no heading from a name');
     // Every member row still has exactly 9 cell separators: the pipe in the name is escaped.
-    const rows = md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| Member') && !l.startsWith('| ---'));
+    const rows = md
+      .split('\n')
+      .filter((l) => l.startsWith('| ') && !l.startsWith('| Member') && !l.startsWith('| ---'));
     assert.equal(rows.length, 3);
     for (const row of rows) assert.equal(row.replace(/\\\|/g, '').split('|').length - 1, 9, row);
 

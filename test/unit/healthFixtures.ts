@@ -1,5 +1,14 @@
 import { evaluate } from '../../src/etcd/health/rules';
-import { Buckets, DEFAULT_THRESHOLDS, Finding, HealthSnapshot, HealthThresholds, MemberMetrics, MemberSnapshot, RuleId } from '../../src/etcd/health/model';
+import {
+  Buckets,
+  DEFAULT_THRESHOLDS,
+  Finding,
+  HealthSnapshot,
+  HealthThresholds,
+  MemberMetrics,
+  MemberSnapshot,
+  RuleId,
+} from '../../src/etcd/health/model';
 
 /** Synthetic snapshots for the doctor's unit tests: members m0, m1, m2 (ids 10, 11, 12 = a, b, c hex). */
 
@@ -14,7 +23,18 @@ export function hist(counts: Record<number, number>): Buckets {
 }
 
 export function metrics(m: Partial<MemberMetrics> = {}): MemberMetrics {
-  return { hasLeader: 1, leaderChanges: 1, proposalsFailed: 0, processStartTime: 1000, dbTotalBytes: MiB, quotaBytes: 2048 * MiB, peerRoundTrip: {}, peerSentFailures: {}, grpcHandled: {}, ...m };
+  return {
+    hasLeader: 1,
+    leaderChanges: 1,
+    proposalsFailed: 0,
+    processStartTime: 1000,
+    dbTotalBytes: MiB,
+    quotaBytes: 2048 * MiB,
+    peerRoundTrip: {},
+    peerSentFailures: {},
+    grpcHandled: {},
+    ...m,
+  };
 }
 
 export interface MemberOpts {
@@ -69,7 +89,11 @@ export function snap(at: number, members: MemberSnapshot[], extra: Partial<Healt
   return { takenAt: at, members, membersSource: 'memberList', alarms: [], ...extra };
 }
 
-export const healthy = (at = T0, m: Partial<Record<string, MemberOpts>> = {}) => snap(at, ['m0', 'm1', 'm2'].map((n) => member(n, m[n])));
+export const healthy = (at = T0, m: Partial<Record<string, MemberOpts>> = {}) =>
+  snap(
+    at,
+    ['m0', 'm1', 'm2'].map((n) => member(n, m[n])),
+  );
 
 export function run(s: HealthSnapshot, history: HealthSnapshot[] = [], t: Partial<HealthThresholds> = {}) {
   return evaluate(s, history, { ...DEFAULT_THRESHOLDS, ...t });

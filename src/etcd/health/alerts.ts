@@ -42,7 +42,11 @@ export class AlertTracker {
    * Advances the states to the check at `at` with the rules' raw findings (severity = the highest severity whose
    * condition holds now) and which rules ran; returns the findings with their alert status, and the timeline.
    */
-  update(at: number, raw: readonly Finding[], checks: readonly RuleCheck[]): { findings: Finding[]; timeline: TimelineEntry[] } {
+  update(
+    at: number,
+    raw: readonly Finding[],
+    checks: readonly RuleCheck[],
+  ): { findings: Finding[]; timeline: TimelineEntry[] } {
     const gap = this.lastCheck !== undefined && at - this.lastCheck > this.options.maxCheckGapMs;
     this.lastCheck = at;
     const ran = new Set(checks.filter((c) => c.evaluated).map((c) => c.rule));
@@ -59,7 +63,19 @@ export class AlertTracker {
         track = undefined;
       }
       if (!track) {
-        track = { since: {}, entry: { key, rule: f.rule, member: f.member, title: f.title, severity: 'info', startedAt: at, lastSeenAt: at, active: true } };
+        track = {
+          since: {},
+          entry: {
+            key,
+            rule: f.rule,
+            member: f.member,
+            title: f.title,
+            severity: 'info',
+            startedAt: at,
+            lastSeenAt: at,
+            active: true,
+          },
+        };
         this.tracks.set(key, track);
       }
       findings.push(this.advance(track, f, at));
@@ -89,7 +105,10 @@ export class AlertTracker {
       if (holds) track.since[tier] ??= at;
       else delete track.since[tier];
     }
-    const held = TIERS.filter((t) => track.since[t] !== undefined).map((t) => ({ tier: t, due: track.since[t]! + (durations[t] ?? 0) }));
+    const held = TIERS.filter((t) => track.since[t] !== undefined).map((t) => ({
+      tier: t,
+      due: track.since[t]! + (durations[t] ?? 0),
+    }));
     const firing = held.filter((h) => h.due <= at).sort((a, b) => RANK[b.tier] - RANK[a.tier])[0];
     const since = Math.min(...held.map((h) => track.since[h.tier]!));
     if (firing) {

@@ -62,7 +62,13 @@ function peerFailures(c: RuleContext): { failures: PeerFailure[]; short: MemberS
       const to = memberById(c.snap, toId);
       if (!to) continue;
       const latest = increase(values.slice(-2));
-      failures.push({ from, to, failures: inc, latest, line: `${from.name} failed ${inc} sends to ${to.name} in the last ${dur(series.seconds * 1000)} (${rate.toFixed(2)}/s)` });
+      failures.push({
+        from,
+        to,
+        failures: inc,
+        latest,
+        line: `${from.name} failed ${inc} sends to ${to.name} in the last ${dur(series.seconds * 1000)} (${rate.toFixed(2)}/s)`,
+      });
     }
   }
   return { failures, short };
@@ -107,7 +113,10 @@ export function peerSendFailures(c: RuleContext): RuleResult {
 }
 
 export function insufficientMembers(c: RuleContext): RuleResult {
-  if (c.snap.membersSource !== 'memberList') return skipped(`The member list could not be read (${c.snap.membersError ?? 'no answer'}), so the cluster size is unknown.`);
+  if (c.snap.membersSource !== 'memberList')
+    return skipped(
+      `The member list could not be read (${c.snap.membersError ?? 'no answer'}), so the cluster size is unknown.`,
+    );
   const voters = c.snap.members.filter((m) => !m.isLearner);
   const up = voters.filter((m) => m.status?.ok).length;
   const quorum = Math.floor(voters.length / 2) + 1;
@@ -148,7 +157,10 @@ export function noLeader(c: RuleContext): RuleResult {
       severity: 'critical',
       title: `${without.length} of ${answered} answering members ${without.length === 1 ? 'has' : 'have'} no leader`,
       member: without.length === 1 ? without[0] : undefined,
-      evidence: [`without a leader: ${without.join(', ')}`, `members answering: ${answered} of ${c.snap.members.length}`],
+      evidence: [
+        `without a leader: ${without.join(', ')}`,
+        `members answering: ${answered} of ${c.snap.members.length}`,
+      ],
       remedy:
         'A member without a leader refuses writes. Make sure a quorum of members runs and can reach each other on the peer port (2380 by default); ' +
         'check the members\' logs for elections ("lost leader", "is starting a new election") and for slow disks.',
@@ -159,7 +171,8 @@ export function noLeader(c: RuleContext): RuleResult {
       severity: 'warning',
       title: `Members disagree on the leader (${leaders.size} different leaders)`,
       evidence: c.live.map((m) => `${m.name} follows ${m.status?.ok ? memberNameById(c.snap, m.status.leader) : '?'}`),
-      remedy: 'Usually an election in progress: check again. If it persists, look for a network partition between members.',
+      remedy:
+        'Usually an election in progress: check again. If it persists, look for a network partition between members.',
     });
   }
   return done(findings);
@@ -204,7 +217,8 @@ export function leaderChanges(c: RuleContext): RuleResult {
 
 function termChange(c: RuleContext, ms: number): string | undefined {
   const first = c.window(ms)?.[0];
-  const term = (s: HealthSnapshot) => Math.max(0, ...s.members.map((m) => (m.status?.ok ? Number(m.status.raftTerm) : 0)));
+  const term = (s: HealthSnapshot) =>
+    Math.max(0, ...s.members.map((m) => (m.status?.ok ? Number(m.status.raftTerm) : 0)));
   const before = first ? term(first) : 0;
   const now = term(c.snap);
   return before && now ? `raft term went from ${before} to ${now}` : undefined;
@@ -213,8 +227,12 @@ function termChange(c: RuleContext, ms: number): string | undefined {
 export function mixedVersions(c: RuleContext): RuleResult {
   if (!c.live.length) return skipped('No member answered.');
   const byVersion = new Map<string, string[]>();
-  for (const m of c.live) if (m.status?.ok) byVersion.set(m.status.version, [...(byVersion.get(m.status.version) ?? []), m.name]);
-  const note = c.live.length < c.snap.members.length ? `Versions of ${c.live.length} of ${c.snap.members.length} members (the others did not answer).` : undefined;
+  for (const m of c.live)
+    if (m.status?.ok) byVersion.set(m.status.version, [...(byVersion.get(m.status.version) ?? []), m.name]);
+  const note =
+    c.live.length < c.snap.members.length
+      ? `Versions of ${c.live.length} of ${c.snap.members.length} members (the others did not answer).`
+      : undefined;
   if (byVersion.size <= 1) return done([], note);
   return done(
     [
@@ -223,7 +241,8 @@ export function mixedVersions(c: RuleContext): RuleResult {
         severity: 'warning',
         title: `Members run ${byVersion.size} different etcd versions`,
         evidence: [...byVersion].map(([v, names]) => `${v}: ${names.join(', ')}`),
-        remedy: 'Mixed versions are only meant for the length of a rolling upgrade: finish it (upgrade the remaining members one at a time) or roll back, so that all members run the same version.',
+        remedy:
+          'Mixed versions are only meant for the length of a rolling upgrade: finish it (upgrade the remaining members one at a time) or roll back, so that all members run the same version.',
       },
     ],
     note,
@@ -252,22 +271,38 @@ export function appliedIndexLag(c: RuleContext): RuleResult {
         `most advanced: ${leader.name} at ${most} (${behind} ahead)`,
         `threshold: ${c.t.appliedIndexLagMax} entries (etcd refuses requests at a backlog of 5000)`,
       ],
-      remedy: 'The member applies entries slower than the cluster commits them: check its disk (fsync, backend commit) and CPU. If it does not catch up, restart it; a member far behind is sent a snapshot by the leader.',
+      remedy:
+        'The member applies entries slower than the cluster commits them: check its disk (fsync, backend commit) and CPU. If it does not catch up, restart it; a member far behind is sent a snapshot by the leader.',
     });
   }
-  return done(findings, live.length < c.snap.members.length ? `Compared ${live.length} of ${c.snap.members.length} members.` : undefined);
+  return done(
+    findings,
+    live.length < c.snap.members.length ? `Compared ${live.length} of ${c.snap.members.length} members.` : undefined,
+  );
 }
 
 export function hashMismatch(c: RuleContext): RuleResult {
   const h = c.snap.hash;
   if (!h) return skipped(c.snap.hashNote ?? 'HashKV was not computed.');
   const ok = h.members.filter((m) => m.hash !== undefined);
-  if (ok.length < 2) return skipped(`HashKV at revision ${h.revision} answered by ${ok.length} member(s): ${h.members.filter((m) => m.error).map((m) => `${m.name}: ${m.error}`).join('; ')}`);
+  if (ok.length < 2)
+    return skipped(
+      `HashKV at revision ${h.revision} answered by ${ok.length} member(s): ${h.members
+        .filter((m) => m.error)
+        .map((m) => `${m.name}: ${m.error}`)
+        .join('; ')}`,
+    );
   const compacts = new Set(ok.map((m) => m.compactRevision));
-  if (compacts.size > 1) return skipped(`Members report different compact revisions (${ok.map((m) => `${m.name}: ${m.compactRevision}`).join(', ')}); hashes are comparable only after every member applied the compaction. Check again.`);
+  if (compacts.size > 1)
+    return skipped(
+      `Members report different compact revisions (${ok.map((m) => `${m.name}: ${m.compactRevision}`).join(', ')}); hashes are comparable only after every member applied the compaction. Check again.`,
+    );
   const groups = new Map<string, string[]>();
   for (const m of ok) groups.set(m.hash!, [...(groups.get(m.hash!) ?? []), m.name]);
-  const note = ok.length < c.snap.members.length ? `Compared ${ok.length} of ${c.snap.members.length} members at revision ${h.revision}.` : undefined;
+  const note =
+    ok.length < c.snap.members.length
+      ? `Compared ${ok.length} of ${c.snap.members.length} members at revision ${h.revision}.`
+      : undefined;
   if (groups.size === 1) return done([], note);
   const sorted = [...groups].sort((a, b) => b[1].length - a[1].length);
   const odd = sorted.length === 2 && sorted[0][1].length > sorted[1][1].length ? sorted[1][1] : undefined;
@@ -278,9 +313,12 @@ export function hashMismatch(c: RuleContext): RuleResult {
         severity: 'critical',
         title: `Members hold different data at revision ${h.revision} (${groups.size} different HashKV values)`,
         member: odd?.length === 1 ? odd[0] : undefined,
-        evidence: [...sorted.map(([hash, names]) => `hash ${hash}: ${names.join(', ')}`), `revision ${h.revision}, compact revision ${[...compacts][0]}`],
+        evidence: [
+          ...sorted.map(([hash, names]) => `hash ${hash}: ${names.join(', ')}`),
+          `revision ${h.revision}, compact revision ${[...compacts][0]}`,
+        ],
         remedy:
-          'The members\' key-value stores diverged (data corruption). Stop writes, save a snapshot of a member in the majority, then replace the odd member: ' +
+          "The members' key-value stores diverged (data corruption). Stop writes, save a snapshot of a member in the majority, then replace the odd member: " +
           '`etcdctl member remove <id>`, wipe its data dir, `etcdctl member add` and start it again. Run members with --experimental-corrupt-check-time to catch this early.',
       },
     ],
@@ -300,10 +338,13 @@ export function alarms(c: RuleContext): RuleResult {
         severity: 'critical',
         title: `${a.alarm.toUpperCase()} alarm raised by ${member}`,
         member,
-        evidence: [`alarm ${a.alarm.toUpperCase()} on member ${member} (${memberHex(a.memberId)})`, nospace ? 'the cluster refuses writes until it is disarmed' : 'etcd found its data inconsistent'],
+        evidence: [
+          `alarm ${a.alarm.toUpperCase()} on member ${member} (${memberHex(a.memberId)})`,
+          nospace ? 'the cluster refuses writes until it is disarmed' : 'etcd found its data inconsistent',
+        ],
         remedy: nospace
           ? 'Free space, then disarm: delete what is not needed, `etcdctl compact <current revision>`, `etcdctl defrag` on every member, then `etcdctl alarm disarm`. Or raise --quota-backend-bytes and disarm.'
-          : 'A member\'s data is corrupt: save a snapshot from a healthy member, replace the corrupt one (member remove, wipe its data dir, member add), then `etcdctl alarm disarm`.',
+          : "A member's data is corrupt: save a snapshot from a healthy member, replace the corrupt one (member remove, wipe its data dir, member add), then `etcdctl alarm disarm`.",
       };
     }),
   );

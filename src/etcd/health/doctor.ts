@@ -1,7 +1,27 @@
-import { AlarmInfo, MemberClients, MemberInfo, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../cluster';
+import {
+  AlarmInfo,
+  MemberClients,
+  MemberInfo,
+  hashKv,
+  listAlarms,
+  listMembers,
+  memberEndpoints,
+  memberHex,
+  memberStatuses,
+} from '../cluster';
 import { EtcdConnection } from '../connection';
 import { cancelledError, errorText, isCancellation } from '../errors';
-import { Buckets, DEFAULT_THRESHOLDS, HashComparison, HealthReport, HealthSnapshot, HealthThresholds, LargeValueScan, MemberMetrics, MemberSnapshot } from './model';
+import {
+  Buckets,
+  DEFAULT_THRESHOLDS,
+  HashComparison,
+  HealthReport,
+  HealthSnapshot,
+  HealthThresholds,
+  LargeValueScan,
+  MemberMetrics,
+  MemberSnapshot,
+} from './model';
 import { AlertTracker } from './alerts';
 import { evaluate, sortFindings } from './rules';
 import { scanLargeValues } from './valueScan';
@@ -17,7 +37,9 @@ import { ScrapeTls, histograms, mergeHistograms, parsePrometheusText, scrapeMetr
 
 export interface HealthDoctorOptions {
   /** `forMs` is merged per rule. */
-  readonly thresholds?: Partial<Omit<HealthThresholds, 'forMs'>> & { readonly forMs?: Partial<HealthThresholds['forMs']> };
+  readonly thresholds?: Partial<Omit<HealthThresholds, 'forMs'>> & {
+    readonly forMs?: Partial<HealthThresholds['forMs']>;
+  };
   readonly scrapeTls?: ScrapeTls;
   /** Default true. */
   readonly scanLargeValues?: boolean;
@@ -31,9 +53,18 @@ export interface CheckOptions {
   readonly thorough?: boolean;
 }
 
-const THOROUGH_ONLY = 'Runs in checks you start (etcd: Run Health Check), not in the automatic ones: it reads the whole keyspace.';
+const THOROUGH_ONLY =
+  'Runs in checks you start (etcd: Run Health Check), not in the automatic ones: it reads the whole keyspace.';
 
-const FAILED_GRPC_CODES = new Set(['Unknown', 'FailedPrecondition', 'ResourceExhausted', 'Internal', 'Unavailable', 'DataLoss', 'DeadlineExceeded']);
+const FAILED_GRPC_CODES = new Set([
+  'Unknown',
+  'FailedPrecondition',
+  'ResourceExhausted',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'DeadlineExceeded',
+]);
 /** History older than the longest window is dropped; the cap bounds memory for very frequent checks. */
 const HISTORY_MAX = 2000;
 
@@ -49,7 +80,11 @@ export class HealthDoctor {
     private readonly clients: MemberClients,
     private readonly options: HealthDoctorOptions = {},
   ) {
-    this.thresholds = { ...DEFAULT_THRESHOLDS, ...options.thresholds, forMs: { ...DEFAULT_THRESHOLDS.forMs, ...options.thresholds?.forMs } };
+    this.thresholds = {
+      ...DEFAULT_THRESHOLDS,
+      ...options.thresholds,
+      forMs: { ...DEFAULT_THRESHOLDS.forMs, ...options.thresholds?.forMs },
+    };
     this.alerts = new AlertTracker(this.thresholds);
   }
 
@@ -69,12 +104,26 @@ export class HealthDoctor {
     const { findings: holding, checks } = evaluate(snapshot, this.historyList, this.thresholds);
     const { findings, timeline } = this.alerts.update(snapshot.takenAt, holding, checks);
     this.remember(snapshot);
-    return { checkedAt: started, durationMs: Date.now() - started, findings: sortFindings(findings), checks, snapshot, timeline };
+    return {
+      checkedAt: started,
+      durationMs: Date.now() - started,
+      findings: sortFindings(findings),
+      checks,
+      snapshot,
+      timeline,
+    };
   }
 
   private remember(snapshot: HealthSnapshot): void {
     const t = this.thresholds;
-    const keepMs = Math.max(t.membersDownWindowMs, t.leaderChangesWindowMs, t.latencyWindowMs, t.grpcFailuresWindowMs, t.proposalsFailedWindowMs, t.dbGrowthWindowMs);
+    const keepMs = Math.max(
+      t.membersDownWindowMs,
+      t.leaderChangesWindowMs,
+      t.latencyWindowMs,
+      t.grpcFailuresWindowMs,
+      t.proposalsFailedWindowMs,
+      t.dbGrowthWindowMs,
+    );
     this.historyList.push(snapshot);
     // Keep the newest snapshot at or before the longest window's start: it is that window's base.
     const list = this.historyList;
@@ -95,14 +144,25 @@ export class HealthDoctor {
     }
   }
 
-  private async collectWith(probes: MemberClients, signal: AbortSignal | undefined, thorough: boolean): Promise<HealthSnapshot> {
+  private async collectWith(
+    probes: MemberClients,
+    signal: AbortSignal | undefined,
+    thorough: boolean,
+  ): Promise<HealthSnapshot> {
     const takenAt = Date.now();
     const timeoutMs = this.conn.timeoutMs;
     const { list, error: membersError } = await this.memberList(signal);
     // Behind a port-forward the advertised URLs are unreachable; reach members through the profile's endpoints.
-    const reach = list ? await abortable(memberEndpoints(probes, this.conn.profile.endpoints, list), signal) : undefined;
+    const reach = list
+      ? await abortable(memberEndpoints(probes, this.conn.profile.endpoints, list), signal)
+      : undefined;
     const targets: Array<{ id?: string; name: string; endpoint?: string; isLearner: boolean }> = list
-      ? list.map((m) => ({ id: m.id, name: m.name || m.clientUrls[0] || `unstarted ${memberHex(m.id)}`, endpoint: reach?.get(m.id), isLearner: m.isLearner }))
+      ? list.map((m) => ({
+          id: m.id,
+          name: m.name || m.clientUrls[0] || `unstarted ${memberHex(m.id)}`,
+          endpoint: reach?.get(m.id),
+          isLearner: m.isLearner,
+        }))
       : this.conn.profile.endpoints.map((e) => ({ name: e, endpoint: e, isLearner: false }));
 
     const withEndpoint = targets.filter((t) => t.endpoint).map((t) => t.endpoint!);
@@ -144,7 +204,9 @@ export class HealthDoctor {
     const lastScan = [...this.historyList].reverse().find((s) => s.largeValues);
     const [alarms, hash, large] = await Promise.all([
       this.alarms(live, signal),
-      thorough ? this.compareHashes(live, signal) : Promise.resolve(lastHash ? { hash: lastHash.hash } : { note: THOROUGH_ONLY }),
+      thorough
+        ? this.compareHashes(live, signal)
+        : Promise.resolve(lastHash ? { hash: lastHash.hash } : { note: THOROUGH_ONLY }),
       this.options.scanLargeValues === false
         ? Promise.resolve({ note: 'Turned off in the settings.' } as { scan?: LargeValueScan; note?: string })
         : thorough
@@ -180,7 +242,10 @@ export class HealthDoctor {
   }
 
   /** Alarms from the first member that answers (etcd 3.4 serves them through raft, so without quorum none does). */
-  private async alarms(live: MemberSnapshot[], signal?: AbortSignal): Promise<{ alarms?: AlarmInfo[]; error?: string }> {
+  private async alarms(
+    live: MemberSnapshot[],
+    signal?: AbortSignal,
+  ): Promise<{ alarms?: AlarmInfo[]; error?: string }> {
     let error = live.length ? '' : 'No member answered.';
     for (const m of live) {
       try {
@@ -198,11 +263,23 @@ export class HealthDoctor {
    * The hash covers revisions above the member's compact revision, so hashes are only comparable between
    * members that report the same compact revision (as etcd's own corruption check requires).
    */
-  private async compareHashes(live: MemberSnapshot[], signal?: AbortSignal): Promise<{ hash?: HashComparison; note?: string }> {
+  private async compareHashes(
+    live: MemberSnapshot[],
+    signal?: AbortSignal,
+  ): Promise<{ hash?: HashComparison; note?: string }> {
     if (live.length < 2) return { note: `Needs at least 2 answering members (${live.length} answered).` };
     const revisions = await Promise.all(
       live.map((m) =>
-        abortable(this.clients.for(m.endpoint!).call(`read the revision of ${m.name}`, (c) => c.kv.range({ key: Buffer.from([0]), count_only: true, serializable: true }), signal), signal).then(
+        abortable(
+          this.clients
+            .for(m.endpoint!)
+            .call(
+              `read the revision of ${m.name}`,
+              (c) => c.kv.range({ key: Buffer.from([0]), count_only: true, serializable: true }),
+              signal,
+            ),
+          signal,
+        ).then(
           (r) => BigInt(r.header.revision),
           (err: unknown) => {
             if (isCancellation(err)) throw err;
@@ -213,7 +290,10 @@ export class HealthDoctor {
     );
     const known = live.filter((_, i) => revisions[i] !== undefined);
     if (known.length < 2) return { note: 'Fewer than 2 members reported their revision.' };
-    const revision = revisions.filter((r): r is bigint => r !== undefined).reduce((a, b) => (b < a ? b : a)).toString();
+    const revision = revisions
+      .filter((r): r is bigint => r !== undefined)
+      .reduce((a, b) => (b < a ? b : a))
+      .toString();
     const results = await Promise.all(
       known.map((m) =>
         abortable(hashKv(this.clients.for(m.endpoint!), revision), signal).then(
@@ -230,7 +310,14 @@ export class HealthDoctor {
 
   private async scanLargeValues(signal?: AbortSignal): Promise<{ scan?: LargeValueScan; note?: string }> {
     try {
-      return { scan: await scanLargeValues(this.conn, this.thresholds.largeValueBytes, this.thresholds.largeValueScanMaxKeys, signal) };
+      return {
+        scan: await scanLargeValues(
+          this.conn,
+          this.thresholds.largeValueBytes,
+          this.thresholds.largeValueScanMaxKeys,
+          signal,
+        ),
+      };
     } catch (err) {
       if (isCancellation(err)) throw err;
       return { note: `Could not scan values: ${errorText(err)}` };
@@ -244,7 +331,8 @@ export function extractMetrics(text: string): MemberMetrics {
   const value = (name: string): number | undefined => f.get(name)?.samples.find((s) => s.name === name)?.value;
   const buckets = (name: string): Buckets | undefined => mergeHistograms(histograms(f.get(name)))?.buckets;
   const peerRoundTrip: Record<string, Buckets> = {};
-  for (const h of histograms(f.get('etcd_network_peer_round_trip_time_seconds'))) peerRoundTrip[h.labels.To ?? '?'] = h.buckets;
+  for (const h of histograms(f.get('etcd_network_peer_round_trip_time_seconds')))
+    peerRoundTrip[h.labels.To ?? '?'] = h.buckets;
   const peerSentFailures: Record<string, number> = {};
   for (const s of f.get('etcd_network_peer_sent_failures_total')?.samples ?? []) {
     const to = s.labels.To ?? '?';
@@ -285,4 +373,3 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
     );
   });
 }
-

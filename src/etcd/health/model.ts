@@ -254,7 +254,12 @@ export interface MemberSnapshot {
 export interface HashComparison {
   /** The common revision every compared member has. */
   readonly revision: string;
-  readonly members: ReadonlyArray<{ readonly name: string; readonly hash?: string; readonly compactRevision?: string; readonly error?: string }>;
+  readonly members: ReadonlyArray<{
+    readonly name: string;
+    readonly hash?: string;
+    readonly compactRevision?: string;
+    readonly error?: string;
+  }>;
 }
 
 export interface LargeValueScan {

@@ -27,26 +27,48 @@ export function renderHealthReport(report: HealthReport, connectionName: string)
   for (const f of report.findings) {
     out.push(`### ${escapeMarkdown(findingHeading(f))}: ${escapeMarkdown(f.title)}`, '');
     const state = alertText(f);
-    out.push(`Rule: ${escapeMarkdown(RULE_LABELS[f.rule])}${f.member ? ` · Member: ${escapeMarkdown(f.member)}` : ''}${state ? ` · ${escapeMarkdown(state)}` : ''}`, '');
+    out.push(
+      `Rule: ${escapeMarkdown(RULE_LABELS[f.rule])}${f.member ? ` · Member: ${escapeMarkdown(f.member)}` : ''}${state ? ` · ${escapeMarkdown(state)}` : ''}`,
+      '',
+    );
     for (const e of f.evidence) out.push(`- ${escapeMarkdown(e)}`);
     out.push('', `**What to do:** ${remedyMarkdown(f.remedy)}`, '');
   }
   out.push('## Members', '');
-  out.push('| Member | Endpoint | Status | Version | Leader | DB size | In use | Raft index / applied |', '| --- | --- | --- | --- | --- | --- | --- | --- |');
+  out.push(
+    '| Member | Endpoint | Status | Version | Leader | DB size | In use | Raft index / applied |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+  );
   for (const m of report.snapshot.members) {
     const s = m.status;
     const cells = s?.ok
-      ? ['up', s.version, s.leader === s.memberId ? 'leader' : s.leader === '0' ? 'none' : memberNameById(report.snapshot, s.leader), formatBytes(s.dbSize), formatBytes(s.dbSizeInUse), `${s.raftIndex} / ${s.raftAppliedIndex}`]
+      ? [
+          'up',
+          s.version,
+          s.leader === s.memberId ? 'leader' : s.leader === '0' ? 'none' : memberNameById(report.snapshot, s.leader),
+          formatBytes(s.dbSize),
+          formatBytes(s.dbSizeInUse),
+          `${s.raftIndex} / ${s.raftAppliedIndex}`,
+        ]
       : [s ? `down: ${s.error}` : 'no client URL', '', '', '', '', ''];
-    out.push(`| ${[m.name + (m.isLearner ? ' (learner)' : ''), m.endpoint ?? '', ...cells].map(escapeMarkdown).join(' | ')} |`);
+    out.push(
+      `| ${[m.name + (m.isLearner ? ' (learner)' : ''), m.endpoint ?? '', ...cells].map(escapeMarkdown).join(' | ')} |`,
+    );
   }
   out.push('');
   if (report.timeline.length) {
     out.push('## Timeline', '', '| Condition | Started | Fired | Resolved |', '| --- | --- | --- | --- |');
     for (const e of report.timeline) {
       const fired = e.firedAt !== undefined ? `${clock(e.firedAt)} (${e.severity})` : e.active ? 'pending' : 'never';
-      const resolved = e.resolvedAt !== undefined ? clock(e.resolvedAt) : e.active ? 'active' : `unknown: not checked after ${clock(e.lastSeenAt)}`;
-      out.push(`| ${[`${RULE_LABELS[e.rule]}: ${e.title}`, clock(e.startedAt), fired, resolved].map(escapeMarkdown).join(' | ')} |`);
+      const resolved =
+        e.resolvedAt !== undefined
+          ? clock(e.resolvedAt)
+          : e.active
+            ? 'active'
+            : `unknown: not checked after ${clock(e.lastSeenAt)}`;
+      out.push(
+        `| ${[`${RULE_LABELS[e.rule]}: ${e.title}`, clock(e.startedAt), fired, resolved].map(escapeMarkdown).join(' | ')} |`,
+      );
     }
     out.push('');
   }
@@ -85,7 +107,9 @@ export function alertText(f: Finding): string | undefined {
   const a = f.alert;
   if (!a) return undefined;
   if (a.state === 'pending') return `since ${clock(a.since)}, fires at ${clock(a.firesAt!)} if it still holds`;
-  return a.firedAt !== undefined && a.firedAt !== a.since ? `since ${clock(a.since)}, fired at ${clock(a.firedAt)}` : `since ${clock(a.since)}`;
+  return a.firedAt !== undefined && a.firedAt !== a.since
+    ? `since ${clock(a.since)}, fired at ${clock(a.firedAt)}`
+    : `since ${clock(a.since)}`;
 }
 
 /** Local wall-clock time of day, to the second. */

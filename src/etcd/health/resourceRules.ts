@@ -1,11 +1,32 @@
 import { Buckets, Finding, MemberMetrics, MemberSnapshot, memberNameById } from './model';
-import { RuleContext, RuleResult, Series, bucketDelta, done, dur, increase, notes, pct, plural, secs, skipped, total } from './ruleContext';
+import {
+  RuleContext,
+  RuleResult,
+  Series,
+  bucketDelta,
+  done,
+  dur,
+  increase,
+  notes,
+  pct,
+  plural,
+  secs,
+  skipped,
+  total,
+} from './ruleContext';
 import { histogramQuantile } from '../metrics';
 import { formatBytes } from '../values';
 
 /** Health rules about resources: disk and network latency, failing requests, database size and very large values. */
 
-export function latencyRule(c: RuleContext, rule: 'fsyncSlow' | 'backendCommitSlow', field: 'fsync' | 'backendCommit', what: string, warn: number, crit: number): RuleResult {
+export function latencyRule(
+  c: RuleContext,
+  rule: 'fsyncSlow' | 'backendCommitSlow',
+  field: 'fsync' | 'backendCommit',
+  what: string,
+  warn: number,
+  crit: number,
+): RuleResult {
   const ms = c.t.latencyWindowMs;
   const unavailable = c.rateUnavailable(ms);
   if (unavailable) return unavailable;
@@ -22,7 +43,10 @@ export function latencyRule(c: RuleContext, rule: 'fsyncSlow' | 'backendCommitSl
       severity: p99 > crit ? 'critical' : 'warning',
       title: `p99 ${what} on ${m.name} is ${secs(p99)}`,
       member: m.name,
-      evidence: [`p99 ${what} ${secs(p99)} over ${total(recent.buckets)} operations in the last ${dur(recent.seconds * 1000)}`, `thresholds: warning > ${secs(warn)}${Number.isFinite(crit) ? `, critical > ${secs(crit)}` : ''}`],
+      evidence: [
+        `p99 ${what} ${secs(p99)} over ${total(recent.buckets)} operations in the last ${dur(recent.seconds * 1000)}`,
+        `thresholds: warning > ${secs(warn)}${Number.isFinite(crit) ? `, critical > ${secs(crit)}` : ''}`,
+      ],
       remedy:
         'The disk is too slow for etcd: give the member a dedicated SSD/NVMe (at least for the WAL: --wal-dir), keep other I/O-heavy work off that disk, ' +
         'and measure it (fio with fdatasync, or `etcdctl check perf`).',
@@ -49,7 +73,11 @@ class Judged {
   }
 
   /** The histogram's observations inside the window; undefined (and noted) when too few to judge a p99. */
-  buckets(m: MemberSnapshot, pick: (x: MemberMetrics) => Buckets | undefined, label: string): { buckets: Buckets; seconds: number } | undefined {
+  buckets(
+    m: MemberSnapshot,
+    pick: (x: MemberMetrics) => Buckets | undefined,
+    label: string,
+  ): { buckets: Buckets; seconds: number } | undefined {
     const series = this.series(m);
     if (!series) return undefined;
     const base = series.points[0];
@@ -68,7 +96,9 @@ class Judged {
   }
 
   note(): string | undefined {
-    const few = this.few.length ? `Too few ${this.unit} to judge in the last ${dur(this.ms)}: ${this.few.join('; ')}.` : undefined;
+    const few = this.few.length
+      ? `Too few ${this.unit} to judge in the last ${dur(this.ms)}: ${this.few.join('; ')}.`
+      : undefined;
     return notes(this.c.metricsNote(), this.c.shortNote(this.short, this.ms), few);
   }
 }
@@ -92,8 +122,12 @@ export function peerRoundTripSlow(c: RuleContext): RuleResult {
         title: `p99 round trip from ${m.name} to ${peer} is ${secs(p99)}`,
         member: m.name,
         subject: `${m.name}→${peer}`,
-        evidence: [`p99 peer round trip ${m.name} → ${peer}: ${secs(p99)} over ${total(recent.buckets)} probes in the last ${dur(recent.seconds * 1000)}`, `threshold: ${secs(c.t.peerRoundTripWarningSeconds)}`],
-        remedy: 'Check the network between these members (latency, packet loss, bandwidth taken by snapshots or other traffic); members of one cluster belong in one region.',
+        evidence: [
+          `p99 peer round trip ${m.name} → ${peer}: ${secs(p99)} over ${total(recent.buckets)} probes in the last ${dur(recent.seconds * 1000)}`,
+          `threshold: ${secs(c.t.peerRoundTripWarningSeconds)}`,
+        ],
+        remedy:
+          'Check the network between these members (latency, packet loss, bandwidth taken by snapshots or other traffic); members of one cluster belong in one region.',
       });
     }
   }
@@ -117,7 +151,9 @@ export function grpcFailures(c: RuleContext): RuleResult {
       if (!failed) continue;
       // A share of a handful of requests is noise: one failed Alarm request of one is not "100 % failing".
       if (all < c.t.grpcFailuresMinRequests) {
-        judge.tooFew(`${method} on ${m.name}: ${failed} of ${all} failed (needs ${c.t.grpcFailuresMinRequests} requests)`);
+        judge.tooFew(
+          `${method} on ${m.name}: ${failed} of ${all} failed (needs ${c.t.grpcFailuresMinRequests} requests)`,
+        );
         continue;
       }
       const share = (100 * failed) / all;
@@ -131,11 +167,14 @@ export function grpcFailures(c: RuleContext): RuleResult {
       title: `${share(bad[0].share)} of ${bad[0].method} requests failed on ${m.name}`,
       member: m.name,
       evidence: [
-        ...bad.map((b) => `${b.method}: ${b.failed} of ${b.all} failed (${share(b.share)}) in the last ${dur(series.seconds * 1000)}`),
+        ...bad.map(
+          (b) =>
+            `${b.method}: ${b.failed} of ${b.all} failed (${share(b.share)}) in the last ${dur(series.seconds * 1000)}`,
+        ),
         `thresholds: warning > ${c.t.grpcFailuresWarningPercent} %, critical > ${c.t.grpcFailuresCriticalPercent} %, at least ${c.t.grpcFailuresMinRequests} requests`,
       ],
       remedy:
-        'Look up the failing method in the member\'s log. ResourceExhausted usually means the NOSPACE alarm (free space, then disarm); ' +
+        "Look up the failing method in the member's log. ResourceExhausted usually means the NOSPACE alarm (free space, then disarm); " +
         'Unavailable and DeadlineExceeded mean no leader, lost quorum or an overloaded member.',
     });
   }
@@ -162,8 +201,12 @@ export function proposalsFailed(c: RuleContext): RuleResult {
       severity: 'warning',
       title: `${rate.toFixed(1)} failed proposals per second on ${m.name}`,
       member: m.name,
-      evidence: [`${inc} proposals failed in the last ${dur(series.seconds * 1000)} (etcd_server_proposals_failed_total)`, `threshold: ${c.t.proposalsFailedPerSecond}/s`],
-      remedy: 'Proposals fail during elections and without quorum: look at leader changes and members down, and at the network between members.',
+      evidence: [
+        `${inc} proposals failed in the last ${dur(series.seconds * 1000)} (etcd_server_proposals_failed_total)`,
+        `threshold: ${c.t.proposalsFailedPerSecond}/s`,
+      ],
+      remedy:
+        'Proposals fail during elections and without quorum: look at leader changes and members down, and at the network between members.',
     });
   }
   return done(findings, judge.note());
@@ -171,7 +214,8 @@ export function proposalsFailed(c: RuleContext): RuleResult {
 
 export function quotaLowSpace(c: RuleContext): RuleResult {
   const withQuota = c.scraped.filter((m) => m.metrics!.quotaBytes);
-  if (!withQuota.length) return c.scraped.length ? skipped('No member exports etcd_server_quota_backend_bytes.') : c.noMetrics();
+  if (!withQuota.length)
+    return c.scraped.length ? skipped('No member exports etcd_server_quota_backend_bytes.') : c.noMetrics();
   const findings: Finding[] = [];
   for (const m of withQuota) {
     const quota = m.metrics!.quotaBytes!;
@@ -184,7 +228,11 @@ export function quotaLowSpace(c: RuleContext): RuleResult {
       severity: used > c.t.quotaCriticalPercent ? 'critical' : 'warning',
       title: `Database of ${m.name} uses ${pct(used)} of its quota`,
       member: m.name,
-      evidence: [`database size ${formatBytes(size)} of quota ${formatBytes(quota)} (${pct(used)})`, `thresholds: warning > ${c.t.quotaWarningPercent} %, critical > ${c.t.quotaCriticalPercent} %`, 'at 100 % etcd raises NOSPACE and refuses writes'],
+      evidence: [
+        `database size ${formatBytes(size)} of quota ${formatBytes(quota)} (${pct(used)})`,
+        `thresholds: warning > ${c.t.quotaWarningPercent} %, critical > ${c.t.quotaCriticalPercent} %`,
+        'at 100 % etcd raises NOSPACE and refuses writes',
+      ],
       remedy:
         'Compact old revisions (`etcdctl compact <revision>`), then defragment each member (`etcdctl defrag --endpoints=<member>`, one at a time) to return the space; ' +
         'or raise --quota-backend-bytes (8 GiB is the suggested maximum). Turn on --auto-compaction-retention so it does not come back.',
@@ -226,7 +274,10 @@ export function dbGrowth(c: RuleContext): RuleResult {
         'and defragment after compaction. Raise --quota-backend-bytes only if the data really needs the room.',
     });
   }
-  if (!evaluatedAny) return skipped(`Needs database sizes and the quota from checks spanning at least ${dur(c.t.dbGrowthMinSpanMs)} (within ${dur(c.t.dbGrowthWindowMs)}).`);
+  if (!evaluatedAny)
+    return skipped(
+      `Needs database sizes and the quota from checks spanning at least ${dur(c.t.dbGrowthMinSpanMs)} (within ${dur(c.t.dbGrowthWindowMs)}).`,
+    );
   return done(findings, c.metricsNote());
 }
 
@@ -246,7 +297,10 @@ export function fragmentation(c: RuleContext): RuleResult {
       severity: 'warning',
       title: `Only ${pct(ratio * 100)} of ${m.name}'s database file is in use`,
       member: m.name,
-      evidence: [`in use ${formatBytes(inUse)} of ${formatBytes(totalBytes)} allocated (${formatBytes(totalBytes - inUse)} free pages)`, `threshold: in use < ${pct(c.t.fragmentationRatio * 100)} while in use > ${formatBytes(c.t.fragmentationMinInUseBytes)}`],
+      evidence: [
+        `in use ${formatBytes(inUse)} of ${formatBytes(totalBytes)} allocated (${formatBytes(totalBytes - inUse)} free pages)`,
+        `threshold: in use < ${pct(c.t.fragmentationRatio * 100)} while in use > ${formatBytes(c.t.fragmentationMinInUseBytes)}`,
+      ],
       remedy: `Defragment the member: \`etcdctl defrag --endpoints=${m.endpoint ?? '<member>'}\`. It blocks that member while it runs: do one member at a time, the leader last.`,
     });
   }
@@ -268,7 +322,10 @@ export function largeValues(c: RuleContext): RuleResult {
         rule: 'largeValues',
         severity: 'warning',
         title: `${plural(count, 'value')} of ${formatBytes(threshold)} or more (largest ${formatBytes(large[0].bytes)})`,
-        evidence: [...large.map((v) => `${v.key}: ${formatBytes(v.bytes)}`), `${covered}${count > large.length ? `; the ${large.length} largest shown` : ''}`],
+        evidence: [
+          ...large.map((v) => `${v.key}: ${formatBytes(v.bytes)}`),
+          `${covered}${count > large.length ? `; the ${large.length} largest shown` : ''}`,
+        ],
         remedy:
           'etcd is built for small values (requests are limited to 1.5 MiB by default) and keeps every revision until compaction: ' +
           'store large blobs elsewhere (object storage, a file) and keep a reference in etcd, or split them into smaller keys.',

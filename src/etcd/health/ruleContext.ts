@@ -67,7 +67,8 @@ export class RuleContext {
     const now = this.snap.takenAt;
     const out: Array<{ at: number; m: MemberMetrics }> = [];
     for (const s of [...this.history].sort((a, b) => a.takenAt - b.takenAt)) {
-      const m = s.takenAt < now && s.takenAt >= now - ms ? s.members.find((x) => x.key === member.key)?.metrics : undefined;
+      const m =
+        s.takenAt < now && s.takenAt >= now - ms ? s.members.find((x) => x.key === member.key)?.metrics : undefined;
       if (m) out.push({ at: s.takenAt, m });
     }
     if (member.metrics) out.push({ at: now, m: member.metrics });
@@ -82,13 +83,17 @@ export class RuleContext {
 
   /** The members whose samples do not cover the window, for a rule's note. */
   shortNote(members: MemberSnapshot[], ms: number): string | undefined {
-    return members.length ? `Not judged on ${members.map((m) => m.name).join(', ')}: /metrics samples do not cover the last ${dur(ms)}.` : undefined;
+    return members.length
+      ? `Not judged on ${members.map((m) => m.name).join(', ')}: /metrics samples do not cover the last ${dur(ms)}.`
+      : undefined;
   }
 
   /** Why a metrics rule covers fewer members than answered, for the check's note. */
   metricsNote(): string | undefined {
     const missing = this.snap.members.filter((m) => m.status?.ok && !m.metrics);
-    return missing.length ? `No /metrics from ${missing.map((m) => `${m.name} (${m.metricsError ?? 'not read'})`).join(', ')}.` : undefined;
+    return missing.length
+      ? `No /metrics from ${missing.map((m) => `${m.name} (${m.metricsError ?? 'not read'})`).join(', ')}.`
+      : undefined;
   }
 
   /** Why a windowed rule cannot run yet (no /metrics, or a history shorter than `ms`); undefined when it can. */
@@ -105,7 +110,8 @@ export class RuleContext {
 }
 
 /** A note from parts that may be absent. */
-export const notes = (...parts: Array<string | undefined>): string | undefined => parts.filter(Boolean).join(' ') || undefined;
+export const notes = (...parts: Array<string | undefined>): string | undefined =>
+  parts.filter(Boolean).join(' ') || undefined;
 
 /** Counter increase over points, counting a restart (new start time, or a drop) as a reset to zero. */
 export function increase(points: ReadonlyArray<{ value?: number; start?: number }>): number {
@@ -114,7 +120,8 @@ export function increase(points: ReadonlyArray<{ value?: number; start?: number 
   for (const p of points) {
     if (p.value === undefined) continue;
     if (prev?.value !== undefined) {
-      const restarted = (p.start !== undefined && prev.start !== undefined && p.start !== prev.start) || p.value < prev.value;
+      const restarted =
+        (p.start !== undefined && prev.start !== undefined && p.start !== prev.start) || p.value < prev.value;
       inc += restarted ? p.value : p.value - prev.value;
     }
     prev = p;
@@ -135,5 +142,10 @@ export function total(b: Buckets): number {
 
 export const pct = (x: number): string => `${x.toFixed(x < 10 ? 1 : 0)} %`;
 export const secs = (s: number): string => (s < 1 ? `${Math.round(s * 1000)} ms` : `${s.toFixed(2)} s`);
-export const dur = (ms: number): string => (ms >= 3600_000 ? `${+(ms / 3600_000).toFixed(1)} h` : ms >= 60_000 ? `${+(ms / 60_000).toFixed(1)} min` : `${+(ms / 1000).toFixed(1)} s`);
+export const dur = (ms: number): string =>
+  ms >= 3600_000
+    ? `${+(ms / 3600_000).toFixed(1)} h`
+    : ms >= 60_000
+      ? `${+(ms / 60_000).toFixed(1)} min`
+      : `${+(ms / 1000).toFixed(1)} s`;
 export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

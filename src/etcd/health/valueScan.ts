@@ -9,12 +9,21 @@ import { LARGE_VALUES_KEPT, LargeValueScan } from './model';
  * small, few after a big one (a page is one gRPC message, and values reach 1.5 MiB by default); a page that
  * still comes back too large is retried smaller.
  */
-export async function scanLargeValues(conn: EtcdConnection, thresholdBytes: number, maxKeys: number, signal?: AbortSignal): Promise<LargeValueScan> {
+export async function scanLargeValues(
+  conn: EtcdConnection,
+  thresholdBytes: number,
+  maxKeys: number,
+  signal?: AbortSignal,
+): Promise<LargeValueScan> {
   const PAGE_BYTES = 8 * 1024 * 1024;
   const ns = conn.namespace;
   const start = ns.length ? ns : Buffer.from([0]);
   const end = ns.length ? prefixEnd(ns) : Buffer.from([0]);
-  const head = await conn.call('count the keys', (c) => c.kv.range({ key: start, range_end: end, count_only: true }), signal);
+  const head = await conn.call(
+    'count the keys',
+    (c) => c.kv.range({ key: start, range_end: end, count_only: true }),
+    signal,
+  );
   const total = Number(head.count);
   const revision = head.header.revision;
   const large: Array<{ key: string; bytes: number }> = [];
@@ -31,7 +40,11 @@ export async function scanLargeValues(conn: EtcdConnection, thresholdBytes: numb
     let page;
     try {
       const pageLimit = Math.min(limit, maxKeys - scanned);
-      page = await conn.call('read values for the size scan', (c) => c.kv.range({ key, range_end: end, limit: pageLimit, revision }), signal);
+      page = await conn.call(
+        'read values for the size scan',
+        (c) => c.kv.range({ key, range_end: end, limit: pageLimit, revision }),
+        signal,
+      );
     } catch (err) {
       if (err instanceof EtcdExplorerError && err.kind === 'valueTooLarge' && limit > 1) {
         limit = Math.max(1, Math.floor(limit / 8));
