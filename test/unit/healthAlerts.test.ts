@@ -48,22 +48,7 @@ describe('health alert states over time', () => {
     r = t.update(T0 + 10 * MIN, down, ran('membersDown'));
     assert.equal(r.findings[0].severity, 'critical');
     assert.deepEqual(r.findings[0].alert, { state: 'firing', since: T0, firedAt: T0 + 10 * MIN });
-    assert.deepEqual(r.timeline, [
-      {
-        key: 'membersDown/m1',
-        rule: 'membersDown',
-        member: 'm1',
-        title: 'membersDown m1',
-        severity: 'critical',
-        startedAt: T0,
-        firedAt: T0 + 10 * MIN,
-        lastSeenAt: T0 + 10 * MIN,
-        active: true,
-      },
-    ]);
-    r = t.update(T0 + 11 * MIN, [], ran('membersDown'));
-    assert.deepEqual(r.findings, []);
-    assert.deepEqual(r.timeline[0], {
+    const episode = {
       key: 'membersDown/m1',
       rule: 'membersDown',
       member: 'm1',
@@ -72,9 +57,11 @@ describe('health alert states over time', () => {
       startedAt: T0,
       firedAt: T0 + 10 * MIN,
       lastSeenAt: T0 + 10 * MIN,
-      resolvedAt: T0 + 11 * MIN,
-      active: false,
-    });
+    };
+    assert.deepEqual(r.timeline, [{ ...episode, active: true }]);
+    r = t.update(T0 + 11 * MIN, [], ran('membersDown'));
+    assert.deepEqual(r.findings, []);
+    assert.deepEqual(r.timeline[0], { ...episode, resolvedAt: T0 + 11 * MIN, active: false });
   });
 
   it('a condition that stops before its for: resolves without firing; the next run starts over', () => {
