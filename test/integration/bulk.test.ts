@@ -231,14 +231,87 @@ describe('bulk put and delete (real etcd)', function () {
   });
 
   it('a read-only connection refuses bulk writes up front', async () => {
+    await bulkPut(conn, items('/ro-kept/', 10));
     const ro = connect({ readOnly: true });
     try {
       await assert.rejects(bulkPut(ro, items('/ro/', 3)), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly');
-      await assert.rejects(bulkDelete(ro, [{ key: b('/p1/'), prefix: true }]), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly');
+      await assert.rejects(bulkDelete(ro, [{ key: b('/ro-kept/'), prefix: true }]), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly');
     } finally {
       await ro.close();
     }
     assert.equal((await scan('/ro/')).length, 0);
-    assert.equal((await scan('/p1/')).length, 1000);
+    assert.equal((await scan('/ro-kept/')).length, 10);
+  });
+
+  /** `conn` seen through a spy: every Txn request a bulk run sends, and optionally each write sent twice. */
+  function spy(sendTwice = false) {
+    const txns: Array<{ compares: number; rangeEnd: boolean }> = [];
+    const client = {
+      kv: {
+        txn: (req: { compare?: Array<{ range_end?: Buffer }> }) => {
+          txns.push({ compares: req.compare?.length ?? 0, rangeEnd: req.compare?.some((c) => c.range_end !== undefined) ?? false });
+          return conn.client.kv.txn(req as Parameters<typeof conn.client.kv.txn>[0]);
+        },
+      },
+    } as unknown as typeof conn.client;
+    const spied: EtcdConnection = Object.create(conn);
+    // A write sent twice is what etcd3's retry does when the first answer is lost: the second answer is returned.
+    spied.write = async (operation, fn) => {
+      if (sendTwice) await conn.write(operation, () => fn(client));
+      return conn.write(operation, () => fn(client));
+    };
+    return { spied, txns };
+  }
+
+  it('each batch of fresh keys is guarded by one compare over its key range, and a Txn sent twice applies once', async () => {
+    const input = items('/twice/', 300);
+    const { spied, txns } = spy(true);
+    const run = await bulkPut(spied, input, { concurrency: 2 });
+    assert.ok(run.complete, run.error);
+    assert.equal(run.written, 300);
+    const sends = txns.filter((t) => t.compares > 0);
+    assert.equal(sends.length, 6, '3 batches, each sent twice');
+    assert.ok(sends.every((t) => t.compares === 1 && t.rangeEnd), 'one range compare per Txn');
+    await assertExactlyOnce('/twice/', input);
+    const got = await scan('/twice/');
+    for (const batch of run.batches) {
+      const mods = new Set(got.filter((k) => k.key >= batch.firstKey && k.key <= batch.lastKey).map((k) => k.mod));
+      assert.deepEqual([...mods], [batch.revision], 'the batch is reported at the revision of its one commit');
+    }
+
+    // Overwriting existing keys: still one send per batch (no first attempt that assumes them absent), and once.
+    const again = spy(true);
+    const over = await bulkPut(again.spied, input.map((i) => ({ ...i, value: b('second') })), { concurrency: 2 });
+    assert.ok(over.complete, over.error);
+    assert.equal(again.txns.filter((t) => t.compares > 0).length, 6);
+    assert.ok((await scan('/twice/')).every((k) => k.version === '2' && k.value === 'second'), 'each key written once more');
+  });
+
+  it('the range guard sees a key of others changed between ours, and a range crowded with others falls back to a compare per key', async () => {
+    // A key of someone else inside the batch's range, written after the run read its start revision.
+    const input = items('/hot/', 20);
+    const { spied, txns } = spy();
+    let poked = false;
+    spied.call = async (operation, fn, signal) => {
+      const res = await conn.call(operation, fn, signal);
+      if (!poked && /count the keys/.test(operation)) {
+        poked = true;
+        await conn.write('put', (c) => c.put('/hot/00005x').value('theirs').exec());
+      }
+      return res;
+    };
+    const run = await bulkPut(spied, input);
+    assert.ok(run.complete, run.error);
+    const guarded = txns.filter((t) => t.compares > 0);
+    assert.deepEqual(guarded.map((t) => t.compares), [1, 1], 'the first Txn failed its range compare and was re-sent');
+    await assertExactlyOnce('/hot/', input.concat({ key: b('/hot/00005x'), value: b('theirs') }));
+
+    // 2 of ours around 1,000 of others: the range would read them all, so each key gets its own compare.
+    await bulkPut(conn, items('/crowd/m', 1000));
+    const sparse = [{ key: b('/crowd/a'), value: b('1') }, { key: b('/crowd/z'), value: b('2') }];
+    const crowded = spy();
+    const r = await bulkPut(crowded.spied, sparse);
+    assert.ok(r.complete, r.error);
+    assert.deepEqual(crowded.txns.filter((t) => t.compares > 0).map((t) => [t.compares, t.rangeEnd]), [[2, false]]);
   });
 });
