@@ -90,18 +90,39 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return out;
 }
 
-/** SHA-256 over the items in order (lengths framed), to tie a checkpoint to its input. */
+/**
+ * SHA-256 over the items in order (each part framed by its 32-bit length), to tie a checkpoint to its input. The
+ * framed parts are gathered in a 64 KiB buffer and hashed in slices: one hash call per ~500 small items, not eight
+ * per item (the digest is the same either way).
+ */
 export function fingerprintItems(items: readonly BulkItem[], extra = ''): string {
   const h = createHash('sha256');
   h.update(extra);
-  const len = Buffer.alloc(4);
-  for (const item of items) {
-    for (const part of [item.key, item.value, Buffer.from(item.lease ?? '0'), Buffer.from(item.modRevision ?? '')]) {
-      len.writeUInt32BE(part.length);
-      h.update(len);
-      h.update(part);
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  let at = 0;
+  const frame = (part: Buffer | string) => {
+    const size = typeof part === 'string' ? Buffer.byteLength(part) : part.length;
+    if (at + 4 + size > buf.length) {
+      h.update(buf.subarray(0, at));
+      at = 0;
     }
+    if (4 + size > buf.length) {
+      buf.writeUInt32BE(size, 0);
+      h.update(buf.subarray(0, 4));
+      h.update(part);
+      return;
+    }
+    buf.writeUInt32BE(size, at);
+    at += 4;
+    at += typeof part === 'string' ? buf.write(part, at) : part.copy(buf, at);
+  };
+  for (const item of items) {
+    frame(item.key);
+    frame(item.value);
+    frame(item.lease ?? '0');
+    frame(item.modRevision ?? '');
   }
+  h.update(buf.subarray(0, at));
   return h.digest('hex');
 }
 

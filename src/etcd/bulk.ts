@@ -16,7 +16,7 @@ import {
   revisionTracker,
   runBatches,
 } from './batchRunner';
-import { BulkItem, DeleteTarget, dedupeItems, normalizeDeleteTargets } from './bulkInput';
+import { BulkItem, DeleteTarget, normalizeDeleteTargets } from './bulkInput';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError } from './errors';
 import { displayKey, prefixEnd } from './keyCodec';
@@ -224,6 +224,17 @@ async function findOwnCommit(
   return matches ? { revision: candidate, plan } : undefined;
 }
 
+/** The items in key order, each key once with its last value (a stable sort keeps repeats in input order). */
+function sortedUnique(items: readonly BulkItem[]): { items: BulkItem[]; duplicates: number } {
+  const sorted = [...items].sort((a, b) => Buffer.compare(a.key, b.key));
+  const out: BulkItem[] = [];
+  for (const item of sorted) {
+    if (out.length && out[out.length - 1].key.equals(item.key)) out[out.length - 1] = item;
+    else out.push(item);
+  }
+  return { items: out, duplicates: items.length - out.length };
+}
+
 /**
  * Writes many keys in Txns of at most max-txn-ops puts, `concurrency` at a time. Existing keys follow
  * `options.mode` (default overwrite). Repeated keys are dropped first (the last value wins), the rest are sent in
@@ -234,8 +245,7 @@ export async function bulkPut(conn: EtcdConnection, items: readonly BulkItem[], 
   conn.assertWritable(`write ${items.length} keys`);
   const maxTxnOps = checkMaxTxnOps(options.maxTxnOps);
   const mode = options.mode ?? 'overwrite';
-  const { items: unique, duplicates } = dedupeItems(items);
-  unique.sort((a, b) => Buffer.compare(a.key, b.key));
+  const { items: unique, duplicates } = sortedUnique(items);
   for (const item of unique) {
     if (item.key.length === 0) throw new EtcdExplorerError('invalid', 'A key is empty. Nothing was written.');
   }

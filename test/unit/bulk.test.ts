@@ -1,7 +1,8 @@
 import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { BulkResult, RunnerBatch, chunk, checkCheckpoint, fingerprintItems, runBatches } from '../../src/etcd/batchRunner';
 import { planBatch, renderBulkReport } from '../../src/etcd/bulk';
-import { dedupeItems, normalizeDeleteTargets, parseBulkInput } from '../../src/etcd/bulkInput';
+import { BulkItem, dedupeItems, normalizeDeleteTargets, parseBulkInput } from '../../src/etcd/bulkInput';
 import { EtcdExplorerError } from '../../src/etcd/errors';
 import { geometricSpans, splitPages } from '../../src/etcd/transfer';
 
@@ -105,6 +106,20 @@ describe('bulk batching', () => {
     assert.deepEqual(planBatch('overwrite', items, observed), ['write', 'write', 'write']);
     assert.deepEqual(planBatch('skip', items, observed), ['write', 'skip', 'skip']);
     assert.deepEqual(planBatch('ifUnchanged', items, observed), ['write', 'write', 'conflict']);
+  });
+
+  it('fingerprints each part framed by its length: sha256(extra, len key, key, len value, value, len lease, lease, len rev, rev …)', () => {
+    const big = Buffer.alloc(100_000, 7); // larger than the hashing buffer
+    const input: BulkItem[] = [
+      ...Array.from({ length: 2000 }, (_, i) => ({ key: b(`/k/${i}`), value: b(`v${i}`) })),
+      { key: b('/big'), value: big, lease: '1a2b', modRevision: '42' },
+      { key: b('/ü'), value: Buffer.alloc(0), modRevision: 'ä' },
+    ];
+    const parts: Buffer[] = [b('put:x')];
+    const framed = (part: Buffer) => [Buffer.from([0, 0, 0, 0].map((_, i) => (part.length >>> (24 - 8 * i)) & 0xff)), part];
+    for (const i of input) parts.push(...framed(i.key), ...framed(i.value), ...framed(b(i.lease ?? '0')), ...framed(b(i.modRevision ?? '')));
+    const expected = createHash('sha256').update(Buffer.concat(parts)).digest('hex');
+    assert.equal(fingerprintItems(input, 'put:x'), expected);
   });
 
   it('refuses a checkpoint from another run', () => {
