@@ -1,9 +1,13 @@
 /**
  * `npm run bench:import` — bulk import throughput and export memory, against one local etcd, in one run:
- *   ours        bulkPut: guarded Txns of 128 puts, BENCH_CONCURRENCY in flight (default 8), 100,000 keys × 100 B
+ *   ours        bulkPut with the default settings (guarded Txns of 128 puts, DEFAULT_CONCURRENCY in flight;
+ *               BENCH_CONCURRENCY overrides), 100,000 keys × 100 B
  *   sequential  one put at a time, awaited (what a naive loop does) — measured on a 5,000-key sample
  *   raw         plain pipelined Put RPCs, no Txn, no guard: 32 / 128 / 512 in flight probed on 20,000 keys each,
  *               the best level then re-run on all 100,000 (that run is raw_best)
+ *   txn16       unguarded Txns of 128 puts, 16 in flight: what bulk put would cost without its exactly-once guard
+ *               and checkpoints. vs_txn16 = ours ÷ txn16, from BENCH_BLOCKS alternating blocks of 20,000 keys each
+ *               (who goes first alternates), so load from elsewhere on the machine hits both alike.
  * Every run writes new keys under its own prefix, so all do the same work. Then 1,000,000 keys are seeded and
  * exported by a child process, whose peak RSS (getrusage maxrss) is the export's memory.
  */
@@ -11,6 +15,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DEFAULT_CONCURRENCY } from '../src/etcd/batchRunner';
 import { bulkPut } from '../src/etcd/bulk';
 import { BulkItem } from '../src/etcd/bulkInput';
 import { EtcdConnection } from '../src/etcd/connection';
@@ -21,7 +26,9 @@ import { EtcdCluster } from '../test/rig/etcd';
 const KEYS = Number(process.env.BENCH_KEYS ?? 100_000);
 const SEQUENTIAL_SAMPLE = Number(process.env.BENCH_SEQUENTIAL_KEYS ?? 5_000);
 const EXPORT_KEYS = Number(process.env.BENCH_EXPORT_KEYS ?? 1_000_000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const CONCURRENCY = process.env.BENCH_CONCURRENCY ? Number(process.env.BENCH_CONCURRENCY) : undefined;
+const BLOCKS = Number(process.env.BENCH_BLOCKS ?? 8);
+const BLOCK_KEYS = 20_000;
 const RAW_LEVELS = [32, 128, 512];
 const RAW_PROBE_KEYS = 20_000;
 const VALUE = Buffer.alloc(100, 'v');
@@ -60,6 +67,22 @@ async function rawPipelined(conn: EtcdConnection, items: BulkItem[], inFlight: n
   );
 }
 
+/** Unguarded Txns of 128 puts, `inFlight` at a time, on the raw client. */
+async function rawTxns(conn: EtcdConnection, items: BulkItem[], inFlight: number): Promise<void> {
+  const batches: BulkItem[][] = [];
+  for (let i = 0; i < items.length; i += 128) batches.push(items.slice(i, i + 128));
+  let next = 0;
+  const kv = conn.client.kv;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < batches.length) {
+        const batch = batches[next++];
+        await kv.txn({ compare: [], success: batch.map((i) => ({ request_put: { key: i.key, value: i.value } })), failure: [] });
+      }
+    }),
+  );
+}
+
 /** Child mode: export a prefix and report peak RSS, so the parent's import data does not count. */
 async function exportChild(endpoint: string, prefix: string, file: string): Promise<void> {
   const conn = connect([endpoint]);
@@ -86,6 +109,7 @@ async function main(): Promise<void> {
   try {
     // Warm-up: connection, leader, first pages of the db.
     await bulkPut(conn, keys('/warm/', 2_000), { concurrency: CONCURRENCY });
+    await rawTxns(conn, keys('/warm16/', 2_000), 16);
 
     const seqItems = keys('/seq/', SEQUENTIAL_SAMPLE);
     const seqSeconds = await timed(async () => {
@@ -115,7 +139,39 @@ async function main(): Promise<void> {
     });
     if ((await count(conn, '/ours/')) !== KEYS) throw new Error('ours: keys missing');
     const oursKps = KEYS / oursSeconds;
-    console.log(`ours (bulkPut, ${batches} guarded Txns, ${CONCURRENCY} in flight): ${KEYS} keys in ${oursSeconds.toFixed(2)} s → ${oursKps.toFixed(0)} keys/s`);
+    const inFlight = CONCURRENCY ?? DEFAULT_CONCURRENCY;
+    console.log(`ours (bulkPut, ${batches} guarded Txns, ${inFlight} in flight): ${KEYS} keys in ${oursSeconds.toFixed(2)} s → ${oursKps.toFixed(0)} keys/s`);
+
+    // Ours against unguarded Txns ×128 at 16 in flight, in alternating blocks.
+    let oursBlockSeconds = 0;
+    let txnBlockSeconds = 0;
+    for (let block = 0; block < BLOCKS; block++) {
+      const runOurs = () =>
+        timed(async () => {
+          const r = await bulkPut(conn, keys(`/blk${block}/ours/`, BLOCK_KEYS), { concurrency: CONCURRENCY });
+          if (!r.complete) throw new Error(`bulk put incomplete: ${r.error}`);
+        });
+      const runTxn = () => timed(() => rawTxns(conn, keys(`/blk${block}/txn16/`, BLOCK_KEYS), 16));
+      let a: number;
+      let t16: number;
+      if (block % 2 === 0) {
+        a = await runOurs();
+        t16 = await runTxn();
+      } else {
+        t16 = await runTxn();
+        a = await runOurs();
+      }
+      oursBlockSeconds += a;
+      txnBlockSeconds += t16;
+      console.log(`block ${block + 1}/${BLOCKS}: ours ${(BLOCK_KEYS / a).toFixed(0)} keys/s, txn16 ${(BLOCK_KEYS / t16).toFixed(0)} keys/s`);
+    }
+    for (let block = 0; block < BLOCKS; block++) {
+      if ((await count(conn, `/blk${block}/ours/`)) !== BLOCK_KEYS || (await count(conn, `/blk${block}/txn16/`)) !== BLOCK_KEYS) {
+        throw new Error(`block ${block + 1}: keys missing`);
+      }
+    }
+    const vsTxn16 = txnBlockSeconds / oursBlockSeconds;
+    console.log(`ours vs unguarded Txns of 128 at 16 in flight, ${BLOCKS} × ${BLOCK_KEYS} keys each: ${vsTxn16.toFixed(2)}`);
 
     // Export: seed 1M keys in slices (this process's memory stays bounded too), then export from a child.
     const seedT0 = performance.now();
@@ -132,7 +188,8 @@ async function main(): Promise<void> {
 
     console.log(
       `RESULT import keys=${KEYS} ours_kps=${oursKps.toFixed(0)} sequential_kps=${sequentialKps.toFixed(0)} raw_best_kps=${rawBest.toFixed(0)} ` +
-        `vs_sequential=${(oursKps / sequentialKps).toFixed(1)} vs_raw=${(oursKps / rawBest).toFixed(2)} export_1m_peak_rss_mb=${peakMb.toFixed(0)}`,
+        `vs_sequential=${(oursKps / sequentialKps).toFixed(1)} vs_raw=${(oursKps / rawBest).toFixed(2)} export_1m_peak_rss_mb=${peakMb.toFixed(0)} ` +
+        `vs_txn16=${vsTxn16.toFixed(2)}`,
     );
   } finally {
     await conn.close();

@@ -46,7 +46,7 @@ export const settings = {
   },
   /** Txn batches in flight at once during bulk put / delete / import. */
   bulkConcurrency(): number {
-    return Math.max(1, Math.min(64, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('bulk.concurrency', 4))));
+    return Math.max(1, Math.min(64, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('bulk.concurrency', 16))));
   },
   /** Probe interval of the latency panel. */
   latencyIntervalMs(): number {
