@@ -54,32 +54,26 @@ async function count(conn: EtcdConnection, prefix: string): Promise<number> {
   return Number(res.count);
 }
 
-async function rawPipelined(conn: EtcdConnection, items: BulkItem[], inFlight: number): Promise<void> {
+/** Runs `work` on every item, `inFlight` at a time. */
+async function inParallel<T>(items: readonly T[], inFlight: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
-  const kv = conn.client.kv;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
-      while (next < items.length) {
-        const item = items[next++];
-        await kv.put({ key: item.key, value: item.value });
-      }
+      while (next < items.length) await work(items[next++]);
     }),
   );
 }
 
+function rawPipelined(conn: EtcdConnection, items: BulkItem[], inFlight: number): Promise<void> {
+  return inParallel(items, inFlight, (item) => conn.client.kv.put({ key: item.key, value: item.value }));
+}
+
 /** Unguarded Txns of 128 puts, `inFlight` at a time, on the raw client. */
-async function rawTxns(conn: EtcdConnection, items: BulkItem[], inFlight: number): Promise<void> {
+function rawTxns(conn: EtcdConnection, items: BulkItem[], inFlight: number): Promise<void> {
   const batches: BulkItem[][] = [];
   for (let i = 0; i < items.length; i += 128) batches.push(items.slice(i, i + 128));
-  let next = 0;
-  const kv = conn.client.kv;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < batches.length) {
-        const batch = batches[next++];
-        await kv.txn({ compare: [], success: batch.map((i) => ({ request_put: { key: i.key, value: i.value } })), failure: [] });
-      }
-    }),
+  return inParallel(batches, inFlight, (batch) =>
+    conn.client.kv.txn({ compare: [], success: batch.map((i) => ({ request_put: { key: i.key, value: i.value } })), failure: [] }),
   );
 }
 
