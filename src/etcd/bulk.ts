@@ -105,7 +105,11 @@ export function putBatch(
         const res: ITxnResponse = await conn.write(`${operation} batch ${index + 1} (${base.firstKey} … ${base.lastKey})`, (c) =>
           c.kv.txn({
             compare,
-            success: writes.map((i) => ({ request_put: { key: abs[i], value: items[i].value, lease: items[i].lease ?? '0' } })),
+            // No lease field when there is none: the client parses every 64-bit number it sends (lease "0" included).
+            success: writes.map((i) => {
+              const { value, lease } = items[i];
+              return { request_put: lease ? { key: abs[i], value, lease } : { key: abs[i], value } };
+            }),
             failure,
           }),
         );
@@ -149,7 +153,7 @@ async function rangeGuards(
   batches: readonly (readonly BulkItem[])[],
   maxTxnOps: number,
   signal?: AbortSignal,
-): Promise<BatchGuard[]> {
+): Promise<{ guards: BatchGuard[]; revision?: string }> {
   const guards: BatchGuard[] = [];
   let revision: string | undefined;
   for (const group of chunk(batches, maxTxnOps)) {
@@ -168,7 +172,7 @@ async function rangeGuards(
     revision ??= res.header.revision;
     res.responses.forEach((r, i) => guards.push(Number(r.response_range.count) <= RANGE_GUARD_MAX_DENSITY * group[i].length ? 'range' : 'keys'));
   }
-  return guards;
+  return { guards, revision };
 }
 
 /**
@@ -254,11 +258,13 @@ export async function bulkPut(conn: EtcdConnection, items: readonly BulkItem[], 
   const kind = `put:${mode}`;
   const fingerprint = fingerprintItems(unique, kind);
   checkCheckpoint(options.checkpoint, { kind, total: unique.length, batchSize, fingerprint });
-  const start = await currentRevision(conn, options.signal);
+  const groups = chunk(unique, batchSize);
+  // The counts' revision is read before any batch is sent, so it serves as the run's start revision too.
+  const counted = mode === 'overwrite' ? await rangeGuards(conn, groups, maxTxnOps, options.signal) : undefined;
+  const guards = counted?.guards ?? [];
+  const start = counted?.revision ?? (await currentRevision(conn, options.signal));
   const floor = resumeFloor(options.checkpoint, start);
   const revisions = revisionTracker(start, floor);
-  const groups = chunk(unique, batchSize);
-  const guards = mode === 'overwrite' ? await rangeGuards(conn, groups, maxTxnOps, options.signal) : [];
   const batches = groups.map((b, i) => putBatch(conn, i, b, mode, revisions, 'write', guards[i] ?? 'keys'));
   return runBatches(batches, {
     kind, total: unique.length, batchSize, batchCount: batches.length, fingerprint, knownRevision: start, options, duplicates,

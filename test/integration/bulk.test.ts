@@ -197,6 +197,14 @@ describe('bulk put and delete (real etcd)', function () {
     assert.deepEqual((await scan('/modes/')).map((k) => k.value), ['value-0', 'value-1', 'value-2']);
   });
 
+  it('a key given a lease is attached to it, the others to none', async () => {
+    const lease = await conn.call('grant', (c) => c.leaseClient.leaseGrant({ TTL: 600 }));
+    const result = await bulkPut(conn, [{ key: b('/leased/a'), value: b('1'), lease: lease.ID }, { key: b('/leased/b'), value: b('2') }]);
+    assert.ok(result.complete, result.error);
+    const res = await conn.call('read', (c) => c.kv.range({ key: b('/leased/'), range_end: prefixEnd(b('/leased/')) }));
+    assert.deepEqual(res.kvs.map((kv) => [kv.key.toString(), kv.lease]), [['/leased/a', lease.ID], ['/leased/b', '0']]);
+  });
+
   it('keys are relative to the connection namespace', async () => {
     const ns = connect({ namespace: '/tenant/' });
     try {
