@@ -1,14 +1,52 @@
 import * as vscode from 'vscode';
+import { contributes } from '../package.json';
+
+interface SettingSchema {
+  readonly default?: unknown;
+  readonly minimum?: number;
+  readonly maximum?: number;
+}
+
+/** package.json is the one source of every default and bound; this module only reads it. */
+const schema: Record<string, SettingSchema> = contributes.configuration.properties;
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('etcd');
+}
+
+function declared(name: string): SettingSchema {
+  const entry = schema[`etcd.${name}`];
+  if (!entry) throw new Error(`etcd.${name} is not a contributed setting`);
+  return entry;
+}
+
+/** The setting, or its package.json default when unset or of the wrong type. */
+function read<T extends string | number | boolean>(name: string): T {
+  const fallback = declared(name).default as T;
+  const value = config().get<unknown>(name);
+  return typeof value === typeof fallback ? (value as T) : fallback;
+}
+
+/** A whole number clamped to the setting's package.json minimum and maximum. */
+function bounded(name: string): number {
+  const { minimum = -Infinity, maximum = Infinity, default: fallback } = declared(name);
+  const value = Math.floor(read<number>(name));
+  return Math.max(minimum, Math.min(maximum, Number.isFinite(value) ? value : (fallback as number)));
+}
+
+/** A string setting; empty means its default. */
+function text(name: string): string {
+  return read<string>(name) || (declared(name).default as string);
+}
 
 /** Typed access to the extension's settings; the only place that reads `etcd.*` configuration. */
 export const settings = {
   connectionsRaw(): unknown[] {
-    return vscode.workspace.getConfiguration('etcd').get<unknown[]>('connections', []);
+    const value = config().get<unknown>('connections');
+    return Array.isArray(value) ? value : [];
   },
   async saveConnections(profiles: readonly object[]): Promise<void> {
-    await vscode.workspace
-      .getConfiguration('etcd')
-      .update('connections', profiles, vscode.ConfigurationTarget.Global);
+    await config().update('connections', profiles, vscode.ConfigurationTarget.Global);
   },
   /** Connections (ids or names) opened in the etcd view when the window starts. */
   autoConnect(): string[] {
@@ -16,62 +54,60 @@ export const settings = {
     return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v.length > 0) : [];
   },
   separator(): string {
-    return vscode.workspace.getConfiguration('etcd').get<string>('keys.separator', '/') || '/';
+    return text('keys.separator');
   },
   pageSize(): number {
-    const value = vscode.workspace.getConfiguration('etcd').get<number>('keys.pageSize', 500);
-    return Math.max(10, Math.min(10_000, Math.floor(value)));
+    return bounded('keys.pageSize');
   },
   /** Folders with at most this many keys below them are kept current by a watch; 0 turns live mode off. */
   liveMaxKeys(): number {
-    const config = vscode.workspace.getConfiguration('etcd');
-    if (!config.get<boolean>('keys.live', true)) return 0;
-    return Math.max(0, Math.floor(config.get<number>('keys.liveMaxKeys', 10_000)));
+    return read<boolean>('keys.live') ? bounded('keys.liveMaxKeys') : 0;
   },
   /** Largest value sent (etcd's --max-request-bytes); bigger values are refused before sending. */
   maxValueBytes(): number {
-    return Math.max(1024, vscode.workspace.getConfiguration('etcd').get<number>('values.maxValueBytes', 1572864));
+    return bounded('values.maxValueBytes');
   },
   /** Events a watch panel keeps in view (older ones are dropped and counted). */
   watchBufferSize(): number {
-    return Math.max(100, Math.min(1_000_000, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('watch.bufferSize', 10_000))));
+    return bounded('watch.bufferSize');
   },
   /** Leases with at most this many seconds left are flagged as about to expire. */
   leaseExpiringSeconds(): number {
-    return Math.max(0, vscode.workspace.getConfiguration('etcd').get<number>('leases.expiringSeconds', 10));
+    return bounded('leases.expiringSeconds');
   },
-  /** Operations per Txn (the server's --max-txn-ops, 128 by default): documents over it get a diagnostic, bulk runs split by it. */
+  /** Operations per Txn (the server's --max-txn-ops): documents over it get a diagnostic, bulk runs split by it. */
   maxTxnOps(): number {
-    return Math.max(1, Math.min(100_000, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('txn.maxOps', 128))));
+    return bounded('txn.maxOps');
   },
   /** Txn batches in flight at once during bulk put / delete / import. */
   bulkConcurrency(): number {
-    return Math.max(1, Math.min(64, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('bulk.concurrency', 16))));
+    return bounded('bulk.concurrency');
   },
   /** Probe interval of the latency panel. */
   latencyIntervalMs(): number {
-    return Math.max(200, Math.min(60_000, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('latency.intervalMs', 1000))));
+    return bounded('latency.intervalMs');
   },
   /** Rolling window the latency percentiles are computed over. */
   latencyWindowSeconds(): number {
-    return Math.max(5, Math.min(3600, Math.floor(vscode.workspace.getConfiguration('etcd').get<number>('latency.windowSeconds', 60))));
+    return bounded('latency.windowSeconds');
   },
   /** Prefix of the key the Put + Delete probe writes (never on read-only connections). */
   latencyProbePrefix(): string {
-    return vscode.workspace.getConfiguration('etcd').get<string>('latency.probePrefix', '/__etcd-explorer/probe/') || '/__etcd-explorer/probe/';
+    return text('latency.probePrefix');
   },
   /** Scratch prefix of load tests; everything written under it is deleted afterwards. */
   latencyLoadTestPrefix(): string {
-    return vscode.workspace.getConfiguration('etcd').get<string>('latency.loadTestPrefix', '/__etcd-explorer/loadtest/') || '/__etcd-explorer/loadtest/';
+    return text('latency.loadTestPrefix');
   },
   /** Seconds between automatic health checks of connected clusters; 0 checks only on demand. */
   healthIntervalSeconds(): number {
-    const value = vscode.workspace.getConfiguration('etcd').get<number>('health.intervalSeconds', 60);
-    return value > 0 ? Math.max(10, Math.floor(value)) : 0;
+    const value = bounded('health.intervalSeconds');
+    // A check takes seconds on a large cluster: anything but "off" runs at most every 10 s.
+    return value > 0 ? Math.max(10, value) : 0;
   },
   /** Whether the doctor reads values (bounded) to find very large ones. */
   healthScanLargeValues(): boolean {
-    return vscode.workspace.getConfiguration('etcd').get<boolean>('health.scanLargeValues', true);
+    return read<boolean>('health.scanLargeValues');
   },
   /** Where kube-apiserver keeps its objects (its --etcd-prefix plus "/"); empty turns Kubernetes labels off. */
   kubernetesRegistryPrefix(): string {
