@@ -15,6 +15,7 @@ import { TxnCommands } from './txn/txnCommands';
 import { BulkCommands } from './bulk/bulkCommands';
 import { LatencyCommands } from './latency/latencyCommands';
 import { KubernetesCommands } from './kubernetes/kubernetesCommands';
+import { Prompts } from './host/prompts';
 
 /** What `activate` returns: used by the extension-host tests (and other extensions) to reach the services. */
 export interface ExtensionApi {
@@ -35,4 +36,6 @@ export interface ExtensionApi {
   readonly bulk: BulkCommands;
   readonly latency: LatencyCommands;
   readonly kubernetes: KubernetesCommands;
+  /** The prompts seam: tests answer dialogs through `prompts.swap`. */
+  readonly prompts: Prompts;
 }

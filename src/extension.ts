@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { ExtensionApi } from './api';
 import { autoConnect } from './connections/autoConnect';
 import { registerCommand } from './host/commandRegistrar';
+import { prompts } from './host/prompts';
 import { ConnectionCommands } from './connections/connectionCommands';
 import { ConnectionManager } from './connections/connectionManager';
 import { SecretStore } from './connections/secretStore';
@@ -87,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
   void autoConnect(manager, keyTree, view, logger);
-  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency, kubernetes };
+  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency, kubernetes, prompts };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

@@ -15,14 +15,12 @@ import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
 import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { CommandId } from '../host/commandIds';
+import { prompts } from '../host/prompts';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ReadOnlyDocuments } from '../util/readOnlyDocuments';
 
 type KeyTarget = Extract<TreeNode, { type: 'key' | 'folder' }>;
 type ImportMode = 'skip' | 'overwrite' | 'ifUnchanged';
-/** A modal question with actions; resolves to the chosen action or undefined. Tests replace it. */
-type Ask = (message: string, detail: string, ...actions: string[]) => Promise<string | undefined>;
-const defaultAsk: Ask = async (message, detail, ...actions) => vscode.window.showWarningMessage(message, { modal: true, detail }, ...actions);
 
 /**
  * Bulk put (JSON / YAML / NDJSON), bulk delete of selected keys and folders, export of a prefix to NDJSON with a
@@ -32,7 +30,6 @@ const defaultAsk: Ask = async (message, detail, ...actions) => vscode.window.sho
  */
 export class BulkCommands extends Disposable {
   private reportCounter = 0;
-  private ask: Ask = defaultAsk;
 
   constructor(
     private readonly manager: ConnectionManager,
@@ -46,10 +43,6 @@ export class BulkCommands extends Disposable {
     cmd('etcd.bulk.delete', (node?: KeyTarget, selected?: KeyTarget[]) => this.delete(node, selected));
     cmd('etcd.bulk.export', (node?: TreeNode) => this.export(node));
     cmd('etcd.bulk.import', (node?: TreeNode) => this.import(node));
-  }
-
-  setConfirm(ask: Ask | undefined): void {
-    this.ask = ask ?? defaultAsk;
   }
 
   /** Bulk put from a file (or the active editor's text); returns the result (tests use it). */
@@ -70,7 +63,7 @@ export class BulkCommands extends Disposable {
     const checkpointKey = `bulk.checkpoint:${profileId}:${createHash('sha256').update(text).digest('hex')}`;
     const saved = this.state.get<BulkCheckpoint>(checkpointKey);
     const choices = saved ? ['Resume', 'Start Over'] : ['Put', 'Put Atomically'];
-    const answer = await this.ask(
+    const answer = await prompts.ask(
       saved
         ? `Resume the bulk put of ${items.length.toLocaleString()} keys into ${connection.profile.name}? ${saved.committed.length} of ${batches} batches committed earlier.`
         : `Put ${items.length.toLocaleString()} keys into ${connection.profile.name}?`,
@@ -110,7 +103,7 @@ export class BulkCommands extends Disposable {
       void vscode.window.showInformationMessage('Nothing to delete: the selected keys no longer exist.');
       return undefined;
     }
-    const answer = await this.ask(
+    const answer = await prompts.ask(
       `Delete ${preview.keys.toLocaleString()} key${preview.keys === 1 ? '' : 's'} from ${connection.profile.name}?`,
       `${nodes.map((n) => `  ${displayKey(n.key)}${n.type === 'folder' ? '… (prefix)' : ''}`).join('\n')}\n\nFor example:\n${preview.sample.map((k) => `  ${k}`).join('\n')}\n\nCounted at revision ${preview.revision}. Deletes run in Txn batches; each batch commits on its own.`,
       'Delete',
@@ -174,7 +167,7 @@ export class BulkCommands extends Disposable {
       )?.mode;
     if (!mode) return undefined;
     if (!options.mode) {
-      const ok = await this.ask(
+      const ok = await prompts.ask(
         `Import ${manifest.keys.toLocaleString()} keys into ${connection.profile.name} (${mode})?`,
         `From ${path.basename(file.fsPath)}: prefix ${manifest.prefix || '(every key)'}, exported at revision ${manifest.revision}, SHA-256 verified. Leases are not imported (they belong to the source cluster).`,
         'Import',

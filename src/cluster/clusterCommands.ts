@@ -4,6 +4,7 @@ import { compact, defragment, disarmAlarms, memberHex, saveSnapshot } from '../e
 import { formatBytes } from '../etcd/values';
 import { registerCommand } from '../host/commandRegistrar';
 import { CommandId } from '../host/commandIds';
+import { prompts } from '../host/prompts';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { ClusterNode, ClusterTreeProvider } from './clusterTreeProvider';
 
@@ -41,8 +42,7 @@ export class ClusterCommands extends Disposable {
       { title: 'Compaction mode' },
     );
     if (!physical) return;
-    const ok = await vscode.window.showWarningMessage(`Compact ${connection.profile.name} to revision ${revision}?`, { modal: true, detail: 'This cannot be undone.' }, 'Compact');
-    if (ok !== 'Compact') return;
+    if (!(await prompts.confirm(`Compact ${connection.profile.name} to revision ${revision}?`, 'This cannot be undone.', 'Compact'))) return;
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Compacting to revision ${revision}…` }, () =>
       compact(connection, revision, physical.physical),
     );
@@ -58,12 +58,12 @@ export class ClusterCommands extends Disposable {
     const members = node.type === 'member' ? snap.members.filter((m) => m.id === node.memberId) : [...snap.members];
     members.sort((a, b) => Number(a.id === snap.leaderId) - Number(b.id === snap.leaderId));
     const names = members.map((m) => `${m.name} (${memberHex(m.id)})${m.id === snap.leaderId ? ' — leader, last' : ''}`).join('\n');
-    const ok = await vscode.window.showWarningMessage(
+    const ok = await prompts.confirm(
       `Defragment ${members.length} member${members.length === 1 ? '' : 's'}?`,
-      { modal: true, detail: `Each member is blocked (no reads or writes) while it defragments.\n${names}` },
+      `Each member is blocked (no reads or writes) while it defragments.\n${names}`,
       'Defragment',
     );
-    if (ok !== 'Defragment') return;
+    if (!ok) return;
     const clients = await this.manager.memberClients(node.profileId);
     const done: string[] = [];
     await vscode.window.withProgress(
@@ -85,12 +85,12 @@ export class ClusterCommands extends Disposable {
   private async disarm(node: ClusterNode): Promise<void> {
     const connection = await this.manager.get(node.profileId);
     connection.assertWritable('disarm alarms');
-    const ok = await vscode.window.showWarningMessage(
+    const ok = await prompts.confirm(
       'Disarm every active alarm?',
-      { modal: true, detail: 'For NOSPACE, free space first (delete keys, compact, defragment), or the alarm comes right back.' },
+      'For NOSPACE, free space first (delete keys, compact, defragment), or the alarm comes right back.',
       'Disarm',
     );
-    if (ok !== 'Disarm') return;
+    if (!ok) return;
     const n = await disarmAlarms(connection);
     void vscode.window.showInformationMessage(`Disarmed ${n} alarm${n === 1 ? '' : 's'}.`);
     await this.tree.refresh();

@@ -5,6 +5,7 @@ import { Disposable, toAbortSignal } from '../util/disposable';
 import { ConnectionManager } from './connectionManager';
 import { shortId } from './statusBar';
 import { CommandId } from '../host/commandIds';
+import { prompts } from '../host/prompts';
 import { commandTarget, registerCommand } from '../host/commandRegistrar';
 
 /** A tree node or nothing (palette): commands resolve the target profile from either. */
@@ -144,12 +145,12 @@ export class ConnectionCommands extends Disposable {
   async remove(target: Target): Promise<void> {
     const profile = await this.resolve(target, 'Remove which connection?');
     if (!profile) return;
-    const answer = await vscode.window.showWarningMessage(
+    const ok = await prompts.confirm(
       `Remove the connection "${profile.name}"? Its saved password is deleted too. Nothing changes on the etcd cluster.`,
-      { modal: true },
+      undefined,
       'Remove',
     );
-    if (answer === 'Remove') await this.manager.remove(profile.id);
+    if (ok) await this.manager.remove(profile.id);
   }
 
   async connect(target: Target): Promise<boolean> {

@@ -8,6 +8,7 @@ import { errorText, isCancellation } from '../etcd/errors';
 import { LatencyProbe, LatencyStats, OperationRecorder, ProbeOp } from '../etcd/latency/latency';
 import { LOAD_LEVELS, LoadLevel, runLoadTest } from '../etcd/latency/loadTest';
 import { ServerMetricsSampler } from '../etcd/serverMetrics';
+import { prompts } from '../host/prompts';
 import { PanelEnvironment, WebviewPanelHost } from '../host/webviewPanelHost';
 import { EndpointDto, HostToLatency, LatencyTickDto, LatencyToHost, MetricsPointDto, StatsDto, finiteOrNull, parseLatencyMessage } from '../shared/latencyProtocol';
 import { RingBuffer } from '../shared/ringBuffer';
@@ -93,7 +94,7 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
   }
 
   /** Runs a load test after confirmation; progress in a notification and in the panel. */
-  async loadTest(level: string, options: { confirmed?: boolean } = {}): Promise<string | undefined> {
+  async loadTest(level: string): Promise<string | undefined> {
     const connection = this.connection;
     if (!connection) return undefined;
     if (!(level in LOAD_LEVELS)) throw new Error(`Unknown load level "${level}".`);
@@ -101,17 +102,12 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
     connection.assertWritable('run a load test');
     const spec = LOAD_LEVELS[level as LoadLevel];
     const prefix = settings.latencyLoadTestPrefix();
-    if (!options.confirmed) {
-      const ok = await vscode.window.showWarningMessage(
-        `Run the ${spec.label} load test against ${connection.profile.name}?`,
-        {
-          modal: true,
-          detail: `${spec.totalOps.toLocaleString()} puts of ${spec.valueBytes} bytes from ${spec.clients} concurrent clients under ${prefix}. Everything written is deleted afterwards; nothing is compacted. Other users of this cluster will see higher latency while it runs.`,
-        },
-        'Run Load Test',
-      );
-      if (ok !== 'Run Load Test') return undefined;
-    }
+    const ok = await prompts.confirm(
+      `Run the ${spec.label} load test against ${connection.profile.name}?`,
+      `${spec.totalOps.toLocaleString()} puts of ${spec.valueBytes} bytes from ${spec.clients} concurrent clients under ${prefix}. Everything written is deleted afterwards; nothing is compacted. Other users of this cluster will see higher latency while it runs.`,
+      'Run Load Test',
+    );
+    if (!ok) return undefined;
     const controller = new AbortController();
     this.load = controller;
     this.post({ type: 'load', load: { state: 'running', level, done: 0, total: spec.totalOps, errors: 0 } });

@@ -7,20 +7,16 @@ import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
 import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { CommandId } from '../host/commandIds';
+import { prompts } from '../host/prompts';
 import { Disposable } from '../util/disposable';
 import { LeaseNode, LeaseTreeProvider } from './leaseTreeProvider';
 
 type LeaseTarget = Extract<LeaseNode, { type: 'lease' }>;
 
-/** Asks before something destructive; tests replace it to drive the confirmation path. */
-export type Confirm = (message: string, detail: string, action: string) => Thenable<boolean>;
-
 /** Grant, revoke (with a preview of the keys it deletes), keep-alive once or continuously, attach/detach, inspect, locks. */
 export class LeaseCommands extends Disposable {
   private readonly sessions = new Map<string, KeepAliveSession>();
   private readonly statusItem = this.register(vscode.window.createStatusBarItem('etcd.keepAlive', vscode.StatusBarAlignment.Left, 49));
-  private confirm: Confirm = async (message, detail, action) =>
-    (await vscode.window.showWarningMessage(message, { modal: true, detail }, action)) === action;
 
   constructor(
     private readonly manager: ConnectionManager,
@@ -44,10 +40,6 @@ export class LeaseCommands extends Disposable {
     cmd('etcd.key.revealLease', (node: TreeNode) => this.revealLease(node));
     cmd('etcd.folder.locks', (node: TreeNode) => this.locks(node));
     this.register({ dispose: () => [...this.sessions.values()].forEach((s) => s.stop()) });
-  }
-
-  setConfirm(confirm: Confirm | undefined): void {
-    this.confirm = confirm ?? (async (m, d, a) => (await vscode.window.showWarningMessage(m, { modal: true, detail: d }, a)) === a);
   }
 
   private profileOf(node?: { profileId: string }): Promise<string | undefined> {
@@ -75,7 +67,7 @@ export class LeaseCommands extends Disposable {
     const info = await inspectLease(connection, node.id);
     const shown = info.keys.slice(0, 15).map((k) => `  ${displayKey(k)}`).join('\n');
     const total = info.keys.length + info.foreignKeys;
-    const ok = await this.confirm(
+    const ok = await prompts.confirm(
       `Revoke lease ${leaseHex(node.id)}? ${total === 0 ? 'No key is attached.' : `${total} attached key${total === 1 ? '' : 's'} will be deleted.`}`,
       `${shown}${total > 15 ? '\n  …' : ''}`,
       'Revoke',

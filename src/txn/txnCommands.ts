@@ -13,6 +13,7 @@ import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
 import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { CommandId } from '../host/commandIds';
+import { prompts } from '../host/prompts';
 import { Disposable, toAbortSignal } from '../util/disposable';
 import { TxnDocuments } from './txnDocuments';
 
@@ -135,8 +136,7 @@ export class TxnCommands extends Disposable {
           continue;
         }
         if (pick.action === 'run' && !draft.compare.length) {
-          const ok = await vscode.window.showWarningMessage('This Txn has no compares: its success operations always run.', { modal: true }, 'Run');
-          if (ok !== 'Run') continue;
+          if (!(await prompts.confirm('This Txn has no compares: its success operations always run.', undefined, 'Run'))) continue;
         }
         const spec = parsed.spec;
         const result = await vscode.window.withProgress<TxnResult | DryRunResult>(

@@ -3,24 +3,12 @@ import { ConnectionManager } from '../connections/connectionManager';
 import { EtcdExplorerError } from '../etcd/errors';
 import { displayKey } from '../etcd/keyCodec';
 import { CasResult, ValueRecord, casPut, readValue } from '../etcd/values';
+import { ConflictQuestion, prompts } from '../host/prompts';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
 import { hexDump } from './hexDump';
 import { kubernetesInfo, renderKubernetesDocument } from './kubernetesDocument';
 import { KUBERNETES_SCHEME, SNAPSHOT_SCHEME, VALUE_SCHEME, parseValueUri, valueUri } from './valueUris';
-
-/** What the user chose when a save found the key changed on the server. */
-export type ConflictChoice = 'overwrite' | 'discard' | 'keepEditing';
-
-export interface Conflict {
-  readonly uri: vscode.Uri;
-  readonly key: Buffer;
-  readonly seenModRevision: string;
-  /** The key now; undefined when it was deleted meanwhile. */
-  readonly current: ValueRecord | undefined;
-}
-
-export type ConflictResolver = (conflict: Conflict) => Promise<ConflictChoice>;
 
 /** Asked before a save under the Kubernetes registry prefix; false cancels the write. */
 export type RegistryWriteConfirm = (key: Buffer, registryPrefix: string) => Promise<boolean>;
@@ -34,7 +22,6 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
   private readonly changeEmitter = this.register(new vscode.EventEmitter<vscode.FileChangeEvent[]>());
   /** mod_revision each open value was read at: the base of its next CAS save. */
   private readonly seen = new Map<string, string>();
-  private resolver: ConflictResolver = (c) => this.askUser(c);
   private registryConfirm: RegistryWriteConfirm = (key, prefix) => confirmRegistryWrite(key, prefix);
 
   readonly onDidChangeFile = this.changeEmitter.event;
@@ -49,16 +36,6 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
   /** Replaces the "this bypasses the API server" confirmation (tests answer it through this). */
   setRegistryWriteConfirm(confirm: RegistryWriteConfirm | undefined): void {
     this.registryConfirm = confirm ?? ((key, prefix) => confirmRegistryWrite(key, prefix));
-  }
-
-  /** Replaces the conflict dialog (tests drive the conflict path through this). */
-  setConflictResolver(resolver: ConflictResolver | undefined): void {
-    this.resolver = resolver ?? ((c) => this.askUser(c));
-  }
-
-  /** The mod_revision an open value was read at. */
-  seenRevision(uri: vscode.Uri): string | undefined {
-    return this.seen.get(uri.toString());
   }
 
   watch(): vscode.Disposable {
@@ -111,7 +88,7 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
         this.changeEmitter.fire([{ type: vscode.FileChangeType.Changed, uri }]);
         return;
       }
-      const choice = await this.resolver({ uri, key, seenModRevision: expected, current: result.current });
+      const choice = await prompts.conflict(this.conflictQuestion(uri, key, expected, result.current));
       if (choice === 'overwrite') {
         // A new CAS against the value the user was just shown; if it moved again, ask again.
         expected = result.current?.modRevision ?? '0';
@@ -158,32 +135,22 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     return record;
   }
 
-  /** Default conflict UI: the server's value beside the user's, then a modal choice. */
-  private async askUser(conflict: Conflict): Promise<ConflictChoice> {
-    const { profileId } = parseValueUri(conflict.uri);
-    const shown = displayKey(conflict.key);
-    if (conflict.current) {
-      const serverSide = valueUri({ profileId, key: conflict.key, revision: conflict.current.modRevision }, SNAPSHOT_SCHEME);
-      await vscode.commands.executeCommand(
-        'vscode.diff',
-        serverSide,
-        conflict.uri,
-        `${shown}: server (revision ${conflict.current.modRevision}) ↔ yours`,
-        { preview: false },
-      );
-    }
-    const pick = await vscode.window.showWarningMessage(
-      conflict.current
-        ? `${shown} changed on the server since you opened it (revision ${conflict.seenModRevision} → ${conflict.current.modRevision}). Nothing was written.`
+  /** The question after a conflicting save; comparing shows the server's value beside the user's. */
+  private conflictQuestion(uri: vscode.Uri, key: Buffer, seenModRevision: string, current: ValueRecord | undefined): ConflictQuestion {
+    const { profileId } = parseValueUri(uri);
+    const shown = displayKey(key);
+    return {
+      message: current
+        ? `${shown} changed on the server since you opened it (revision ${seenModRevision} → ${current.modRevision}). Nothing was written.`
         : `${shown} was deleted on the server since you opened it. Nothing was written.`,
-      { modal: true, detail: 'Overwrite writes your version only if the key is still as shown in the diff.' },
-      conflict.current ? 'Overwrite' : 'Recreate',
-      'Discard My Changes',
-      'Keep Editing',
-    );
-    if (pick === 'Overwrite' || pick === 'Recreate') return 'overwrite';
-    if (pick === 'Discard My Changes') return 'discard';
-    return 'keepEditing';
+      deleted: !current,
+      serverValue: current?.value,
+      compare: async () => {
+        if (!current) return;
+        const serverSide = valueUri({ profileId, key, revision: current.modRevision }, SNAPSHOT_SCHEME);
+        await vscode.commands.executeCommand('vscode.diff', serverSide, uri, `${shown}: server (revision ${current.modRevision}) ↔ yours`, { preview: false });
+      },
+    };
   }
 }
 

@@ -20,6 +20,7 @@ import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
 import { commandTarget, registerCommand } from '../host/commandRegistrar';
 import { CommandId } from '../host/commandIds';
+import { prompts } from '../host/prompts';
 import { Disposable } from '../util/disposable';
 import { kubernetesInfo, kubernetesTitle } from './kubernetesDocument';
 import { detectLanguage } from './languageDetect';
@@ -170,12 +171,12 @@ export class ValueCommands extends Disposable {
       this.tree.refresh();
       return;
     }
-    const answer = await vscode.window.showWarningMessage(
+    const ok = await prompts.confirm(
       `Delete ${displayKey(node.key)}?`,
-      { modal: true, detail: `${formatBytes(record.value.length)}, version ${record.version}, mod revision ${record.modRevision}${record.lease !== '0' ? `, lease ${leaseHex(record.lease)}` : ''}. It is deleted only if unchanged since this prompt.` },
+      `${formatBytes(record.value.length)}, version ${record.version}, mod revision ${record.modRevision}${record.lease !== '0' ? `, lease ${leaseHex(record.lease)}` : ''}. It is deleted only if unchanged since this prompt.`,
       'Delete',
     );
-    if (answer !== 'Delete') return;
+    if (!ok) return;
     const result = await deleteKey(connection, node.key, record.modRevision);
     if (!result.ok) throw new Error(`${displayKey(node.key)} changed after the prompt; nothing was deleted.`);
     this.tree.refresh();
@@ -197,15 +198,12 @@ export class ValueCommands extends Disposable {
       return;
     }
     const sample = preview.sample.map((k) => `  ${displayKey(k)}`).join('\n');
-    const answer = await vscode.window.showWarningMessage(
+    const ok = await prompts.confirm(
       `Delete ${preview.count.toLocaleString()} key${preview.count === 1 ? '' : 's'} under ${shown}?`,
-      {
-        modal: true,
-        detail: `Connection ${connection.profile.name}, revision ${preview.revision}.\n${sample}${preview.count > preview.sample.length ? '\n  …' : ''}\n\nThe delete runs only if no key under the prefix changed since this preview.`,
-      },
+      `Connection ${connection.profile.name}, revision ${preview.revision}.\n${sample}${preview.count > preview.sample.length ? '\n  …' : ''}\n\nThe delete runs only if no key under the prefix changed since this preview.`,
       'Delete',
     );
-    if (answer !== 'Delete') return;
+    if (!ok) return;
     if (isBroadPrefix(prefix, settings.separator())) {
       const typed = await vscode.window.showInputBox({
         title: `Type ${shown === '(every key)' ? 'DELETE ALL' : shown} to confirm deleting ${preview.count.toLocaleString()} keys`,

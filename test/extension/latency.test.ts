@@ -54,9 +54,17 @@ describe('latency panel (extension host)', function () {
   });
 
   it('runs a load test under the scratch prefix and deletes everything it wrote', async () => {
-    const { latency, connections } = await api();
+    const { latency, connections, prompts } = await api();
     const panel = latency.openPanels[0];
-    const message = await panel.loadTest('s', { confirmed: true });
+    const asked: string[] = [];
+    const answers = prompts.swap({
+      confirm: async (message, _detail, action) => {
+        asked.push(message);
+        return action === 'Run Load Test';
+      },
+    });
+    const message = await panel.loadTest('s').finally(() => answers.dispose());
+    assert.match(asked[0] ?? '', /^Run the .* load test against latv\?$/, 'asked before writing');
     assert.match(message ?? '', /Wrote [\d,]+ keys .* writes\/s.* deleted [\d,]+ keys afterwards/);
     const conn = await connections.get('latv');
     const prefix = Buffer.from(vscode.workspace.getConfiguration('etcd').get<string>('latency.loadTestPrefix')!);

@@ -7,6 +7,7 @@ import { silentLogger } from '../../src/etcd/logger';
 
 describe('leases view', function () {
   const endpoints = testEndpoints();
+  let answers: vscode.Disposable | undefined;
   let other: EtcdConnection;
   let leaseId: string;
 
@@ -21,8 +22,8 @@ describe('leases view', function () {
   });
 
   after(async () => {
-    const { connections, leases } = await api();
-    leases.setConfirm(undefined);
+    const { connections } = await api();
+    answers?.dispose();
     await connections.remove('leasesv');
     await other?.close();
   });
@@ -41,19 +42,22 @@ describe('leases view', function () {
   });
 
   it('revoke asks first (showing the keys), does nothing when declined, and deletes the keys when confirmed', async () => {
-    const { leaseTree, leases } = await api();
+    const { leaseTree, prompts } = await api();
     const node = leaseTree.leaseNode('leasesv', leaseId);
     const asked: string[] = [];
-    leases.setConfirm(async (message, detail) => {
-      asked.push(`${message}\n${detail}`);
-      return false;
+    answers = prompts.swap({
+      confirm: async (message, detail) => {
+        asked.push(`${message}\n${detail}`);
+        return false;
+      },
     });
     assert.equal(await vscode.commands.executeCommand('etcd.lease.revoke', node), false);
     assert.match(asked[0], /2 attached keys will be deleted/);
     assert.match(asked[0], /\/lv\/svc-1/);
     assert.equal(await other.call('get', (c) => c.get('/lv/svc-1').string()), 'a', 'declined: nothing deleted');
 
-    leases.setConfirm(async () => true);
+    answers.dispose();
+    answers = prompts.swap({ confirm: async () => true });
     assert.equal(await vscode.commands.executeCommand('etcd.lease.revoke', node), true);
     assert.equal(await other.call('get', (c) => c.get('/lv/svc-1').string()), null, 'keys deleted with the lease');
     const root = (await leaseTree.getChildren()).find((n) => n.profileId === 'leasesv')!;

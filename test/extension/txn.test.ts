@@ -7,6 +7,7 @@ import { api, testEndpoints } from './api';
 
 describe('Txn documents and bulk operations (extension host)', function () {
   const endpoints = testEndpoints();
+  let answers: vscode.Disposable | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'etcd-txn-'));
 
   before(async () => {
@@ -14,8 +15,8 @@ describe('Txn documents and bulk operations (extension host)', function () {
     await connections.add({ id: 'txnv', name: 'txnv', endpoints });
   });
   after(async () => {
-    const { connections, bulk } = await api();
-    bulk.setConfirm(undefined);
+    const { connections } = await api();
+    answers?.dispose();
     const conn = await connections.get('txnv');
     await conn.write('cleanup', (c) => c.delete().prefix('/txnv/').exec()).catch(() => undefined);
     await connections.remove('txnv');
@@ -96,9 +97,12 @@ describe('Txn documents and bulk operations (extension host)', function () {
     const file = join(dir, 'keys.json');
     writeFileSync(file, JSON.stringify(data));
     const asked: string[] = [];
-    bulk.setConfirm(async (message, _detail, ...actions) => {
-      asked.push(message);
-      return actions.includes('Put') ? 'Put' : actions[0];
+    answers?.dispose();
+    answers = (await api()).prompts.swap({
+      ask: async (message, _detail, ...actions) => {
+        asked.push(message);
+        return actions.includes('Put') ? 'Put' : actions[0];
+      },
     });
     const reported: vscode.Uri[] = [];
     const watching = reports.onDidChange((uri) => /bulk\/report/.test(uri.path) && reported.push(uri));
@@ -126,9 +130,12 @@ describe('Txn documents and bulk operations (extension host)', function () {
     assert.match(message ?? '', /Exported 300 keys under \/txnv\/bulk\/ at revision \d+/);
 
     const asked: string[] = [];
-    bulk.setConfirm(async (question, detail, ...actions) => {
-      asked.push(`${question}\n${detail}`);
-      return actions.includes('Delete') ? 'Delete' : actions[0];
+    answers?.dispose();
+    answers = (await api()).prompts.swap({
+      ask: async (question, detail, ...actions) => {
+        asked.push(`${question}\n${detail}`);
+        return actions.includes('Delete') ? 'Delete' : actions[0];
+      },
     });
     const deleted = await bulk.delete(folder, [folder]);
     assert.ok(deleted?.complete);

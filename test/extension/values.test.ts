@@ -3,7 +3,7 @@ import * as vscode from 'vscode';
 import { api, testEndpoints } from './api';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
-import type { Conflict, ConflictChoice } from '../../src/values/etcdFileSystem';
+import type { ConflictChoice, ConflictQuestion } from '../../src/host/prompts';
 
 
 async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void> {
@@ -15,22 +15,25 @@ async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void
 describe('values as editor documents', function () {
   const endpoints = testEndpoints();
   let other: EtcdConnection;
-  const conflicts: Conflict[] = [];
+  const conflicts: ConflictQuestion[] = [];
+  let answers: vscode.Disposable | undefined;
   let nextChoice: ConflictChoice = 'keepEditing';
 
   before(async () => {
     other = new EtcdConnection({ id: 'other', name: 'other', endpoints }, {}, silentLogger);
-    const { connections, fileSystem } = await api();
+    const { connections, prompts } = await api();
     await connections.add({ id: 'vals', name: 'vals', endpoints });
-    fileSystem.setConflictResolver(async (c) => {
-      conflicts.push(c);
-      return nextChoice;
+    answers = prompts.swap({
+      conflict: async (c) => {
+        conflicts.push(c);
+        return nextChoice;
+      },
     });
   });
 
   after(async () => {
-    const { connections, fileSystem } = await api();
-    fileSystem.setConflictResolver(undefined);
+    const { connections } = await api();
+    answers?.dispose();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await connections.remove('vals');
     await other?.close();
@@ -65,7 +68,7 @@ describe('values as editor documents', function () {
     nextChoice = 'keepEditing';
     assert.equal(await editor.document.save(), false, 'save refused');
     assert.equal(conflicts.length, 1);
-    assert.equal(conflicts[0].current?.value.toString(), 'enabled: maybe\n', 'the conflict carries the server value');
+    assert.equal(Buffer.from(conflicts[0].serverValue!).toString(), 'enabled: maybe\n', 'the conflict carries the server value');
     assert.ok(editor.document.isDirty, 'edits kept');
     const server = async () => (await other.call('get', (c) => c.get('/vals/feature.yaml').string())) ?? '';
     assert.equal(await server(), 'enabled: maybe\n', 'nothing written');
