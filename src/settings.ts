@@ -111,7 +111,8 @@ export const settings = {
   },
   /** Where kube-apiserver keeps its objects (its --etcd-prefix plus "/"); empty turns Kubernetes labels off. */
   kubernetesRegistryPrefix(): string {
-    return vscode.workspace.getConfiguration('etcd').get<string>('kubernetes.registryPrefix', '/registry/');
+    // Not text(): empty is a meaningful value here.
+    return read<string>('kubernetes.registryPrefix');
   },
   onDidChange(section: string, listener: () => void): vscode.Disposable {
     return vscode.workspace.onDidChangeConfiguration((e) => {
