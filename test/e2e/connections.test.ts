@@ -18,7 +18,7 @@ describe('E2E: connect and browse keys in the real UI', function () {
     const page = session.page;
     await openEtcdView(page);
     const addButton = page.getByRole('button', { name: 'Add Connection', exact: true });
-    await addButton.waitFor({ state: 'visible', timeout: 20_000 });
+    await addButton.waitFor({ state: 'visible', timeout: 120_000 });
     await screenshot(page, 'welcome');
     await addButton.click();
 
@@ -29,9 +29,9 @@ describe('E2E: connect and browse keys in the real UI', function () {
     await answerStep(page, '(4/4): Transport security'); // Plain (http)
 
     await clickRow(page, 'demo etcd');
-    await treeRow(page, 'no-leading-slash').waitFor({ state: 'visible', timeout: 30_000 });
+    await treeRow(page, 'no-leading-slash').waitFor({ state: 'visible', timeout: 120_000 });
     await clickRow(page, '/');
-    await treeRow(page, 'registry/').waitFor({ state: 'visible', timeout: 30_000 });
+    await treeRow(page, 'registry/').waitFor({ state: 'visible', timeout: 120_000 });
     for (const label of ['config/', 'locks/', 'services/', 'unicode/']) {
       assert.ok(await treeRow(page, label).isVisible(), `${label} listed`);
     }
@@ -39,10 +39,10 @@ describe('E2E: connect and browse keys in the real UI', function () {
     await page.locator('.pane-header', { hasText: 'Leases' }).click();
     await page.mouse.move(0, 0);
     for (const label of ['registry/', 'pods/', 'payments/']) await clickRow(page, label);
-    await treeRow(page, 'api-5f3a').waitFor({ state: 'visible', timeout: 30_000 });
+    await treeRow(page, 'api-5f3a').waitFor({ state: 'visible', timeout: 120_000 });
     // The status bar names the connection, version and leader.
     const status = page.locator('.statusbar-item', { hasText: 'etcd: demo etcd' });
-    await status.waitFor({ state: 'visible', timeout: 10_000 });
+    await status.waitFor({ state: 'visible', timeout: 120_000 });
     assert.match((await status.innerText()).replace(/\s+/g, ' '), /v3\.\d+\.\d+ · leader m0/);
     await screenshot(page, 'keys-tree');
   });

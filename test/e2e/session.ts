@@ -20,7 +20,7 @@ export function treeRow(page: Page, label: string) {
 }
 
 /** The frame of a webview (nested iframes), found by something only it contains. */
-export async function webviewFrame(page: Page, selector: string, hasText?: RegExp, timeoutMs = 30_000): Promise<Frame> {
+export async function webviewFrame(page: Page, selector: string, hasText?: RegExp, timeoutMs = 120_000): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
@@ -40,7 +40,7 @@ export async function closeAllEditors(page: Page): Promise<void> {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   if ((await page.locator('.part.editor .tab').count()) === 0) return;
   await runCommand(page, 'View: Close All Editors');
-  await page.waitForFunction(() => document.querySelectorAll('.part.editor .tab').length === 0, undefined, { timeout: 20_000 });
+  await page.waitForFunction(() => document.querySelectorAll('.part.editor .tab').length === 0, undefined, { timeout: 120_000 });
 }
 
 /**
@@ -103,7 +103,7 @@ export async function widenSideBar(page: Page, px: number): Promise<void> {
  */
 export async function clickRow(page: Page, label: string): Promise<void> {
   const row = treeRow(page, label);
-  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  await row.waitFor({ state: 'visible', timeout: 120_000 });
   await row.click();
   await page.mouse.move(0, 0);
 }
@@ -112,7 +112,7 @@ export async function clickRow(page: Page, label: string): Promise<void> {
 export async function openEtcdView(page: Page): Promise<void> {
   await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
   await page.mouse.move(0, 0);
-  await page.locator('.part.sidebar .composite.title', { hasText: /etcd/i }).waitFor({ state: 'visible', timeout: 30_000 });
+  await page.locator('.part.sidebar .composite.title', { hasText: /etcd/i }).waitFor({ state: 'visible', timeout: 120_000 });
 }
 
 /** Clicks the rows labelled `labels` in turn (expanding folders, opening a key at the end). */

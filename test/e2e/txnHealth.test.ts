@@ -35,11 +35,11 @@ describe('E2E: Txn documents and the health doctor', function () {
     await input.fill('rollout.etcdtxn.yaml');
     await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'rollout.etcdtxn.yaml' }).first().click();
     const lens = page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Run against demo etcd' });
-    await lens.waitFor({ state: 'visible', timeout: 30_000 });
+    await lens.waitFor({ state: 'visible', timeout: 120_000 });
     await page.locator('.contentWidgets .codelens-decoration a', { hasText: 'Dry run' }).waitFor();
     await lens.click();
     const result = page.locator('.editor-instance .view-lines', { hasText: 'succeeded: true' });
-    await result.waitFor({ timeout: 20_000 });
+    await result.waitFor({ timeout: 120_000 });
     const text = (await result.innerText()).replace(/\u00a0/g, ' ');
     assert.match(text, /branch: success/);
     assert.equal(await session.conn.call('get', (c) => c.get('/config/feature-flags/rollout-note').string()), 'enabled by txn');
@@ -51,7 +51,7 @@ describe('E2E: Txn documents and the health doctor', function () {
     const input = page.locator('.quick-input-widget .quick-input-box input');
     const pick = async (label: RegExp) => {
       const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
-      await row.waitFor({ state: 'visible', timeout: 10_000 });
+      await row.waitFor({ state: 'visible', timeout: 120_000 });
       await row.click();
     };
     const type = async (text: string) => {
@@ -71,9 +71,9 @@ describe('E2E: Txn documents and the health doctor', function () {
     await pick(/^put$/);
     await type('/config/feature-flags/guided');
     await type('on');
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: '1 compare(s), 1 success op(s), 0 failure op(s)' }).waitFor({ timeout: 10_000 });
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: '1 compare(s), 1 success op(s), 0 failure op(s)' }).waitFor({ timeout: 120_000 });
     await pick(/Run$/);
-    await page.locator('.editor-instance .view-lines', { hasText: 'succeeded: true' }).waitFor({ timeout: 20_000 });
+    await page.locator('.editor-instance .view-lines', { hasText: 'succeeded: true' }).waitFor({ timeout: 120_000 });
     assert.equal(await session.conn.call('get', (c) => c.get('/config/feature-flags/guided').string()), 'on');
   });
 
@@ -83,17 +83,17 @@ describe('E2E: Txn documents and the health doctor', function () {
     await session.conn.write('put', (c) => c.put('/blobs/oversized-manifest').value(Buffer.alloc(700 * 1024, 0x78)).exec());
     await closeAllEditors(page);
     await runCommand(page, 'etcd: Run Health Check');
-    await page.locator('.notification-toast', { hasText: /demo etcd: .*finding/ }).waitFor({ timeout: 60_000 });
+    await page.locator('.notification-toast', { hasText: /demo etcd: .*finding/ }).waitFor({ timeout: 120_000 });
     await page.locator('.pane-header', { hasText: 'Connections' }).click();
     await page.locator('.pane-header', { hasText: 'Leases' }).click();
     await page.locator('.pane-header', { hasText: 'Health' }).click();
     await widenSideBar(page, 330);
     const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Health' }) });
     const finding = pane.locator('.monaco-list-row', { hasText: /large/i }).first();
-    await finding.waitFor({ state: 'visible', timeout: 20_000 });
+    await finding.waitFor({ state: 'visible', timeout: 120_000 });
     await finding.click();
-    await pane.locator('.monaco-list-row', { hasText: /oversized-manifest/ }).first().waitFor({ timeout: 10_000 });
-    await page.locator('.statusbar-item', { hasText: /etcd: \d+ health finding/ }).waitFor({ timeout: 10_000 });
+    await pane.locator('.monaco-list-row', { hasText: /oversized-manifest/ }).first().waitFor({ timeout: 120_000 });
+    await page.locator('.statusbar-item', { hasText: /etcd: \d+ health finding/ }).waitFor({ timeout: 120_000 });
     await screenshot(page, 'health-view');
     await runCommand(page, 'etcd: Open Health Report');
     const frame = await webviewFrame(page, 'h1', /demo etcd/);

@@ -10,12 +10,12 @@ describe('E2E: values in the editor, save conflicts', function () {
     await openEtcdView(page);
     await expand(page, ['demo etcd', '/', 'config/', 'payments/', 'limits.json']);
     const tab = page.locator('.tabs-container .tab', { hasText: 'limits.json' });
-    await tab.waitFor({ state: 'visible', timeout: 20_000 });
+    await tab.waitFor({ state: 'visible', timeout: 120_000 });
     const editor = page.locator('.editor-instance .monaco-editor .view-lines');
     await page.waitForFunction(() => document.querySelector('.editor-instance .view-lines')?.textContent?.includes('"rps"'));
     assert.match((await editor.innerText()).replace(/\s+/g, ''), /"rps":1200/);
     const language = page.locator('.statusbar-item', { hasText: /^JSON$/ });
-    await language.waitFor({ state: 'visible', timeout: 10_000 });
+    await language.waitFor({ state: 'visible', timeout: 120_000 });
     await screenshot(page, 'value-json');
   });
 
@@ -28,9 +28,9 @@ describe('E2E: values in the editor, save conflicts', function () {
     await page.keyboard.type('\n');
     await page.keyboard.press('Control+s');
     const dialog = page.locator('.monaco-dialog-box');
-    await dialog.waitFor({ state: 'visible', timeout: 20_000 });
+    await dialog.waitFor({ state: 'visible', timeout: 120_000 });
     assert.match(await dialog.innerText(), /changed on the server since you opened it/);
-    await page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible', timeout: 10_000 });
+    await page.locator('.monaco-diff-editor').first().waitFor({ state: 'visible', timeout: 120_000 });
     await screenshot(page, 'conflict-diff');
     await dialog.getByRole('button', { name: 'Keep Editing' }).click();
     const server = await session.conn.call('get', (c) => c.get('/config/payments/limits.json').string());

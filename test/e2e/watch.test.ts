@@ -12,7 +12,7 @@ describe('E2E: watch panel', function () {
     await openEtcdView(page);
     await expand(page, ['demo etcd', '/']);
     const services = treeRow(page, 'services/');
-    await services.waitFor({ state: 'visible', timeout: 20_000 });
+    await services.waitFor({ state: 'visible', timeout: 120_000 });
     const input = page.locator('.quick-input-widget .quick-input-box input');
     const title = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Watch key or prefix' });
     // The tree is live: a re-render while the context menu is open closes the menu or makes the click miss the
@@ -21,8 +21,8 @@ describe('E2E: watch panel', function () {
     for (let attempt = 1; ; attempt++) {
       await services.click({ button: 'right' });
       const opened = await menuItem
-        .click({ timeout: 10_000 })
-        .then(() => title.waitFor({ timeout: 10_000 }))
+        .click({ timeout: 120_000 })
+        .then(() => title.waitFor({ timeout: 120_000 }))
         .then(() => true, () => false);
       if (opened) break;
       if (attempt === 5) throw new Error('the context menu never opened the watch question');
@@ -36,21 +36,21 @@ describe('E2E: watch panel', function () {
     await input.press('Enter'); // From now
 
     const frame = await webviewFrame(page, '#events');
-    await frame.locator('.state.live').first().waitFor({ timeout: 20_000 });
+    await frame.locator('.state.live').first().waitFor({ timeout: 120_000 });
     for (let i = 0; i < 30; i++) {
       await session.conn.write('put', (c) => c.put(`/services/payments/instance-${i % 5}`).value(JSON.stringify({ addr: `10.0.0.${i}:8443`, weight: i })).exec());
     }
     await session.conn.write('put', (c) => c.put(XSS_KEY).value('<script>alert(2)</script>').exec());
     await session.conn.write('delete', (c) => c.delete().key('/services/payments/instance-4').exec());
 
-    await frame.locator('.event .key', { hasText: XSS_KEY }).first().waitFor({ timeout: 20_000 });
+    await frame.locator('.event .key', { hasText: XSS_KEY }).first().waitFor({ timeout: 120_000 });
     assert.equal(await frame.locator('.event img, .details img').count(), 0, 'no <img> element was created');
     assert.equal(await frame.locator('[onerror]').count(), 0, 'no element carries the injected handler');
     const keyText = await frame.locator('.event .key', { hasText: XSS_KEY }).first().textContent();
     assert.equal(keyText, XSS_KEY, 'the key is shown as its literal text');
-    await frame.locator('.event.delete').first().waitFor({ timeout: 10_000 });
+    await frame.locator('.event.delete').first().waitFor({ timeout: 120_000 });
     await frame.locator('.event .key', { hasText: XSS_KEY }).first().click();
-    await frame.locator('.details dd', { hasText: '<script>alert(2)</script>' }).waitFor({ timeout: 5_000 });
+    await frame.locator('.details dd', { hasText: '<script>alert(2)</script>' }).waitFor({ timeout: 120_000 });
     const stats = await frame.locator('#stats').textContent();
     assert.match(stats ?? '', /^32 events/);
     assert.deepEqual(session.dialogs, [], 'no alert fired');
@@ -63,8 +63,8 @@ describe('E2E: watch panel', function () {
     await page.reload();
     // Written while the window reloads: the restored watch resumes after the last revision it had seen.
     await session.conn.write('put', (c) => c.put('/services/payments/during-reload').value('{"addr":"10.0.0.99:8443"}').exec());
-    const frame = await webviewFrame(page, '#events', undefined, 120_000);
-    await frame.locator('.state.live').first().waitFor({ timeout: 60_000 });
-    await frame.locator('.event .key', { hasText: '/services/payments/during-reload' }).first().waitFor({ timeout: 20_000 });
+    const frame = await webviewFrame(page, '#events');
+    await frame.locator('.state.live').first().waitFor({ timeout: 120_000 });
+    await frame.locator('.event .key', { hasText: '/services/payments/during-reload' }).first().waitFor({ timeout: 120_000 });
   });
 });

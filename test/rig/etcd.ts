@@ -17,7 +17,7 @@ import * as path from 'path';
 
 const HOST = '127.0.0.1';
 const POLL_MS = 50;
-const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 3_000;
 const PORT_ATTEMPTS = 3;
 

@@ -360,11 +360,11 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
     });
     // Limits, not measurements: on a busy machine a first workbench load or a click can take well over the
     // 30 s defaults. Every wait still waits for something specific.
-    context.setDefaultTimeout(60_000);
+    context.setDefaultTimeout(120_000);
     context.setDefaultNavigationTimeout(120_000);
     const page = context.pages()[0] ?? (await context.newPage());
     // The persistent context's first page does not take the context's defaults.
-    page.setDefaultTimeout(60_000);
+    page.setDefaultTimeout(120_000);
     page.setDefaultNavigationTimeout(120_000);
     return {
       context,
@@ -574,20 +574,21 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
  * Contributed commands appear only once the extension host has scanned the extensions, so the palette
  * is reopened until the row shows up or `timeoutMs` passes.
  */
-export async function runCommand(page: Page, title: string, timeoutMs = 60_000): Promise<void> {
+export async function runCommand(page: Page, title: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const input = page.locator('.quick-input-widget .quick-input-box input');
   const row = page
     .locator('.quick-input-widget .monaco-list-row')
     .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) })
     .first();
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     await page.keyboard.press('F1');
     await input.waitFor({ state: 'visible' });
     // F1 opens the palette with ">" already typed; fill replaces it.
     await input.fill(`>${title}`);
     try {
-      await row.waitFor({ state: 'visible', timeout: 1_500 });
+      // Longer each time: on a busy machine the filtered list can take seconds to render.
+      await row.waitFor({ state: 'visible', timeout: Math.min(1_500 * 2 ** attempt, 20_000) });
       await row.click();
       return;
     } catch (err) {
