@@ -91,10 +91,10 @@ describe('npm run demo', function () {
 
     browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
     const page = browser.page;
-    await page.goto(url);
+    await page.goto(url, { waitUntil: 'commit' });
     // Nothing is clicked: the etcd view is what the workbench shows first, with the connection open.
     const sideBarTitle = page.locator('.part.sidebar .composite.title .title-label', { hasText: /etcd/i });
-    await sideBarTitle.waitFor({ state: 'visible', timeout: 120_000 });
+    await sideBarTitle.waitFor({ state: 'visible', timeout: 300_000 });
     const row = (label: string) =>
       page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
     const connection = row('demo etcd');

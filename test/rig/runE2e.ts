@@ -19,7 +19,7 @@ function findTests(dir: string): string[] {
 }
 
 // One limit for every test and hook, generous for a busy machine (a limit, never a measurement).
-const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 300_000 });
+const mocha = new Mocha({ ui: 'bdd', reporter: 'spec', timeout: 600_000 });
 if (process.env.ETCD_EXPLORER_TEST_GREP) mocha.grep(process.env.ETCD_EXPLORER_TEST_GREP);
 const files = findTests(path.join(repoRoot, 'out', 'test', 'e2e')).sort();
 if (files.length === 0) {

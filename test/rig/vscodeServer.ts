@@ -464,7 +464,9 @@ export async function runExtensionTests(opts: ExtensionTestOptions): Promise<num
       ['extensionDevelopmentPath', remoteUri(server.port, opts.extensionDevelopmentPath)],
       ['extensionTestsPath', remoteUri(server.port, opts.extensionTestsPath)],
     ]);
-    await page.goto(url);
+    // 'commit', not 'load': on a starved machine the workbench's scripts take minutes to load; the exit code is
+    // what this waits for.
+    await page.goto(url, { waitUntil: 'commit' });
 
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<number>((resolve) => {
@@ -549,8 +551,9 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
     const url = opts.extensionDevelopmentPath
       ? payloadUrl(server, [['extensionDevelopmentPath', remoteUri(server.port, opts.extensionDevelopmentPath)]])
       : server.url;
-    await page.goto(url);
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+    // Wait for the workbench itself, not the page's 'load' event (minutes on a starved machine).
+    await page.goto(url, { waitUntil: 'commit' });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 300_000 });
     const b = browser;
     return {
       page,
