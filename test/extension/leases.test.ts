@@ -36,7 +36,9 @@ describe('leases view', function () {
     assert.ok(node, 'lease listed');
     const item = leaseTree.getTreeItem(node);
     assert.equal(item.label, BigInt(leaseId).toString(16).padStart(16, '0'), 'as etcdctl prints it (%016x)');
-    assert.match(String(item.description), /^1[12]\d s \/ 120 s · 2 keys$/);
+    // The TTL left is whatever the time since the grant leaves (a busy machine takes seconds): not asserted.
+    const left = /^(\d+) s \/ 120 s · 2 keys$/.exec(String(item.description));
+    assert.ok(left && Number(left[1]) > 0 && Number(left[1]) <= 120, String(item.description));
     const keys = await leaseTree.getChildren(node);
     assert.deepEqual(keys.map((k) => (k.type === 'key' ? k.key.toString() : '')).sort(), ['/lv/svc-1', '/lv/svc-2']);
   });
