@@ -112,7 +112,8 @@ function readGoTypes(dir: string): { structs: Map<string, Map<number, GoField>>;
 }
 
 function groupName(module: string, pkg: string, dir: string): string {
-  const read = (f: string): string => (fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8') : '');
+  const read = (f: string): string =>
+    fs.existsSync(path.join(dir, f)) ? fs.readFileSync(path.join(dir, f), 'utf8') : '';
   const m = /GroupName\s*=\s*"([\w.-]*)"/.exec(read('register.go')) ?? /\+groupName=([\w.-]*)/.exec(read('doc.go'));
   if (m) return m[1];
   const key = `${module}/${pkg.split('/').slice(0, -1).join('/')}`;
@@ -302,7 +303,10 @@ function main(): void {
   for (const r of [...new Set(renamed.map((r) => r.replace(/^.*\.(\w+\.\w+ →)/, '$1')))].slice(0, 40)) {
     console.log(`  ${r}`);
   }
-  if (unmatched.length) console.log(`${unmatched.length} proto fields without a Go tag (proto name used), e.g. ${unmatched.slice(0, 5).join(', ')}`);
+  if (unmatched.length)
+    console.log(
+      `${unmatched.length} proto fields without a Go tag (proto name used), e.g. ${unmatched.slice(0, 5).join(', ')}`,
+    );
 }
 
 main();

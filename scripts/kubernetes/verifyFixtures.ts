@@ -34,13 +34,16 @@ let equal = 0;
 let schemaless = 0;
 const failures: string[] = [];
 for (const dir of process.argv.slice(2)) {
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.pb')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.pb'))
+    .sort()) {
     const json = path.join(dir, file.replace(/\.pb$/, '.json'));
     if (!fs.existsSync(json)) continue;
     total++;
     let expected: unknown;
     try {
-      expected = JSON.parse(fs.readFileSync(json, "utf8"));
+      expected = JSON.parse(fs.readFileSync(json, 'utf8'));
     } catch {
       continue; // a few old fixtures are not valid JSON
     }

@@ -7,7 +7,12 @@ import { parseRegistryKey } from '../etcd/kubernetes/registry';
  * Tree labels under the Kubernetes registry prefix, from the key alone (no value is read): a resource folder
  * says which kind it holds, a namespace folder that it is one, an object its kind and namespace.
  */
-export function decorateKubernetesItem(item: vscode.TreeItem, key: Buffer, kind: 'folder' | 'key', registryPrefix: string): void {
+export function decorateKubernetesItem(
+  item: vscode.TreeItem,
+  key: Buffer,
+  kind: 'folder' | 'key',
+  registryPrefix: string,
+): void {
   if (!registryPrefix) return;
   const text = displayKey(key);
   if (kind === 'folder' && `${text}` === registryPrefix) {
@@ -23,7 +28,13 @@ export function decorateKubernetesItem(item: vscode.TreeItem, key: Buffer, kind:
       item.description = [`namespace`, item.description].filter(Boolean).join(' · ');
     } else if (text.endsWith(`${path.resource}/`)) {
       item.iconPath = new vscode.ThemeIcon('symbol-class');
-      const what = path.kind ?? (path.resource.includes('.') && !path.resource.includes('/') ? 'API group' : path.resource.includes('/') ? 'custom resource' : undefined);
+      const what =
+        path.kind ??
+        (path.resource.includes('.') && !path.resource.includes('/')
+          ? 'API group'
+          : path.resource.includes('/')
+            ? 'custom resource'
+            : undefined);
       item.description = [what, item.description].filter(Boolean).join(' · ') || undefined;
     }
     return;

@@ -26,7 +26,8 @@ export class KubernetesCommands extends Disposable {
 
   private target(uri: vscode.Uri | undefined): vscode.Uri {
     const target = uri ?? vscode.window.activeTextEditor?.document.uri;
-    if (!target || target.scheme !== KUBERNETES_SCHEME) throw new Error('Open a Kubernetes object from the etcd view first.');
+    if (!target || target.scheme !== KUBERNETES_SCHEME)
+      throw new Error('Open a Kubernetes object from the etcd view first.');
     return target;
   }
 
@@ -40,7 +41,9 @@ export class KubernetesCommands extends Disposable {
   async reopen(uri: vscode.Uri | undefined, view: 'yaml' | 'json'): Promise<vscode.TextEditor> {
     const address = parseValueUri(this.target(uri));
     const title = address.kubernetes?.title.replace(/\u2215/g, '/') ?? '';
-    const doc = await vscode.workspace.openTextDocument(valueUri({ profileId: address.profileId, key: address.key, kubernetes: { view, title } }, KUBERNETES_SCHEME));
+    const doc = await vscode.workspace.openTextDocument(
+      valueUri({ profileId: address.profileId, key: address.key, kubernetes: { view, title } }, KUBERNETES_SCHEME),
+    );
     return vscode.window.showTextDocument(doc, { preview: false });
   }
 
@@ -51,14 +54,21 @@ export class KubernetesCommands extends Disposable {
     const connection = await this.manager.connected(id);
     const prefix = settings.kubernetesRegistryPrefix() || '/registry/';
     const overview = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Reading Kubernetes objects under ${prefix}`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Reading Kubernetes objects under ${prefix}`,
+        cancellable: true,
+      },
       (progress, token) => {
         let reported = 0;
         return kubernetesOverview(connection, prefix, {
           signal: toAbortSignal(token),
           onProgress: (read, total) => {
             const pct = total ? (100 * read) / total : 0;
-            progress.report({ message: `${read.toLocaleString()} of ${total.toLocaleString()} objects`, increment: pct - reported });
+            progress.report({
+              message: `${read.toLocaleString()} of ${total.toLocaleString()} objects`,
+              increment: pct - reported,
+            });
             reported = pct;
           },
         });

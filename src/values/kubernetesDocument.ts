@@ -29,7 +29,12 @@ export function kubernetesTitle(info: KubernetesValueInfo, key: Buffer, registry
 }
 
 /** The read-only text of a decoded value, with a header saying what it is and how to get the bytes. */
-export function renderKubernetesDocument(info: KubernetesValueInfo, record: ValueRecord, key: Buffer, view: KubernetesView): string {
+export function renderKubernetesDocument(
+  info: KubernetesValueInfo,
+  record: ValueRecord,
+  key: Buffer,
+  view: KubernetesView,
+): string {
   const body =
     info.format === 'encrypted'
       ? {

@@ -22,8 +22,16 @@ describe('E2E: Kubernetes objects from the registry', function () {
     const tab = page.locator('.tabs-container .tab', { hasText: 'Pod\u2215payments\u2215api-5f3a.yaml' });
     await tab.waitFor({ state: 'visible', timeout: 120_000 });
     // Monaco renders spaces as U+00A0.
-    await page.waitForFunction(() => document.querySelector('.editor-instance .view-lines')?.textContent?.replace(/\u00a0/g, ' ').includes('kind: Pod'));
-    const text = (await page.locator('.editor-instance .monaco-editor .view-lines').innerText()).replace(/\u00a0/g, ' ');
+    await page.waitForFunction(() =>
+      document
+        .querySelector('.editor-instance .view-lines')
+        ?.textContent?.replace(/\u00a0/g, ' ')
+        .includes('kind: Pod'),
+    );
+    const text = (await page.locator('.editor-instance .monaco-editor .view-lines').innerText()).replace(
+      /\u00a0/g,
+      ' ',
+    );
     assert.match(text, /apiVersion: v1/);
     assert.match(text, /namespace: payments/);
     // The raw bytes are one click away in the editor title.

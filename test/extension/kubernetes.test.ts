@@ -20,9 +20,21 @@ describe('Kubernetes values in the editor and tree', function () {
 
   before(async () => {
     other = new EtcdConnection({ id: 'k8s-other', name: 'k8s-other', endpoints }, {}, silentLogger);
-    await other.write('seed', (c) => c.put('/registry/pods/shop/web-1').value(Buffer.from(encodeKubernetesObject(pod))).exec());
-    await other.write('seed', (c) => c.put('/registry/secrets/shop/token').value(Buffer.from('k8s:enc:aescbc:v1:key1:\x01\x02\x03')).exec());
-    const cr = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w1', namespace: 'shop' }, spec: { size: 3 } };
+    await other.write('seed', (c) =>
+      c
+        .put('/registry/pods/shop/web-1')
+        .value(Buffer.from(encodeKubernetesObject(pod)))
+        .exec(),
+    );
+    await other.write('seed', (c) =>
+      c.put('/registry/secrets/shop/token').value(Buffer.from('k8s:enc:aescbc:v1:key1:\x01\x02\x03')).exec(),
+    );
+    const cr = {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w1', namespace: 'shop' },
+      spec: { size: 3 },
+    };
     await other.write('seed', (c) => c.put('/registry/example.com/widgets/shop/w1').value(JSON.stringify(cr)).exec());
     const { connections, fileSystem } = await api();
     await connections.add({ id: 'k8s', name: 'k8s', endpoints });
@@ -77,12 +89,20 @@ describe('Kubernetes values in the editor and tree', function () {
     assert.ok(cr);
     assert.equal(cr.document.uri.scheme, 'etcd', 'a CR opens as the normal editable value');
     const edit = cr.document.getText().replace('"size":3', '"size":4');
-    const ok = await cr.edit((e) => e.replace(new vscode.Range(cr.document.positionAt(0), cr.document.positionAt(cr.document.getText().length)), edit));
+    const ok = await cr.edit((e) =>
+      e.replace(
+        new vscode.Range(cr.document.positionAt(0), cr.document.positionAt(cr.document.getText().length)),
+        edit,
+      ),
+    );
     assert.ok(ok);
     allowRegistryWrite = false;
     assert.equal(await cr.document.save(), false, 'declined: not saved');
     assert.deepEqual(registryWrites, ['/registry/example.com/widgets/shop/w1']);
-    const stored = async () => (await other.call('get', (c) => c.kv.range({ key: Buffer.from('/registry/example.com/widgets/shop/w1') }))).kvs[0].value.toString();
+    const stored = async () =>
+      (
+        await other.call('get', (c) => c.kv.range({ key: Buffer.from('/registry/example.com/widgets/shop/w1') }))
+      ).kvs[0].value.toString();
     assert.match(await stored(), /"size":3/);
     allowRegistryWrite = true;
     assert.ok(await cr.document.save(), 'confirmed: saved');
@@ -103,7 +123,11 @@ describe('Kubernetes values in the editor and tree', function () {
     const resolved = await keyTree.resolveTreeItem!(item, object, new vscode.CancellationTokenSource().token);
     assert.match((resolved.tooltip as vscode.MarkdownString).value, /stored as protobuf/);
     const secret = keyTree.nodeForKey('k8s', Buffer.from('/registry/secrets/shop/token'), 'key');
-    const secretTip = await keyTree.resolveTreeItem!(keyTree.getTreeItem(secret), secret, new vscode.CancellationTokenSource().token);
+    const secretTip = await keyTree.resolveTreeItem!(
+      keyTree.getTreeItem(secret),
+      secret,
+      new vscode.CancellationTokenSource().token,
+    );
     assert.match((secretTip.tooltip as vscode.MarkdownString).value, /encrypted at rest \(aescbc:key1\)/);
   });
 

@@ -18,7 +18,11 @@ describe('Kubernetes values in a real etcd (the demo registry)', function () {
 
   before(async () => {
     cluster = await EtcdCluster.start();
-    conn = new EtcdConnection({ id: 'k8s', name: 'k8s', endpoints: cluster.endpoints, timeoutMs: 10_000 }, {}, silentLogger);
+    conn = new EtcdConnection(
+      { id: 'k8s', name: 'k8s', endpoints: cluster.endpoints, timeoutMs: 10_000 },
+      {},
+      silentLogger,
+    );
     await seedDemo(conn);
   });
 
@@ -43,7 +47,9 @@ describe('Kubernetes values in a real etcd (the demo registry)', function () {
       if (path.kind) assert.equal(info.object.kind, path.kind, `${key}: kind`);
     }
     assert.deepEqual(formats, { protobuf: 52, json: 1, encrypted: 1 });
-    const pod = decodeKubernetesValue(res.kvs.find((kv) => kv.key.toString() === '/registry/pods/payments/api-5f3a')!.value);
+    const pod = decodeKubernetesValue(
+      res.kvs.find((kv) => kv.key.toString() === '/registry/pods/payments/api-5f3a')!.value,
+    );
     assert.ok(pod && !('encrypted' in pod));
     assert.deepEqual((pod.spec as { containers: Array<{ resources: unknown }> }).containers[0].resources, {
       limits: { cpu: '500m', memory: '256Mi' },
@@ -53,7 +59,11 @@ describe('Kubernetes values in a real etcd (the demo registry)', function () {
 
   it('the overview counts objects per resource and namespace, encrypted vs plain, events and the largest', async () => {
     const progress: Array<[number, number]> = [];
-    const o = await kubernetesOverview(conn, '/registry/', { top: 5, pageSize: 7, onProgress: (read, total) => progress.push([read, total]) });
+    const o = await kubernetesOverview(conn, '/registry/', {
+      top: 5,
+      pageSize: 7,
+      onProgress: (read, total) => progress.push([read, total]),
+    });
     assert.equal(o.objects, 54);
     const byResource = Object.fromEntries(o.resources.map((r) => [r.resource, r]));
     assert.equal(byResource.pods.objects, 24);

@@ -29,7 +29,14 @@ const metadata = {
   labels: { app: 'web', 'pod-template-hash': '7d4b9c' },
   annotations: { 'kubernetes.io/psp': 'restricted' },
   ownerReferences: [
-    { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c', uid: 'aa-bb', controller: true, blockOwnerDeletion: true },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: 'web-7d4b9c',
+      uid: 'aa-bb',
+      controller: true,
+      blockOwnerDeletion: true,
+    },
   ],
 };
 
@@ -69,7 +76,9 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
         automountServiceAccountToken: false,
         nodeName: 'node-1',
         securityContext: {},
-        tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
+        tolerations: [
+          { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+        ],
       },
       status: {
         phase: 'Running',
@@ -98,7 +107,10 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
       metadata: { name: 'web', namespace: 'shop', generation: 4, creationTimestamp: '2025-11-30T23:59:59Z' },
       spec: {
         replicas: 0,
-        selector: { matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }] },
+        selector: {
+          matchLabels: { app: 'web' },
+          matchExpressions: [{ key: 'tier', operator: 'In', values: ['a', 'b'] }],
+        },
         template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'web', image: 'nginx' }] } },
         strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: 1 } },
         revisionHistoryLimit: 10,
@@ -150,11 +162,18 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name: 'node-1', labels: { 'kubernetes.io/hostname': 'node-1' } },
-      spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'], taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] },
+      spec: {
+        podCIDR: '10.244.0.0/24',
+        podCIDRs: ['10.244.0.0/24'],
+        taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }],
+      },
       status: {
         capacity: { cpu: '4', memory: '16367264Ki', pods: '110', 'ephemeral-storage': '102687672Ki' },
         allocatable: { cpu: '3800m', memory: '15Gi', pods: '110' },
-        addresses: [{ type: 'InternalIP', address: '172.18.0.2' }, { type: 'Hostname', address: 'node-1' }],
+        addresses: [
+          { type: 'InternalIP', address: '172.18.0.2' },
+          { type: 'Hostname', address: 'node-1' },
+        ],
         nodeInfo: {
           machineID: 'm',
           systemUUID: 's',
@@ -187,7 +206,14 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name: 'web.1820a', namespace: 'shop' },
-      involvedObject: { kind: 'Pod', namespace: 'shop', name: 'web-7d4b9c-x2kq', uid: 'u1', apiVersion: 'v1', fieldPath: 'spec.containers{web}' },
+      involvedObject: {
+        kind: 'Pod',
+        namespace: 'shop',
+        name: 'web-7d4b9c-x2kq',
+        uid: 'u1',
+        apiVersion: 'v1',
+        fieldPath: 'spec.containers{web}',
+      },
       reason: 'Pulled',
       message: 'Container image "nginx:1.27" already present on machine',
       source: { component: 'kubelet', host: 'node-1' },
@@ -252,9 +278,21 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
     // creationTimestamp=8 (Time: seconds=1, nanos=2). Service: spec=2; ServiceSpec: ports=1;
     // ServicePort: name=1, port=3, targetPort=4 (IntOrString: type=1, intVal=2, strVal=3).
     const time = Writer.create().uint32(0x08).int64(1764547200).uint32(0x10).int32(0).finish();
-    const meta = Writer.create().uint32(0x0a).string('conf').uint32(0x1a).string('ns').uint32(0x42).bytes(time).finish();
+    const meta = Writer.create()
+      .uint32(0x0a)
+      .string('conf')
+      .uint32(0x1a)
+      .string('ns')
+      .uint32(0x42)
+      .bytes(time)
+      .finish();
     const entry = Writer.create().uint32(0x0a).string('k').uint32(0x12).string('v').finish();
-    const bin = Writer.create().uint32(0x0a).string('b').uint32(0x12).bytes(Buffer.from([1, 2, 255])).finish();
+    const bin = Writer.create()
+      .uint32(0x0a)
+      .string('b')
+      .uint32(0x12)
+      .bytes(Buffer.from([1, 2, 255]))
+      .finish();
     const cm = Writer.create().uint32(0x0a).bytes(meta).uint32(0x12).bytes(entry).uint32(0x1a).bytes(bin).finish();
     assert.deepEqual(decodeKubernetesValue(envelope('v1', 'ConfigMap', cm)), {
       apiVersion: 'v1',
@@ -274,7 +312,12 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
   });
 
   it('returns custom-resource JSON as stored, and undefined for values that are not Kubernetes', () => {
-    const cr = { apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'shop' }, spec: { size: 3 } };
+    const cr = {
+      apiVersion: 'example.com/v1',
+      kind: 'Widget',
+      metadata: { name: 'w', namespace: 'shop' },
+      spec: { size: 3 },
+    };
     assert.deepEqual(decodeKubernetesValue(Buffer.from(JSON.stringify(cr))), cr);
     assert.equal(inspectKubernetesValue(Buffer.from(JSON.stringify(cr)))?.format, 'json');
     assert.equal(decodeKubernetesValue(Buffer.from('{"name":"not k8s"}')), undefined);
@@ -293,7 +336,11 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
       ciphertextBytes: 5,
     });
     const kms = decodeKubernetesValue(Buffer.from('k8s:enc:kms:v2:vault-plugin:\x0a\x03abc'));
-    assert.deepEqual(kms && 'encrypted' in kms ? [kms.provider, kms.version, kms.keyName] : kms, ['kms', 'v2', 'vault-plugin']);
+    assert.deepEqual(kms && 'encrypted' in kms ? [kms.provider, kms.version, kms.keyName] : kms, [
+      'kms',
+      'v2',
+      'vault-plugin',
+    ]);
   });
 
   it('dumps a kind it has no schema for by field number instead of throwing', () => {
@@ -307,16 +354,27 @@ describe('Kubernetes values: decodeKubernetesValue', () => {
   });
 
   it('gives a clear error for truncated or corrupt protobuf', () => {
-    const bytes = encodeKubernetesObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' }, data: { k: 'v' } });
+    const bytes = encodeKubernetesObject({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'a' },
+      data: { k: 'v' },
+    });
     for (const broken of [bytes.subarray(0, bytes.length - 12), bytes.subarray(0, 9)]) {
       assert.throws(
         () => decodeKubernetesValue(broken),
-        (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'invalid' && /Corrupt Kubernetes value: .*truncated/.test(err.message),
+        (err: unknown) =>
+          err instanceof EtcdExplorerError &&
+          err.kind === 'invalid' &&
+          /Corrupt Kubernetes value: .*truncated/.test(err.message),
       );
     }
     // Field 1 (metadata) with wire type 0 where the schema expects a message.
     const wrongWire = envelope('v1', 'ConfigMap', Writer.create().uint32(0x08).int32(1).finish());
-    assert.throws(() => decodeKubernetesValue(wrongWire), /Corrupt Kubernetes value: the v1 ConfigMap does not decode at metadata: wire type 0/);
+    assert.throws(
+      () => decodeKubernetesValue(wrongWire),
+      /Corrupt Kubernetes value: the v1 ConfigMap does not decode at metadata: wire type 0/,
+    );
     assert.throws(() => decodeKubernetesValue(Buffer.from('k8s:enc:aescbc')), /Corrupt Kubernetes value/);
   });
 

@@ -64,7 +64,8 @@ export function decodeKubernetesValue(
 /** Like decodeKubernetesValue, with the storage format and whether a schema was found. */
 export function inspectKubernetesValue(value: Uint8Array, _key?: Uint8Array): KubernetesValueInfo | undefined {
   if (startsWith(value, PROTOBUF_MAGIC)) return decodeProtobuf(value.subarray(PROTOBUF_MAGIC.length));
-  if (startsWith(value, Buffer.from(ENCRYPTED_PREFIX))) return { format: 'encrypted', encrypted: parseEncrypted(value) };
+  if (startsWith(value, Buffer.from(ENCRYPTED_PREFIX)))
+    return { format: 'encrypted', encrypted: parseEncrypted(value) };
   const object = parseJsonObject(value);
   return object ? { format: 'json', object } : undefined;
 }

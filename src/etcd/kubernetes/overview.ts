@@ -63,7 +63,11 @@ export function storageFormat(value: Uint8Array): { format: StorageFormat; provi
  * and the first bytes of each value) and aggregates it. Memory stays bounded by the number of resources,
  * namespaces and `top`. Cancel through the signal (the partial read is discarded).
  */
-export async function kubernetesOverview(conn: EtcdConnection, registryPrefix: string, options: OverviewOptions = {}): Promise<KubernetesOverview> {
+export async function kubernetesOverview(
+  conn: EtcdConnection,
+  registryPrefix: string,
+  options: OverviewOptions = {},
+): Promise<KubernetesOverview> {
   const top = options.top ?? 20;
   const prefix = Buffer.from(registryPrefix, 'utf8');
   const total = await countKeys(conn, prefix, options.signal);
@@ -92,7 +96,14 @@ export async function kubernetesOverview(conn: EtcdConnection, registryPrefix: s
       const { format, provider } = storageFormat(kv.value);
       let stats = resources.get(resource);
       if (!stats) {
-        stats = { resource, kind: path?.kind, objects: 0, bytes: 0, byFormat: { protobuf: 0, json: 0, encrypted: 0, other: 0 }, providers: {} };
+        stats = {
+          resource,
+          kind: path?.kind,
+          objects: 0,
+          bytes: 0,
+          byFormat: { protobuf: 0, json: 0, encrypted: 0, other: 0 },
+          providers: {},
+        };
         resources.set(resource, stats);
       }
       stats.objects++;
@@ -118,8 +129,12 @@ export async function kubernetesOverview(conn: EtcdConnection, registryPrefix: s
     }
     options.onProgress?.(overview.objects, Math.max(total, overview.objects));
   }
-  overview.resources = [...resources.values()].sort((a, b) => b.objects - a.objects || a.resource.localeCompare(b.resource));
-  overview.namespaces = [...namespaces.values()].sort((a, b) => b.objects - a.objects || a.namespace.localeCompare(b.namespace));
+  overview.resources = [...resources.values()].sort(
+    (a, b) => b.objects - a.objects || a.resource.localeCompare(b.resource),
+  );
+  overview.namespaces = [...namespaces.values()].sort(
+    (a, b) => b.objects - a.objects || a.namespace.localeCompare(b.namespace),
+  );
   return overview;
 }
 

@@ -242,7 +242,9 @@ export class ProtoObjectDecoder {
         return s ? s : '0';
       }
       case 'intOrString':
-        return byNumber(1) === 1 ? ((byNumber(3) as string | undefined) ?? '') : ((byNumber(2) as number | undefined) ?? 0);
+        return byNumber(1) === 1
+          ? ((byNumber(3) as string | undefined) ?? '')
+          : ((byNumber(2) as number | undefined) ?? 0);
       case 'rawJson': {
         const raw = byNumber(1) as string | undefined;
         return raw ? rawJson(Buffer.from(raw, 'base64'), path) : undefined;
