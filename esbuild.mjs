@@ -1,7 +1,7 @@
 // Two kinds of output: the extension host bundle (node, cjs, `vscode` external) and one browser bundle per
 // webview. etcd3 loads its .proto files from `__dirname/../proto` at run time, so they are copied beside dist/.
 import * as esbuild from 'esbuild';
-import { cpSync, existsSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -53,6 +53,9 @@ const webviews = {
 
 rmSync('dist', { recursive: true, force: true });
 copyProto();
+// The Kubernetes descriptor is read from its own file on first use, so activation never parses it.
+mkdirSync('dist', { recursive: true });
+cpSync('src/etcd/kubernetes/schema/kubernetes.json', 'dist/kubernetes-schema.json');
 if (watch) {
   const contexts = await Promise.all([esbuild.context(extension), esbuild.context(webviews)]);
   await Promise.all(contexts.map((c) => c.watch()));

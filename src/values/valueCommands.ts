@@ -146,7 +146,7 @@ export class ValueCommands extends Disposable {
     if (!from) throw new Error(`${displayKey(node.key)} no longer exists.`);
     const text = await vscode.window.showInputBox({
       title: `${rename ? 'Rename' : 'Duplicate'} ${displayKey(node.key)}`,
-      prompt: rename ? 'New key. Copy and delete happen in one Txn, only if the key is unchanged and the target is free.' : 'Key of the copy (keeps value and lease).',
+      prompt: `${rename ? 'New key. Copy and delete happen in one Txn, only if the key is unchanged and the target is free.' : 'Key of the copy (keeps value and lease).'}${registryNote(node.key)}`,
       value: displayKey(node.key),
       validateInput: (v) => (v && v !== displayKey(node.key) ? undefined : 'Enter a different key.'),
     });
@@ -173,7 +173,7 @@ export class ValueCommands extends Disposable {
     }
     const ok = await prompts.confirm(
       `Delete ${displayKey(node.key)}?`,
-      `${formatBytes(record.value.length)}, version ${record.version}, mod revision ${record.modRevision}${record.lease !== '0' ? `, lease ${leaseHex(record.lease)}` : ''}. It is deleted only if unchanged since this prompt.`,
+      `${formatBytes(record.value.length)}, version ${record.version}, mod revision ${record.modRevision}${record.lease !== '0' ? `, lease ${leaseHex(record.lease)}` : ''}. It is deleted only if unchanged since this prompt.${registryNote(node.key)}`,
       'Delete',
     );
     if (!ok) return;
@@ -200,7 +200,7 @@ export class ValueCommands extends Disposable {
     const sample = preview.sample.map((k) => `  ${displayKey(k)}`).join('\n');
     const ok = await prompts.confirm(
       `Delete ${preview.count.toLocaleString()} key${preview.count === 1 ? '' : 's'} under ${shown}?`,
-      `Connection ${connection.profile.name}, revision ${preview.revision}.\n${sample}${preview.count > preview.sample.length ? '\n  …' : ''}\n\nThe delete runs only if no key under the prefix changed since this preview.`,
+      `Connection ${connection.profile.name}, revision ${preview.revision}.\n${sample}${preview.count > preview.sample.length ? '\n  …' : ''}\n\nThe delete runs only if no key under the prefix changed since this preview.${registryNote(prefix)}`,
       'Delete',
     );
     if (!ok) return;
@@ -314,6 +314,14 @@ function isBroadPrefix(prefix: Buffer, separator: string): boolean {
   const text = prefix.toString('latin1');
   const segments = text.split(separator).filter((s) => s.length > 0);
   return segments.length <= 1;
+}
+
+/** Every write under the Kubernetes registry says what it skips (admission, validation, watch caches). */
+function registryNote(key: Buffer): string {
+  const prefix = settings.kubernetesRegistryPrefix();
+  return prefix && displayKey(key).startsWith(prefix)
+    ? ` Warning: this is under the Kubernetes registry prefix ${prefix}; writing here bypasses the API server (admission, validation and its watch caches do not see it).`
+    : '';
 }
 
 function preview(value: Buffer): string {

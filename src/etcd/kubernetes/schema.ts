@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { FieldDescriptor, KubernetesSchema, MessageDescriptor } from './schemaTypes';
 
 /** One message type of the descriptor, with its fields indexed by number for decoding. */
@@ -50,14 +52,20 @@ const META_PACKAGE = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 let loaded: KubernetesSchemaIndex | undefined;
 
 /**
- * The descriptor, read on the first Kubernetes value rather than at activation: it is ~200 KB of JSON that
- * most sessions never need.
+ * Where the descriptor is: beside the bundle (dist/kubernetes-schema.json, copied by esbuild.mjs) or beside
+ * this module when running from tsc output (out/src/etcd/kubernetes/schema/kubernetes.json).
+ */
+const SCHEMA_FILES = [path.join(__dirname, 'kubernetes-schema.json'), path.join(__dirname, 'schema', 'kubernetes.json')];
+
+/**
+ * The descriptor, read from its own file on the first Kubernetes value rather than at activation: it is
+ * ~230 KB of JSON that most sessions never need, and inside the bundle V8 would have to scan it at every load.
  */
 export function kubernetesSchema(): KubernetesSchemaIndex {
   if (!loaded) {
-    // A require inside the function keeps the bundler's copy of the JSON unevaluated until this call.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = new KubernetesSchemaIndex(require('./schema/kubernetes.json') as KubernetesSchema);
+    const file = SCHEMA_FILES.find((f) => fs.existsSync(f));
+    if (!file) throw new Error(`The Kubernetes descriptor is missing (looked for ${SCHEMA_FILES.join(', ')}).`);
+    loaded = new KubernetesSchemaIndex(JSON.parse(fs.readFileSync(file, 'utf8')) as KubernetesSchema);
   }
   return loaded;
 }
