@@ -2,4 +2,4 @@
 export { CheckOptions, HealthDoctor, HealthDoctorOptions, extractMetrics } from './health/doctor';
 export { scanLargeValues } from './health/valueScan';
 export * from './health/model';
-export { escapeMarkdown, renderHealthReport } from './health/report';
+export { alertText, clock, escapeMarkdown, findingHeading, renderHealthReport } from './health/report';

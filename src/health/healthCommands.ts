@@ -12,7 +12,9 @@ import { HealthNode, countBySeverity } from './healthTreeProvider';
  * (`etcd-report:` scheme, shown in the Markdown preview), and a status bar warning while findings exist.
  */
 export class HealthCommands extends Disposable {
-  private readonly statusItem = this.register(vscode.window.createStatusBarItem('etcd.health', vscode.StatusBarAlignment.Left, 49));
+  private readonly statusItem = this.register(
+    vscode.window.createStatusBarItem('etcd.health', vscode.StatusBarAlignment.Left, 49),
+  );
   private statusShown = false;
 
   constructor(
@@ -36,7 +38,8 @@ export class HealthCommands extends Disposable {
   private renderReport(profileId: string): string {
     const report = this.health.report(profileId);
     const name = this.manager.profile(profileId)?.name ?? profileId;
-    if (!report) return `# Health of ${name}\n\nNot checked yet${this.health.error(profileId) ? `: ${this.health.error(profileId)}` : ''}.\n`;
+    if (!report)
+      return `# Health of ${name}\n\nNot checked yet${this.health.error(profileId) ? `: ${this.health.error(profileId)}` : ''}.\n`;
     return renderHealthReport(report, name);
   }
 
@@ -52,14 +55,16 @@ export class HealthCommands extends Disposable {
     );
     const counts = countBySeverity(report.findings);
     const summary = report.findings.length
-      ? `${name}: ${counts.critical} critical, ${counts.warning} warning, ${counts.info} info finding(s).`
+      ? `${name}: ${counts.critical} critical, ${counts.warning} warning, ${counts.info} info, ${counts.pending} pending finding(s).`
       : `${name}: healthy — every check that ran passed.`;
     void vscode.window.showInformationMessage(summary, 'Open Report').then((pick) => pick && this.openReport(id));
     return report;
   }
 
   async openReport(profileId?: string): Promise<vscode.Uri | undefined> {
-    const id = await commandTarget(this.manager, profileId, 'Which connection?', { among: this.health.checked.length ? this.health.checked : undefined });
+    const id = await commandTarget(this.manager, profileId, 'Which connection?', {
+      among: this.health.checked.length ? this.health.checked : undefined,
+    });
     if (!id) return undefined;
     if (!this.health.report(id)) await this.check(id);
     return this.reports.showMarkdown(this.reportUri(id), this.renderReport(id));
@@ -83,9 +88,15 @@ export class HealthCommands extends Disposable {
     }
     const n = critical + warning;
     this.statusItem.text = `$(${critical ? 'error' : 'warning'}) etcd: ${n} health finding${n === 1 ? '' : 's'}`;
-    this.statusItem.backgroundColor = new vscode.ThemeColor(critical ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground');
+    this.statusItem.backgroundColor = new vscode.ThemeColor(
+      critical ? 'statusBarItem.errorBackground' : 'statusBarItem.warningBackground',
+    );
     this.statusItem.tooltip = `${critical} critical, ${warning} warning — click for the report`;
-    this.statusItem.command = { command: 'etcd.health.report', title: 'Open Health Report', arguments: [{ type: 'connection', profileId: worst }] };
+    this.statusItem.command = {
+      command: 'etcd.health.report',
+      title: 'Open Health Report',
+      arguments: [{ type: 'connection', profileId: worst }],
+    };
     this.statusItem.show();
     this.statusShown = true;
   }
@@ -99,4 +110,3 @@ export class HealthCommands extends Disposable {
     return this.statusShown ? this.statusItem.text : undefined;
   }
 }
-

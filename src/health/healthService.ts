@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { errorText, isCancellation } from '../etcd/errors';
-import { CheckOptions, HealthDoctor, HealthReport } from '../etcd/health';
+import { CheckOptions, DEFAULT_THRESHOLDS, HealthDoctor, HealthReport } from '../etcd/health';
 import { settings } from '../settings';
 import { Disposable } from '../util/disposable';
 import { scrapeTls } from '../etcd/scrapeTls';
@@ -28,10 +28,12 @@ export class HealthService extends Disposable {
         if (c.state === 'disconnected') this.forget(c.profile.id);
       }),
     );
-    this.register(manager.onDidChangeProfiles(() => {
-      // An edited profile gets a new connection: its doctor (and history) starts over.
-      for (const id of [...this.doctors.keys()]) this.forget(id);
-    }));
+    this.register(
+      manager.onDidChangeProfiles(() => {
+        // An edited profile gets a new connection: its doctor (and history) starts over.
+        for (const id of [...this.doctors.keys()]) this.forget(id);
+      }),
+    );
     this.register(settings.onDidChange('health', () => this.schedule()));
     this.register({ dispose: () => clearInterval(this.timer) });
     this.schedule();
@@ -85,6 +87,10 @@ export class HealthService extends Disposable {
       doctor = new HealthDoctor(connection, await this.manager.memberClients(profileId), {
         scrapeTls: scrapeTls(connection.profile),
         scanLargeValues: settings.healthScanLargeValues(),
+        // Checks farther apart than this break a condition's run; automatic checks must not, however rare.
+        thresholds: {
+          maxCheckGapMs: Math.max(DEFAULT_THRESHOLDS.maxCheckGapMs, 3 * settings.healthIntervalSeconds() * 1000),
+        },
       });
       this.doctors.set(profileId, doctor);
     }
@@ -97,7 +103,8 @@ export class HealthService extends Disposable {
     if (!seconds) return;
     this.timer = setInterval(() => {
       for (const profile of this.manager.profiles) {
-        if (this.manager.existing(profile.id)?.state === 'connected') this.check(profile.id, undefined, { thorough: false }).catch(() => undefined);
+        if (this.manager.existing(profile.id)?.state === 'connected')
+          this.check(profile.id, undefined, { thorough: false }).catch(() => undefined);
       }
     }, seconds * 1000);
   }

@@ -72,5 +72,16 @@ describe('health doctor (extension host)', function () {
       /^\| Very large values\\: .* \| [\d\\:]+ \| [\d\\:]+ \\\(warning\\\) \| [\d\\:]+ \|$/,
       refreshed,
     );
+    // The Health view's timeline says the same.
+    const refreshedRoot = tree.getChildren().find((n: HealthNode) => n.profileId === 'healthv')!;
+    const timeline = tree.getChildren(refreshedRoot).find((n: HealthNode) => n.type === 'timeline');
+    assert.ok(timeline, 'a Timeline node');
+    const texts = tree.getChildren(timeline).map((n: HealthNode) => (n.type === 'detail' ? n.text : ''));
+    assert.ok(
+      texts.some((t: string) =>
+        /^Very large values: .* — started [\d:]+, fired [\d:]+ \(warning\), resolved [\d:]+$/.test(t),
+      ),
+      texts.join('\n'),
+    );
   });
 });
