@@ -22,6 +22,8 @@ import { BulkItem, parseNdjsonLine } from './bulkInput';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError } from './errors';
 import { displayKey, prefixEnd } from './keyCodec';
+import { orderedScan } from './keyspace/orderedScan';
+import { RangeReader } from './keyspace/rangeReader';
 import { leaseHex } from './leases';
 
 /** Written beside an export as `<file>.sha256.json`; an import trusts the file only if it matches. */
@@ -58,13 +60,29 @@ export interface ExportHeader {
 
 const DEFAULT_PAGE_SIZE = 1000;
 
+/**
+ * One export line: exactly `JSON.stringify(record) + '\n'` of an {@link ExportRecord} (same bytes, so the same
+ * checksums), built without an intermediate object: a million records are a million of these.
+ */
+export function recordLine(key: Buffer, kv: IKeyValue): string {
+  const k = encode(key);
+  const v = encode(kv.value);
+  const lease = kv.lease && kv.lease !== '0' ? `,"lease":"${leaseHex(kv.lease)}"` : '';
+  return (
+    `{"key":${JSON.stringify(k.text)},"keyEncoding":"${k.encoding}","value":${JSON.stringify(v.text)},"valueEncoding":"${v.encoding}",` +
+    `"createRevision":${JSON.stringify(kv.create_revision)},"modRevision":${JSON.stringify(kv.mod_revision)},"version":${JSON.stringify(kv.version)}${lease}}\n`
+  );
+}
+
 export function manifestPath(file: string): string {
   return `${file}.sha256.json`;
 }
 
 /** Text where the bytes are valid UTF-8 (node's native check: a million records cost no per-byte JS loop). */
 function encode(bytes: Buffer): { text: string; encoding: 'utf8' | 'base64' } {
-  return isUtf8(bytes) ? { text: bytes.toString('utf8'), encoding: 'utf8' } : { text: bytes.toString('base64'), encoding: 'base64' };
+  return isUtf8(bytes)
+    ? { text: bytes.toString('utf8'), encoding: 'utf8' }
+    : { text: bytes.toString('base64'), encoding: 'base64' };
 }
 
 /**
@@ -80,7 +98,8 @@ export async function exportPrefix(
   options: { signal?: AbortSignal; pageSize?: number; onProgress?: (keys: number, bytes: number) => void } = {},
 ): Promise<ExportManifest> {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(pageSize) || pageSize < 1) throw new EtcdExplorerError('invalid', `The export page size must be a positive whole number (got ${pageSize}).`);
+  if (!Number.isInteger(pageSize) || pageSize < 1)
+    throw new EtcdExplorerError('invalid', `The export page size must be a positive whole number (got ${pageSize}).`);
   const abs = conn.absoluteKey(prefix);
   const end = prefixEnd(abs);
   const partial = `${file}.partial`;
@@ -104,24 +123,15 @@ export async function exportPrefix(
       let text = '';
       if (revision === undefined) {
         revision = page.revision;
-        const header: ExportHeader = { etcdExport: 1, prefix: displayKey(prefix), revision, exportedAt: new Date().toISOString() };
+        const header: ExportHeader = {
+          etcdExport: 1,
+          prefix: displayKey(prefix),
+          revision,
+          exportedAt: new Date().toISOString(),
+        };
         text += JSON.stringify(header) + '\n';
       }
-      for (const kv of page.kvs) {
-        const k = encode(conn.relativeKey(kv.key));
-        const v = encode(kv.value);
-        const record: ExportRecord = {
-          key: k.text,
-          keyEncoding: k.encoding,
-          value: v.text,
-          valueEncoding: v.encoding,
-          createRevision: kv.create_revision,
-          modRevision: kv.mod_revision,
-          version: kv.version,
-          ...(kv.lease && kv.lease !== '0' ? { lease: leaseHex(kv.lease) } : {}),
-        };
-        text += JSON.stringify(record) + '\n';
-      }
+      for (const kv of page.kvs) text += recordLine(conn.relativeKey(kv.key), kv);
       keys += page.kvs.length;
       await write(text);
       options.onProgress?.(keys, bytes);
@@ -129,26 +139,33 @@ export async function exportPrefix(
     out.end();
     await once(out, 'finish');
     await fsp.rename(partial, file);
-    const manifest: ExportManifest = { file: path.basename(file), sha256: hash.digest('hex'), keys, bytes, revision: revision!, prefix: displayKey(prefix) };
+    const manifest: ExportManifest = {
+      file: path.basename(file),
+      sha256: hash.digest('hex'),
+      keys,
+      bytes,
+      revision: revision!,
+      prefix: displayKey(prefix),
+    };
     await fsp.writeFile(manifestPath(file), JSON.stringify(manifest, null, 2) + '\n');
     return manifest;
   } catch (err) {
     out.destroy();
     await fsp.rm(partial, { force: true });
     if (err instanceof EtcdExplorerError) throw err;
-    throw new EtcdExplorerError('unknown', `Could not write the export to ${file}: ${(err as Error).message}`, undefined, err);
+    throw new EtcdExplorerError(
+      'unknown',
+      `Could not write the export to ${file}: ${(err as Error).message}`,
+      undefined,
+      err,
+    );
   }
 }
 
-/** Spans holding more than this many pages are split before paging on (see {@link pinnedPages}). */
-const SPLIT_ABOVE_PAGES = 8;
-
 /**
- * Every key in [start, end) with values, in key order, a page at a time, all at the revision of the first page.
- * On etcd ≤ 3.6 a range costs the server O(keys in [key, range_end)) even with a limit (it counts them), so plain
- * paging costs O(n²/page). Instead, while the rest of a span holds more than a few pages, it is split into spans
- * growing geometrically from the width of the page just read ({@link geometricSpans}), read depth-first, left
- * first, so order holds and each key is counted a few times (≈ 6–9 for a million keys, against ≈ 500).
+ * Every key in [start, end) with values, in key order, a page at a time, all at the revision of the first page
+ * (the scan engine's {@link orderedScan}: disjoint ranges sized from the density of the keys read, read ahead
+ * while the caller writes the previous page; each key is counted about twice, not once per page).
  */
 export async function* pinnedPages(
   conn: EtcdConnection,
@@ -157,75 +174,10 @@ export async function* pinnedPages(
   pageSize: number,
   signal?: AbortSignal,
 ): AsyncGenerator<{ kvs: IKeyValue[]; revision: string }> {
-  let revision: string | undefined;
-  const range = async (from: Buffer, to: Buffer) => {
-    const res = await conn.call(
-      `read keys from ${displayKey(conn.relativeKey(from))}`,
-      (c) => c.kv.range({ key: from, range_end: to, limit: pageSize, ...(revision ? { revision } : {}) }),
-      signal,
-    );
-    revision ??= res.header.revision;
-    return { kvs: res.kvs, count: Number(res.count), more: res.more };
-  };
-  for await (const kvs of splitPages(range, start, end, pageSize)) yield { kvs, revision: revision! };
-}
-
-/** A range of at most `pageSize` keys from `from` up to `to`, with the count of all keys in it (what etcd answers). */
-export type PageRange<K extends { key: Buffer }> = (from: Buffer, to: Buffer) => Promise<{ kvs: K[]; count: number; more: boolean }>;
-
-/** The span-splitting walk of {@link pinnedPages}, over any range function. Yields pages in key order. */
-export async function* splitPages<K extends { key: Buffer }>(range: PageRange<K>, start: Buffer, end: Buffer, pageSize: number): AsyncGenerator<K[]> {
-  const stack: Array<[Buffer, Buffer]> = [[start, end]];
-  let yielded = false;
-  while (stack.length) {
-    const [from, to] = stack.pop()!;
-    const res = await range(from, to);
-    if (res.kvs.length || (!yielded && stack.length === 0)) {
-      yielded = true;
-      yield res.kvs;
-    }
-    if (!res.more || res.kvs.length === 0) continue;
-    const next = Buffer.concat([res.kvs[res.kvs.length - 1].key, Buffer.from([0])]);
-    const remaining = res.count - res.kvs.length;
-    const spans = remaining > SPLIT_ABOVE_PAGES * pageSize ? geometricSpans(res.kvs[0].key, next, to, SPLIT_ABOVE_PAGES) : [];
-    if (spans.length > 1) for (let i = spans.length - 1; i >= 0; i--) stack.push(spans[i]);
-    else stack.push([next, to]);
-  }
-}
-
-/**
- * Splits [next, to) into spans that grow geometrically in byte-space width, starting at `pages` times the width the
- * page just read covered ([first, next)): where keys are as dense as that page, the first span holds about `pages`
- * pages and each next span twice the one before, so every key is counted in O(log n) span reads. Falls back to
- * halves where the page has no width (one key).
- */
-export function geometricSpans(first: Buffer, next: Buffer, to: Buffer, pages: number): Array<[Buffer, Buffer]> {
-  const unbounded = to.length === 1 && to[0] === 0;
-  const len = Math.max(first.length, next.length, unbounded ? 0 : to.length) + 1;
-  const a = toBig(next, len);
-  const z = unbounded ? 1n << BigInt(8 * len) : toBig(to, len);
-  let width = (a - toBig(first, len)) * BigInt(pages);
-  if (width <= 0n) width = (z - a) / 2n;
-  const spans: Array<[Buffer, Buffer]> = [];
-  let from = next;
-  for (let at = a + width; at < z && spans.length < 64; width *= 2n, at += width) {
-    const bound = fromBig(at, len);
-    if (Buffer.compare(bound, from) <= 0) continue;
-    spans.push([from, bound]);
-    from = bound;
-  }
-  spans.push([from, to]);
-  return spans;
-}
-
-function fromBig(n: bigint, len: number): Buffer {
-  return Buffer.from(n.toString(16).padStart(len * 2, '0'), 'hex');
-}
-
-function toBig(bytes: Buffer, len: number): bigint {
-  const padded = Buffer.alloc(len);
-  bytes.copy(padded, 0, 0, Math.min(bytes.length, len));
-  return BigInt(`0x${padded.toString('hex') || '0'}`);
+  const reader = new RangeReader(conn, { signal, operation: `read keys from ${displayKey(conn.relativeKey(start))}` });
+  const to = end.length === 1 && end[0] === 0 ? null : end;
+  for await (const kvs of orderedScan(reader, start, to, { pageSize, values: true }))
+    yield { kvs, revision: reader.revision! };
 }
 
 async function readManifest(file: string): Promise<ExportManifest> {
@@ -233,25 +185,47 @@ async function readManifest(file: string): Promise<ExportManifest> {
   try {
     text = await fsp.readFile(manifestPath(file), 'utf8');
   } catch {
-    throw new EtcdExplorerError('invalid', `${path.basename(file)} has no checksum manifest (${path.basename(manifestPath(file))}), so it cannot be verified. Nothing was imported.`);
+    throw new EtcdExplorerError(
+      'invalid',
+      `${path.basename(file)} has no checksum manifest (${path.basename(manifestPath(file))}), so it cannot be verified. Nothing was imported.`,
+    );
   }
   let m: ExportManifest;
   try {
     m = JSON.parse(text) as ExportManifest;
   } catch {
-    throw new EtcdExplorerError('invalid', `The manifest ${path.basename(manifestPath(file))} is not valid JSON. Nothing was imported.`);
+    throw new EtcdExplorerError(
+      'invalid',
+      `The manifest ${path.basename(manifestPath(file))} is not valid JSON. Nothing was imported.`,
+    );
   }
-  if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256) || !Number.isInteger(m.keys) || !Number.isInteger(m.bytes) || typeof m.revision !== 'string') {
-    throw new EtcdExplorerError('invalid', `The manifest ${path.basename(manifestPath(file))} is incomplete (sha256, keys, bytes, revision). Nothing was imported.`);
+  if (
+    typeof m.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(m.sha256) ||
+    !Number.isInteger(m.keys) ||
+    !Number.isInteger(m.bytes) ||
+    typeof m.revision !== 'string'
+  ) {
+    throw new EtcdExplorerError(
+      'invalid',
+      `The manifest ${path.basename(manifestPath(file))} is incomplete (sha256, keys, bytes, revision). Nothing was imported.`,
+    );
   }
   if (m.file !== path.basename(file)) {
-    throw new EtcdExplorerError('invalid', `The manifest describes "${m.file}", not "${path.basename(file)}". Nothing was imported.`);
+    throw new EtcdExplorerError(
+      'invalid',
+      `The manifest describes "${m.file}", not "${path.basename(file)}". Nothing was imported.`,
+    );
   }
   return m;
 }
 
 /** Reads an export line by line (constant memory), hashing the bytes as they stream past. */
-async function* exportLines(file: string, hash: ReturnType<typeof createHash>, counter: { bytes: number }): AsyncGenerator<string> {
+async function* exportLines(
+  file: string,
+  hash: ReturnType<typeof createHash>,
+  counter: { bytes: number },
+): AsyncGenerator<string> {
   const input = createReadStream(file);
   input.on('data', (chunk) => {
     hash.update(chunk as Buffer);
@@ -290,7 +264,11 @@ export async function verifyExport(file: string): Promise<ExportManifest> {
         }
         const item = parseNdjsonLine(line, lineNo);
         if (!item) throw new EtcdExplorerError('invalid', `line ${lineNo}: a second header.`);
-        if (previous && Buffer.compare(previous, item.key) >= 0) throw new EtcdExplorerError('invalid', `line ${lineNo}: keys are not in ascending order (repeated or moved record).`);
+        if (previous && Buffer.compare(previous, item.key) >= 0)
+          throw new EtcdExplorerError(
+            'invalid',
+            `line ${lineNo}: keys are not in ascending order (repeated or moved record).`,
+          );
         previous = item.key;
         keys++;
       } catch (err) {
@@ -298,7 +276,10 @@ export async function verifyExport(file: string): Promise<ExportManifest> {
       }
     }
   } catch (err) {
-    throw new EtcdExplorerError('invalid', `Could not read ${path.basename(file)}: ${(err as Error).message}. Nothing was imported.`);
+    throw new EtcdExplorerError(
+      'invalid',
+      `Could not read ${path.basename(file)}: ${(err as Error).message}. Nothing was imported.`,
+    );
   }
   const sha256 = hash.digest('hex');
   if (counter.bytes !== manifest.bytes || sha256 !== manifest.sha256) {
@@ -307,9 +288,17 @@ export async function verifyExport(file: string): Promise<ExportManifest> {
       `${path.basename(file)} does not match its checksum (${counter.bytes} bytes, SHA-256 ${sha256.slice(0, 12)}…; the manifest says ${manifest.bytes} bytes, ${manifest.sha256.slice(0, 12)}…). The file is damaged or was edited. Nothing was imported.`,
     );
   }
-  if (structureError) throw new EtcdExplorerError('invalid', `${path.basename(file)} matches its checksum but is not a valid export: ${structureError} Nothing was imported.`);
+  if (structureError)
+    throw new EtcdExplorerError(
+      'invalid',
+      `${path.basename(file)} matches its checksum but is not a valid export: ${structureError} Nothing was imported.`,
+    );
   if (lineNo === 0) throw new EtcdExplorerError('invalid', `${path.basename(file)} is empty. Nothing was imported.`);
-  if (keys !== manifest.keys) throw new EtcdExplorerError('invalid', `${path.basename(file)} holds ${keys} keys; its manifest says ${manifest.keys}. Nothing was imported.`);
+  if (keys !== manifest.keys)
+    throw new EtcdExplorerError(
+      'invalid',
+      `${path.basename(file)} holds ${keys} keys; its manifest says ${manifest.keys}. Nothing was imported.`,
+    );
   return manifest;
 }
 
@@ -320,8 +309,13 @@ function checkHeader(line: string, manifest: ExportManifest): void {
   } catch {
     throw new EtcdExplorerError('invalid', 'line 1: the header is not valid JSON.');
   }
-  if (header.etcdExport !== 1) throw new EtcdExplorerError('invalid', 'line 1: not an etcd Explorer export header (etcdExport: 1).');
-  if (header.revision !== manifest.revision) throw new EtcdExplorerError('invalid', `line 1: the header's revision ${header.revision} differs from the manifest's ${manifest.revision}.`);
+  if (header.etcdExport !== 1)
+    throw new EtcdExplorerError('invalid', 'line 1: not an etcd Explorer export header (etcdExport: 1).');
+  if (header.revision !== manifest.revision)
+    throw new EtcdExplorerError(
+      'invalid',
+      `line 1: the header's revision ${header.revision} differs from the manifest's ${manifest.revision}.`,
+    );
 }
 
 export interface ImportOptions extends BulkOptions {
@@ -345,7 +339,8 @@ export interface ImportOptions extends BulkOptions {
 export async function importExport(conn: EtcdConnection, file: string, options: ImportOptions): Promise<BulkResult> {
   conn.assertWritable(`import ${path.basename(file)}`);
   const mode = options.mode;
-  if (!['skip', 'overwrite', 'ifUnchanged'].includes(mode)) throw new EtcdExplorerError('invalid', `Unknown import mode "${String(mode)}" (skip, overwrite or ifUnchanged).`);
+  if (!['skip', 'overwrite', 'ifUnchanged'].includes(mode))
+    throw new EtcdExplorerError('invalid', `Unknown import mode "${String(mode)}" (skip, overwrite or ifUnchanged).`);
   const maxTxnOps = checkMaxTxnOps(options.maxTxnOps);
   const manifest = await verifyExport(file);
   if (options.atomic && manifest.keys > maxTxnOps) throw atomicRefusal(manifest.keys, maxTxnOps, 'keys');
@@ -379,7 +374,10 @@ export async function importExport(conn: EtcdConnection, file: string, options: 
     }
     if (items.length) yield putBatch(conn, index, items, mode, revisions, 'import');
     if (hash.digest('hex') !== manifest.sha256) {
-      throw new EtcdExplorerError('invalid', `${path.basename(file)} changed while it was being imported; the batches listed as committed were written from it.`);
+      throw new EtcdExplorerError(
+        'invalid',
+        `${path.basename(file)} changed while it was being imported; the batches listed as committed were written from it.`,
+      );
     }
   }
 

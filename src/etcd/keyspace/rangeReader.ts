@@ -64,8 +64,8 @@ export class RangeReader {
   }
 
   /**
-   * Runs a whole scan as one call of the connection (one error translation, one latency sample); `range` and
-   * `count` work only inside it.
+   * Runs a whole scan as one call of the connection (one error translation, one latency sample) rather than one
+   * per request.
    */
   run<T>(scan: () => Promise<T>): Promise<T> {
     return this.conn.call(
@@ -89,16 +89,19 @@ export class RangeReader {
     this.inFlight++;
     try {
       const revision = this.pinned;
-      const client = this.client;
-      if (!client) throw new Error('RangeReader.range outside run()');
-      const res = await client.kv.range({
-        key: from.length ? from : Buffer.from([0]),
-        range_end: to ?? Buffer.from([0]),
-        limit: request.limit,
-        ...(request.values ? {} : { keys_only: true }),
-        ...(request.countOnly ? { count_only: true } : {}),
-        ...(revision ? { revision } : {}),
-      });
+      const range = (client: Etcd3) =>
+        client.kv.range({
+          key: from.length ? from : Buffer.from([0]),
+          range_end: to ?? Buffer.from([0]),
+          limit: request.limit,
+          ...(request.values ? {} : { keys_only: true }),
+          ...(request.countOnly ? { count_only: true } : {}),
+          ...(revision ? { revision } : {}),
+        });
+      // Inside run() the scan is one call of the connection; alone, each request is one.
+      const res = this.client
+        ? await range(this.client)
+        : await this.conn.call(this.options.operation ?? 'read keys', range, this.options.signal);
       this.queries++;
       const count = Number(res.count);
       this.visited += count;
