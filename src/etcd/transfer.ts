@@ -58,7 +58,9 @@ export interface ExportHeader {
   readonly exportedAt: string;
 }
 
-const DEFAULT_PAGE_SIZE = 1000;
+/** Keys per read at most, and bytes (keys + values) per read at most: pages are large but memory stays bounded. */
+const DEFAULT_PAGE_SIZE = 20_000;
+const PAGE_BYTES = 4 * 1024 * 1024;
 
 /**
  * One export line: exactly `JSON.stringify(record) + '\n'` of an {@link ExportRecord} (same bytes, so the same
