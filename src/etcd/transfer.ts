@@ -178,7 +178,7 @@ export async function* pinnedPages(
 ): AsyncGenerator<{ kvs: IKeyValue[]; revision: string }> {
   const reader = new RangeReader(conn, { signal, operation: `read keys from ${displayKey(conn.relativeKey(start))}` });
   const to = end.length === 1 && end[0] === 0 ? null : end;
-  for await (const kvs of orderedScan(reader, start, to, { pageSize, values: true }))
+  for await (const kvs of orderedScan(reader, start, to, { pageSize, pageBytes: PAGE_BYTES, values: true }))
     yield { kvs, revision: reader.revision! };
 }
 
