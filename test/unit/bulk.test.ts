@@ -1,6 +1,13 @@
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { BulkResult, RunnerBatch, chunk, checkCheckpoint, fingerprintItems, runBatches } from '../../src/etcd/batchRunner';
+import {
+  BulkResult,
+  RunnerBatch,
+  chunk,
+  checkCheckpoint,
+  fingerprintItems,
+  runBatches,
+} from '../../src/etcd/batchRunner';
 import { planBatch, renderBulkReport } from '../../src/etcd/bulk';
 import { BulkItem, dedupeItems, normalizeDeleteTargets, parseBulkInput } from '../../src/etcd/bulkInput';
 import { EtcdExplorerError } from '../../src/etcd/errors';
@@ -172,8 +179,12 @@ describe('bulk batching', () => {
       { key: b('/ü'), value: Buffer.alloc(0), modRevision: 'ä' },
     ];
     const parts: Buffer[] = [b('put:x')];
-    const framed = (part: Buffer) => [Buffer.from([0, 0, 0, 0].map((_, i) => (part.length >>> (24 - 8 * i)) & 0xff)), part];
-    for (const i of input) parts.push(...framed(i.key), ...framed(i.value), ...framed(b(i.lease ?? '0')), ...framed(b(i.modRevision ?? '')));
+    const framed = (part: Buffer) => [
+      Buffer.from([0, 0, 0, 0].map((_, i) => (part.length >>> (24 - 8 * i)) & 0xff)),
+      part,
+    ];
+    for (const i of input)
+      parts.push(...framed(i.key), ...framed(i.value), ...framed(b(i.lease ?? '0')), ...framed(b(i.modRevision ?? '')));
     const expected = createHash('sha256').update(Buffer.concat(parts)).digest('hex');
     assert.equal(fingerprintItems(input, 'put:x'), expected);
   });
