@@ -7,6 +7,7 @@ import { getKeyMeta } from '../etcd/keyInfo';
 import { KeyMeta } from '../etcd/keyspace';
 import { readValue } from '../etcd/values';
 import { settings } from '../settings';
+import { staleSinceText } from '../shared/staleness';
 import { Disposable } from '../util/disposable';
 import { connectionTreeItem } from './connectionTreeItem';
 import { decorateKubernetesItem, kubernetesStorageNote } from './kubernetesLabels';
@@ -98,7 +99,8 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         item.contextValue = 'etcd.folder';
         const listing = this.caches.get(node.profileId)?.peek(node.key);
         if (listing?.totalKeys !== undefined) {
-          item.description = `${listing.totalKeys.toLocaleString()} key${listing.totalKeys === 1 ? '' : 's'}${listing.live ? '' : ' · snapshot'}`;
+          const freshness = !listing.live ? ' · snapshot' : listing.staleSince !== undefined ? ` · ${staleSinceText(listing.staleSince)}` : '';
+          item.description = `${listing.totalKeys.toLocaleString()} key${listing.totalKeys === 1 ? '' : 's'}${freshness}`;
         }
         decorateKubernetesItem(item, node.key, 'folder', settings.kubernetesRegistryPrefix());
         return item;
@@ -145,7 +147,10 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       item.tooltip =
         `${displayKey(node.key)}` +
         (listing?.totalKeys !== undefined ? `\n${listing.totalKeys.toLocaleString()} keys below` : '') +
-        (listing ? `\nlisted at revision ${listing.revision}${listing.live ? ', kept current by a watch' : ' (snapshot; refresh to update)'}` : '');
+        (listing
+          ? `\nlisted at revision ${listing.revision}${listing.live ? ', kept current by a watch' : ' (snapshot; refresh to update)'}` +
+            (listing.staleSince !== undefined ? `\n${staleSinceText(listing.staleSince)}: its member stopped answering, moving to another` : '')
+          : '');
       return item;
     }
     if (node.type !== 'key') return item;

@@ -3,6 +3,7 @@ import { ConnectionManager } from '../connections/connectionManager';
 import { displayKey } from '../etcd/keyCodec';
 import { KeepAliveSession, grantLease, inspectLease, keepAliveOnce, leaseHex, lockGroups, parseLeaseId, remainingTtl, revokeLease } from '../etcd/leases';
 import { casPut, readValue } from '../etcd/values';
+import { staleSinceText } from '../shared/staleness';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
 import { settings } from '../settings';
 import { commandTarget, registerCommand } from '../host/commandRegistrar';
@@ -94,7 +95,11 @@ export class LeaseCommands extends Disposable {
     const session = new KeepAliveSession(connection, node.id, info.grantedTtl);
     this.sessions.set(node.id, session);
     session.onDidChange((s) => {
-      if (s.state === 'alive') this.leases.keptAlive.set(node.id, 'on');
+      if (s.state === 'alive') {
+        this.leases.keptAlive.set(node.id, 'on');
+        this.leases.renewed(node.profileId, node.id, s.ttl, s.at);
+      }
+      if (s.state === 'stale') this.leases.keptAlive.set(node.id, staleSinceText(s.since));
       if (s.state === 'disconnected') {
         this.leases.keptAlive.set(node.id, 'disconnected');
         void vscode.window.setStatusBarMessage(`etcd: keep-alive of lease ${leaseHex(node.id)} cannot reach the cluster: ${s.message}`, 5000);
@@ -126,10 +131,16 @@ export class LeaseCommands extends Disposable {
       this.statusItem.hide();
       return;
     }
-    const down = [...this.sessions.values()].filter((s) => s.state.state === 'disconnected').length;
-    this.statusItem.text = `$(pulse) keep-alive: ${this.sessions.size} lease${this.sessions.size === 1 ? '' : 's'}${down ? ` · ${down} cannot reach etcd` : ''}`;
-    this.statusItem.backgroundColor = down ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    this.statusItem.tooltip = [...this.sessions.values()].map((s) => `${leaseHex(s.leaseId)}: ${s.state.state}`).join('\n');
+    const states = [...this.sessions.values()].map((s) => s.state);
+    const down = states.filter((s) => s.state === 'disconnected').length;
+    const stale = states.flatMap((s) => (s.state === 'stale' ? [s.since] : []));
+    this.statusItem.text =
+      `$(pulse) keep-alive: ${this.sessions.size} lease${this.sessions.size === 1 ? '' : 's'}` +
+      `${stale.length ? ` · ${stale.length} ${staleSinceText(Math.min(...stale))}` : ''}${down ? ` · ${down} cannot reach etcd` : ''}`;
+    this.statusItem.backgroundColor = down || stale.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.statusItem.tooltip = [...this.sessions.values()]
+      .map((s) => `${leaseHex(s.leaseId)}: ${s.state.state === 'stale' ? `${staleSinceText(s.state.since)} (${s.state.message})` : s.state.state}`)
+      .join('\n');
     this.statusItem.show();
   }
 

@@ -51,6 +51,13 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
     this.changeEmitter.fire(undefined);
   }
 
+  /** A keep-alive answer: the countdown restarts from the TTL it granted (no query). */
+  renewed(profileId: string, id: string, ttl: number, at: number): void {
+    const list = this.leases.get(profileId);
+    const index = list?.findIndex((l) => l.id === id) ?? -1;
+    if (list && index >= 0) list[index] = { ...list[index], ttl, fetchedAt: at };
+  }
+
   lease(profileId: string, id: string): LeaseInfo | undefined {
     return this.leases.get(profileId)?.find((l) => l.id === id);
   }

@@ -39,6 +39,10 @@ export interface WatchStatusDto {
   readonly compactRevision?: string;
   readonly message?: string;
   readonly reconnects: number;
+  /** While not confirmed current: when it last was (local ms). */
+  readonly staleSince?: number;
+  /** The member the watch reads from. */
+  readonly endpoint?: string;
 }
 
 export type HostToWatch =

@@ -46,7 +46,7 @@ export class WatchCommands extends Disposable {
       for (const w of state.watches) {
         // Resume right after the last revision the panel had seen: nothing missed while VS Code was closed.
         const startRevision = w.revision ? String(BigInt(w.revision) + 1n) : undefined;
-        await panel.addWatch({ key: Buffer.from(w.keyB64, 'base64'), prefix: w.prefix, startRevision, progressIntervalMs: 2000 });
+        await panel.addWatch({ key: Buffer.from(w.keyB64, 'base64'), prefix: w.prefix, startRevision });
       }
     });
   }

@@ -77,7 +77,10 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
     this.watches.set(id, running);
     watch.onEvents((events) => this.onEvents(running, events));
     watch.onStatus((s) => {
-      const msg = { type: 'status', status: { watchId: id, state: s.state, revision: s.revision, compactRevision: s.compactRevision, message: s.message, reconnects: s.reconnects } } as const;
+      const msg = {
+        type: 'status',
+        status: { watchId: id, state: s.state, revision: s.revision, compactRevision: s.compactRevision, message: s.message, reconnects: s.reconnects, staleSince: s.staleSince, endpoint: s.endpoint },
+      } as const;
       this.statuses.set(id, msg);
       this.post(msg);
       this.post({ type: 'persist', state: this.state() });

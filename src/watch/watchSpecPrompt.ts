@@ -40,5 +40,5 @@ export async function askWatchSpec(node: TreeNode | undefined): Promise<WatchSpe
     });
     if (!startRevision) return undefined;
   }
-  return { key, prefix: mode.prefix || key.length === 0, startRevision, progressIntervalMs: 2000 };
+  return { key, prefix: mode.prefix || key.length === 0, startRevision };
 }

@@ -1,7 +1,9 @@
 import * as assert from 'node:assert/strict';
 import { EtcdConnection } from '../../src/etcd/connection';
+import { FolderCache } from '../../src/etcd/folderCache';
 import { KeepAliveSession, KeepAliveState, grantLease, inspectLease } from '../../src/etcd/leases';
 import { silentLogger } from '../../src/etcd/logger';
+import { StreamRouter } from '../../src/etcd/streams';
 import { readValue } from '../../src/etcd/values';
 import { ResilientWatch, WatchEvent, WatchStatus } from '../../src/etcd/watch';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
@@ -219,6 +221,26 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
       'nothing lost or repeated',
     );
     watch.stop();
+  });
+
+  it('a live folder says stale while its member is silent, and catches up from another member', async () => {
+    const conn = open(cluster.endpoints);
+    await anyLive((c) => c.write('put', (k) => k.put('/lf/a').value('1').exec()));
+    const cache = new FolderCache(conn, { separator: '/', pageSize: 100, liveMaxKeys: 100 });
+    const names = () => (cache.peek(Buffer.from('/lf/'))?.children ?? []).map((c) => c.name.toString()).join();
+    assert.ok((await cache.list(Buffer.from('/lf/'))).live, 'a small folder is live');
+    await anyLive((c) => c.write('put', (k) => k.put('/lf/b').value('1').exec()));
+    await until(() => names() === 'a,b', 20_000, 'the watch keeps the folder current');
+
+    // Its stream answered last on the member every stream of this connection starts on.
+    const member = cluster.endpoints.indexOf(StreamRouter.for(conn).order()[0]);
+    freeze(member);
+    await until(() => cache.peek(Buffer.from('/lf/'))?.staleSince !== undefined, 30_000, 'stale listing');
+    await anyLive((c) => c.write('put', (k) => k.put('/lf/c').value('1').exec()));
+    await until(() => names() === 'a,b,c', 30_000, 'caught up while the member is still frozen');
+    await until(() => cache.peek(Buffer.from('/lf/'))?.staleSince === undefined, 30_000, 'no longer stale');
+    thaw(member);
+    cache.dispose();
   });
 
   it('keeps a 4 s and a 10 s lease alive through 10 s freezes of each member in turn, including the leader', async () => {

@@ -1,6 +1,7 @@
 import { EtcdConnection } from '../connection';
 import { Emitter, Event } from '../events';
 import { keyId, prefixEnd } from '../keyCodec';
+import { ResilientWatch } from '../watch';
 import { KeyspaceChild, listChildren } from './listChildren';
 
 export interface FolderListing {
@@ -12,6 +13,8 @@ export interface FolderListing {
   readonly totalKeys?: number;
   /** True while a watch keeps this listing current. */
   readonly live: boolean;
+  /** Set while that watch is not confirmed current (its member went silent): when it last was (local ms). */
+  readonly staleSince?: number;
 }
 
 export interface FolderCacheOptions {
@@ -28,6 +31,7 @@ interface Entry {
   revision: string;
   totalKeys?: number;
   stopWatch?: () => void;
+  staleSince?: number;
 }
 
 /**
@@ -111,6 +115,7 @@ export class FolderCache {
       revision: entry.revision,
       totalKeys: entry.totalKeys,
       live: entry.stopWatch !== undefined,
+      staleSince: entry.staleSince,
     };
   }
 
@@ -140,30 +145,43 @@ export class FolderCache {
     this.entries.set(keyId(prefix), entry);
     const liveMax = this.options.liveMaxKeys ?? 0;
     if (liveMax > 0 && page.totalKeys !== undefined && page.totalKeys <= liveMax) {
-      await this.watch(entry);
+      this.watch(entry);
     }
     return entry;
   }
 
-  /** Keeps `entry` current from the revision after its listing. */
-  private async watch(entry: Entry): Promise<void> {
-    const absPrefix = this.conn.absoluteKey(entry.prefix);
-    const builder = this.conn.client.watch().startRevision(String(Number(entry.revision) + 1));
-    const watcher = await (absPrefix.length ? builder.prefix(absPrefix) : builder.prefix(Buffer.alloc(0))).create();
-    const tracked = this.conn.trackStream({ stop: () => watcher.cancel() });
+  /**
+   * Keeps `entry` current from the revision after its listing, with a {@link ResilientWatch}: it fails over
+   * from a silent member and resumes without loss; meanwhile the listing says since when it is stale.
+   */
+  private watch(entry: Entry): void {
+    const watch = new ResilientWatch(this.conn, { key: entry.prefix, prefix: true, startRevision: String(BigInt(entry.revision) + 1n) });
     entry.stopWatch = () => {
-      tracked.dispose();
-      void watcher.cancel();
       entry.stopWatch = undefined;
+      watch.stop();
     };
-    watcher.on('put', (kv) => this.applyPut(entry, this.conn.relativeKey(kv.key)));
-    watcher.on('delete', (kv) => void this.applyDelete(entry, this.conn.relativeKey(kv.key)));
-    // A broken watch (compaction, cancel) must not leave a listing that looks live but is stale.
-    watcher.on('error', () => {
-      entry.stopWatch?.();
-      this.entries.delete(keyId(entry.prefix));
-      this.changeEmitter.fire(entry.prefix);
+    watch.onEvents((events) => {
+      for (const e of events) {
+        if (e.type === 'put') this.applyPut(entry, e.key);
+        else void this.applyDelete(entry, e.key);
+      }
     });
+    watch.onStatus((status) => {
+      if (status.state === 'stopped') return;
+      if (status.state === 'compacted') {
+        // History it needs is gone: forget the listing rather than show one that looks live but is not.
+        entry.stopWatch?.();
+        this.entries.delete(keyId(entry.prefix));
+        this.changeEmitter.fire(entry.prefix);
+        return;
+      }
+      const staleSince = status.state === 'live' ? undefined : status.staleSince;
+      if (staleSince !== entry.staleSince) {
+        entry.staleSince = staleSince;
+        this.changeEmitter.fire(entry.prefix);
+      }
+    });
+    watch.start();
   }
 
   private childFor(entry: Entry, key: Buffer): KeyspaceChild | undefined {

@@ -4,6 +4,7 @@
  */
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { HostToWatch, WatchEventDto, WatchInfo, WatchStatusDto, WatchToHost } from '../../shared/watchProtocol';
+import { staleSinceText } from '../../shared/staleness';
 import { el } from '../dom';
 import { registerToolkit } from '../toolkit';
 import { WatchViewModel } from './model';
@@ -109,13 +110,15 @@ function renderWatches(): void {
     ...watches.map((w) => {
       const s = statuses.get(w.id);
       const state = s?.state ?? 'connecting';
-      const parts: (Node | string)[] = [el('span', { class: `state ${state}` }, state), ' ', el('span', { class: 'label' }, w.label)];
+      const from: Record<string, string> = s?.endpoint ? { title: `${state === 'live' ? 'reading from' : 'last member'} ${s.endpoint}` } : {};
+      const parts: (Node | string)[] = [el('span', { class: `state ${state}`, ...from }, state), ' ', el('span', { class: 'label' }, w.label)];
       const confirmed = s?.revision ? BigInt(s.revision) : 0n;
       const seen = delivered.get(w.id) ?? 0n;
       const at = confirmed > seen ? confirmed : seen;
       if (at > 0n) parts.push(` · at revision ${at}`);
       if (s?.reconnects) parts.push(` · resumed ${s.reconnects}×`);
-      if (state === 'reconnecting' && s?.message) parts.push(el('span', { class: 'message' }, ` · ${s.message}`));
+      if (s?.staleSince !== undefined && state !== 'live') parts.push(el('span', { class: 'stale' }, ` · ${staleSinceText(s.staleSince)}`));
+      if ((state === 'reconnecting' || state === 'stale') && s?.message) parts.push(el('span', { class: 'message' }, ` · ${s.message}`));
       if (state === 'compacted') {
         parts.push(
           el('span', { class: 'message' }, ` · events before revision ${s?.compactRevision} were compacted; events between the last one shown and it are lost to history. `),

@@ -1,0 +1,59 @@
+import * as assert from 'node:assert/strict';
+import { leaseHex } from '../../src/etcd/leases';
+import { runCommand, screenshot } from '../rig/vscodeServer';
+import { seededWorkbench, webviewFrame } from './session';
+
+describe('E2E: streams say when they are stale', function () {
+  this.timeout(180_000);
+  const session = seededWorkbench('stale', { configured: true, viewport: { width: 1500, height: 900 } });
+
+  it('the watch panel header and the keep-alive status bar item say "stale since …" while the member is frozen, then recover', async () => {
+    const page = session.page;
+    // A 30 s lease: renewed every 10 s, an answer overdue after 5 s — stale well before it could expire.
+    const { ID: lease } = await session.conn.write('grant', (c) => c.leaseClient.leaseGrant({ TTL: 30, ID: '0' }));
+    await session.conn.write('put', (c) => c.put('/services/stale/instance').value('up').lease(lease).exec());
+
+    await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
+    const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Leases' }) });
+    await pane.locator('.pane-header').waitFor({ state: 'visible', timeout: 20_000 });
+    await pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^demo etcd$/ }) }).first().click();
+    const leaseRow = pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: leaseHex(lease) }) }).first();
+    await leaseRow.waitFor({ state: 'visible', timeout: 20_000 });
+    await leaseRow.click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: 'Keep Alive Continuously' }).click();
+    const keepAlive = page.locator('.statusbar-item', { hasText: 'keep-alive: 1 lease' });
+    await keepAlive.waitFor({ timeout: 20_000 });
+
+    await runCommand(page, 'etcd: Watch Key / Prefix…');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Watch key or prefix' }).waitFor();
+    await input.fill('/services/');
+    await input.press('Enter');
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'as…' }).waitFor();
+    await input.press('Enter'); // Prefix
+    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Start' }).waitFor();
+    await input.press('Enter'); // From now
+    const frame = await webviewFrame(page, '#events');
+    await frame.locator('.state.live').first().waitFor({ timeout: 20_000 });
+
+    session.cluster.freeze(0);
+    try {
+      const stale = frame.locator('.watch .stale', { hasText: /stale since \S+/ }).first();
+      await stale.waitFor({ timeout: 30_000 });
+      assert.equal(await frame.locator('.state.live').count(), 0, 'the header no longer says live');
+      await page.locator('.statusbar-item', { hasText: /keep-alive: 1 lease · 1 stale since \S+/ }).waitFor({ timeout: 30_000 });
+      await pane.locator('.monaco-list-row', { hasText: /keep-alive stale since \S+/ }).first().waitFor({ timeout: 10_000 });
+      await screenshot(page, 'streams-stale');
+    } finally {
+      session.cluster.thaw(0);
+    }
+
+    await frame.locator('.state.live').first().waitFor({ timeout: 30_000 });
+    await page.locator('.statusbar-item', { hasText: /stale since/ }).waitFor({ state: 'detached', timeout: 30_000 });
+    assert.match(await keepAlive.innerText(), /keep-alive: 1 lease/);
+    // Each renewal restarts the view's countdown: the kept lease never shows as expired.
+    assert.doesNotMatch(await leaseRow.innerText(), /expired/);
+    await session.conn.write('put', (c) => c.put('/services/stale/after-thaw').value('1').exec());
+    await frame.locator('.event .key', { hasText: '/services/stale/after-thaw' }).first().waitFor({ timeout: 20_000 });
+  });
+});
