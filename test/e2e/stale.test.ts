@@ -4,25 +4,25 @@ import { runCommand, screenshot } from '../rig/vscodeServer';
 import { seededWorkbench, webviewFrame } from './session';
 
 describe('E2E: streams say when they are stale', function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   const session = seededWorkbench('stale', { configured: true, viewport: { width: 1500, height: 900 } });
 
   it('the watch panel header and the keep-alive status bar item say "stale since …" while the member is frozen, then recover', async () => {
     const page = session.page;
-    // A 30 s lease: renewed every 10 s, an answer overdue after 5 s — stale well before it could expire.
-    const { ID: lease } = await session.conn.write('grant', (c) => c.leaseClient.leaseGrant({ TTL: 30, ID: '0' }));
+    // A 60 s lease: renewed every 20 s, an answer overdue after 5 s — stale long before it could expire.
+    const { ID: lease } = await session.conn.write('grant', (c) => c.leaseClient.leaseGrant({ TTL: 60, ID: '0' }));
     await session.conn.write('put', (c) => c.put('/services/stale/instance').value('up').lease(lease).exec());
 
     await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
     const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Leases' }) });
-    await pane.locator('.pane-header').waitFor({ state: 'visible', timeout: 20_000 });
+    await pane.locator('.pane-header').waitFor({ state: 'visible', timeout: 60_000 });
     await pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^demo etcd$/ }) }).first().click();
     const leaseRow = pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: leaseHex(lease) }) }).first();
-    await leaseRow.waitFor({ state: 'visible', timeout: 20_000 });
+    await leaseRow.waitFor({ state: 'visible', timeout: 60_000 });
     await leaseRow.click({ button: 'right' });
     await page.locator('.context-view .action-label', { hasText: 'Keep Alive Continuously' }).click();
     const keepAlive = page.locator('.statusbar-item', { hasText: 'keep-alive: 1 lease' });
-    await keepAlive.waitFor({ timeout: 20_000 });
+    await keepAlive.waitFor({ timeout: 60_000 });
 
     await runCommand(page, 'etcd: Watch Key / Prefix…');
     const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -34,22 +34,22 @@ describe('E2E: streams say when they are stale', function () {
     await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Start' }).waitFor();
     await input.press('Enter'); // From now
     const frame = await webviewFrame(page, '#events');
-    await frame.locator('.state.live').first().waitFor({ timeout: 20_000 });
+    await frame.locator('.state.live').first().waitFor({ timeout: 60_000 });
 
     session.cluster.freeze(0);
     try {
       const stale = frame.locator('.watch .stale', { hasText: /stale since \S+/ }).first();
       await stale.waitFor({ timeout: 30_000 });
       assert.equal(await frame.locator('.state.live').count(), 0, 'the header no longer says live');
-      await page.locator('.statusbar-item', { hasText: /keep-alive: 1 lease · 1 stale since \S+/ }).waitFor({ timeout: 30_000 });
-      await pane.locator('.monaco-list-row', { hasText: /keep-alive stale since \S+/ }).first().waitFor({ timeout: 10_000 });
+      await page.locator('.statusbar-item', { hasText: /keep-alive: 1 lease · 1 stale since \S+/ }).waitFor({ timeout: 60_000 });
+      await pane.locator('.monaco-list-row', { hasText: /keep-alive stale since \S+/ }).first().waitFor({ timeout: 30_000 });
       await screenshot(page, 'streams-stale');
     } finally {
       session.cluster.thaw(0);
     }
 
-    await frame.locator('.state.live').first().waitFor({ timeout: 30_000 });
-    await page.locator('.statusbar-item', { hasText: /stale since/ }).waitFor({ state: 'detached', timeout: 30_000 });
+    await frame.locator('.state.live').first().waitFor({ timeout: 60_000 });
+    await page.locator('.statusbar-item', { hasText: /stale since/ }).waitFor({ state: 'detached', timeout: 60_000 });
     assert.match(await keepAlive.innerText(), /keep-alive: 1 lease/);
     // Each renewal restarts the view's countdown: the kept lease never shows as expired.
     assert.doesNotMatch(await leaseRow.innerText(), /expired/);
