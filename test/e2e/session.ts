@@ -120,6 +120,22 @@ export async function expand(page: Page, labels: string[]): Promise<void> {
   for (const label of labels) await clickRow(page, label);
 }
 
+/**
+ * Confirms the key in the open "Watch key or prefix" question, then answers the next two: as a prefix, from
+ * now. Resolves with the watch panel's frame once its watch is live.
+ */
+export async function watchAsPrefixFromNow(page: Page, liveTimeoutMs = 120_000): Promise<Frame> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.press('Enter');
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'as…' }).waitFor();
+  await input.press('Enter'); // Prefix
+  await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Start' }).waitFor();
+  await input.press('Enter'); // From now
+  const frame = await webviewFrame(page, '#events');
+  await frame.locator('.state.live').first().waitFor({ timeout: liveTimeoutMs });
+  return frame;
+}
+
 export interface E2eSession {
   cluster: EtcdCluster;
   /** A connection of the test's own, for writes "by someone else". */

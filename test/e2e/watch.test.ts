@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { screenshot } from '../rig/vscodeServer';
-import { expand, openEtcdView, seededWorkbench, treeRow, waitForSavedEditor, webviewFrame } from './session';
+import { expand, openEtcdView, seededWorkbench, treeRow, waitForSavedEditor, watchAsPrefixFromNow, webviewFrame } from './session';
 
 const XSS_KEY = '/services/payments/<img src=x onerror=alert(1)>';
 
@@ -29,14 +29,7 @@ describe('E2E: watch panel', function () {
       await page.keyboard.press('Escape');
     }
     assert.equal(await input.inputValue(), '/services/');
-    await input.press('Enter');
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'as…' }).waitFor();
-    await input.press('Enter'); // Prefix
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: 'Start' }).waitFor();
-    await input.press('Enter'); // From now
-
-    const frame = await webviewFrame(page, '#events');
-    await frame.locator('.state.live').first().waitFor({ timeout: 120_000 });
+    const frame = await watchAsPrefixFromNow(page);
     for (let i = 0; i < 30; i++) {
       await session.conn.write('put', (c) => c.put(`/services/payments/instance-${i % 5}`).value(JSON.stringify({ addr: `10.0.0.${i}:8443`, weight: i })).exec());
     }
