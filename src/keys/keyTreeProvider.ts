@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { errorText, isCancellation } from '../etcd/errors';
-import { FolderCache } from '../etcd/folderCache';
+import { FolderCache, type FolderCacheOptions } from '../etcd/folderCache';
 import { displayKey, keyId } from '../etcd/keyCodec';
 import { getKeyMeta } from '../etcd/keyInfo';
 import { KeyMeta } from '../etcd/keyspace';
@@ -49,7 +49,13 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         this.changeEmitter.fire(this.connectionNode(id));
       }),
     );
-    this.register(settings.onDidChange('keys', () => this.refresh()));
+    // A cache keeps the separator, page size and live limit it was made with: hand every cache the new ones.
+    this.register(
+      settings.onDidChange('keys', () => {
+        for (const cache of this.caches.values()) cache.updateOptions(this.cacheOptions());
+        this.changeEmitter.fire(undefined);
+      }),
+    );
     this.register({ dispose: () => [...this.caches.keys()].forEach((id) => this.forget(id)) });
   }
 
@@ -216,15 +222,15 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     return this.intern(`c\n${profileId}`, () => ({ type: 'connection', profileId }));
   }
 
+  private cacheOptions(): FolderCacheOptions {
+    return { separator: settings.separator(), pageSize: settings.pageSize(), liveMaxKeys: settings.liveMaxKeys() };
+  }
+
   private async cache(profileId: string): Promise<FolderCache> {
     const connection = await this.manager.get(profileId);
     let cache = this.caches.get(profileId);
     if (!cache) {
-      cache = new FolderCache(connection, {
-        separator: settings.separator(),
-        pageSize: settings.pageSize(),
-        liveMaxKeys: settings.liveMaxKeys(),
-      });
+      cache = new FolderCache(connection, this.cacheOptions());
       cache.onDidChange((prefix) => this.changeEmitter.fire(this.folderOrRoot(profileId, prefix)));
       this.caches.set(profileId, cache);
     }

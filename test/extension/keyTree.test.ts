@@ -92,6 +92,31 @@ describe('key tree in the extension host', function () {
     assert.equal(calls, 0);
   });
 
+  it('a changed etcd.keys.separator re-splits folders that were already listed', async () => {
+    const { keyTree } = await api();
+    const root = keyTree.connectionNode('tree');
+    assert.deepEqual((await keyTree.getChildren(root)).map((n) => label(keyTree, n)), ['a', 'a/', 'big/', 'live/']);
+    const config = vscode.workspace.getConfiguration('etcd');
+    try {
+      await config.update('keys.separator', '-', vscode.ConfigurationTarget.Global);
+      // With "-" the keys under /tree/ split only at "item-": everything else is a key of its own.
+      await until(
+        async () => (await keyTree.getChildren(root)).map((n) => label(keyTree, n)).includes('big/item-'),
+        60_000,
+        'the tree to list big/item- after the separator changed',
+      );
+      const names = (await keyTree.getChildren(root)).map((n) => label(keyTree, n));
+      assert.deepEqual(names, ['a', 'a/x', 'a/y/z', 'big/item-', 'live/two']);
+    } finally {
+      await config.update('keys.separator', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await until(
+      async () => (await keyTree.getChildren(root)).map((n) => label(keyTree, n)).join() === 'a,a/,big/,live/',
+      60_000,
+      'the tree to split at "/" again',
+    );
+  });
+
   it('filters a connection to a prefix and reveals a key found with Go to Key', async () => {
     const { keyTree } = await api();
     keyTree.setFilter('tree', Buffer.from('a/'));

@@ -201,10 +201,6 @@ export class LatencyProbe {
     this.intervalMs = options.intervalMs;
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -234,10 +230,6 @@ export class LatencyProbe {
     checkInterval(ms);
     this.intervalMs = ms;
     for (const s of [...this.sleepers]) s.wake();
-  }
-
-  get interval(): number {
-    return this.intervalMs;
   }
 
   /** The absolute key putDelete writes for `endpoint` (also the key the range probes read). */

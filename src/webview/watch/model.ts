@@ -82,9 +82,4 @@ export class WatchViewModel {
     while (this.arrivals.length && this.arrivals[0].t < now - 1000) this.arrivals.shift();
     return this.arrivals.reduce((n, a) => n + a.n, 0);
   }
-
-  /** NDJSON of what is in view (every event in the ring, oldest first). */
-  toNdjson(): string {
-    return this.ring.toArray().map((e) => JSON.stringify(e)).join('\n') + (this.ring.size ? '\n' : '');
-  }
 }
