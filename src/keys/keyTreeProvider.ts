@@ -53,6 +53,8 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     this.register(
       settings.onDidChange('keys', () => {
         for (const cache of this.caches.values()) cache.updateOptions(this.cacheOptions());
+        // A node's name is its key after the parent folder, which the separator decides.
+        this.forgetNodes();
         this.changeEmitter.fire(undefined);
       }),
     );
@@ -289,8 +291,13 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
   private forget(profileId: string): void {
     this.caches.get(profileId)?.dispose();
     this.caches.delete(profileId);
+    this.forgetNodes(profileId);
+  }
+
+  /** Drops the interned key, folder and "more" nodes (of one connection, or all); connection nodes stay. */
+  private forgetNodes(profileId?: string): void {
     for (const [k, node] of this.nodes) {
-      if (node.profileId === profileId && node.type !== 'connection') this.nodes.delete(k);
+      if ((!profileId || node.profileId === profileId) && node.type !== 'connection') this.nodes.delete(k);
     }
   }
 }
