@@ -40,6 +40,7 @@ const QUEUE_LIMIT = 1000;
  */
 export abstract class WebviewPanelHost<ToWebview extends { readonly type: string }, FromWebview extends { readonly type: string }> extends Disposable {
   private ready = false;
+  private releasing = false;
   private readonly queue: ToWebview[] = [];
   protected readonly log: Logger;
 
@@ -77,7 +78,17 @@ export abstract class WebviewPanelHost<ToWebview extends { readonly type: string
   override dispose(): void {
     this.queue.length = 0;
     super.dispose();
-    this.panel.dispose();
+    if (!this.releasing) this.panel.dispose();
+  }
+
+  /**
+   * Stops everything this host runs (streams, timers) but leaves its panel open. For extension shutdown (e.g. a
+   * window reload): a panel closed there is gone from the editor layout VS Code saves, so its serializer never
+   * gets it back.
+   */
+  release(): void {
+    this.releasing = true;
+    this.dispose();
   }
 
   /** The webview (re)loaded and listens: send it everything it needs to draw the current state. */
@@ -168,7 +179,8 @@ export class WebviewPanels<P extends WebviewPanelHost<{ readonly type: string },
         },
       }),
     );
-    this.register({ dispose: () => [...this.panels].forEach((p) => p.dispose()) });
+    // Released, not closed: VS Code restores open panels after a reload through the serializer above.
+    this.register({ dispose: () => [...this.panels].forEach((p) => p.release()) });
   }
 
   get all(): readonly P[] {

@@ -51,39 +51,44 @@ export async function closeAllEditors(page: Page): Promise<void> {
  * as soon as a panel opens, e.g. `webviewPanel.origins`: they say nothing about the editor being saved.)
  */
 export async function waitForSavedEditor(page: Page, text: string, timeoutMs = 120_000): Promise<void> {
-  await page.waitForFunction(
-    async (needle) => {
-      const KEY = 'memento/workbench.parts.editor';
-      const dbs = (await indexedDB.databases()).filter((d) => d.name?.startsWith('vscode-web-state-db'));
-      for (const { name } of dbs) {
-        const found = await new Promise<boolean>((resolve) => {
-          const open = indexedDB.open(name!);
-          open.onerror = () => resolve(false);
-          open.onsuccess = () => {
-            const db = open.result;
-            try {
-              const stores = Array.from(db.objectStoreNames);
-              const tx = db.transaction(stores, 'readonly');
-              let hit = false;
-              for (const store of stores) {
-                const entry = tx.objectStore(store).get(KEY);
-                entry.onsuccess = () => (hit ||= typeof entry.result === 'string' && entry.result.includes(needle));
-              }
-              tx.oncomplete = () => (db.close(), resolve(hit));
-              tx.onerror = () => (db.close(), resolve(false));
-            } catch {
-              db.close();
-              resolve(false);
-            }
-          };
-        });
-        if (found) return true;
-      }
-      return false;
-    },
-    text,
-    { timeout: timeoutMs, polling: 500 },
-  );
+  // Polled from here, not with page.waitForFunction: that takes the Promise an async predicate returns as truthy
+  // and resolves at once (which made the reload tests depend on the machine's timing).
+  const deadline = Date.now() + timeoutMs;
+  while (!(await page.evaluate(savedEditorMentions, text))) {
+    if (Date.now() > deadline) throw new Error(`the saved editor layout never mentioned ${text}`);
+    await page.waitForTimeout(500);
+  }
+}
+
+/** In the page: whether the saved editor layout of any VS Code state database mentions `needle`. */
+async function savedEditorMentions(needle: string): Promise<boolean> {
+  const KEY = 'memento/workbench.parts.editor';
+  const dbs = (await indexedDB.databases()).filter((d) => d.name?.startsWith('vscode-web-state-db'));
+  for (const { name } of dbs) {
+    const found = await new Promise<boolean>((resolve) => {
+      const open = indexedDB.open(name!);
+      open.onerror = () => resolve(false);
+      open.onsuccess = () => {
+        const db = open.result;
+        try {
+          const stores = Array.from(db.objectStoreNames);
+          const tx = db.transaction(stores, 'readonly');
+          let hit = false;
+          for (const store of stores) {
+            const entry = tx.objectStore(store).get(KEY);
+            entry.onsuccess = () => (hit ||= typeof entry.result === 'string' && entry.result.includes(needle));
+          }
+          tx.oncomplete = () => (db.close(), resolve(hit));
+          tx.onerror = () => (db.close(), resolve(false));
+        } catch {
+          db.close();
+          resolve(false);
+        }
+      };
+    });
+    if (found) return true;
+  }
+  return false;
 }
 
 /** Drags the side bar's edge `px` to the right, so tree descriptions are readable in screenshots. */

@@ -19,6 +19,7 @@ class WebviewSide {
   readonly incoming = new vscode.EventEmitter<unknown>();
   readonly viewState = new vscode.EventEmitter<void>();
   readonly disposed = new vscode.EventEmitter<void>();
+  closed = false;
   visible = true;
   readonly title = 'host kit test';
   iconPath: unknown;
@@ -36,6 +37,7 @@ class WebviewSide {
   readonly onDidChangeViewState = this.viewState.event;
   readonly onDidDispose = this.disposed.event;
   dispose(): void {
+    this.closed = true;
     this.disposed.fire();
   }
   reveal(): void {}
@@ -147,6 +149,15 @@ describe('webview panel host kit', () => {
     side.incoming.fire({ type: 'ready' });
     side.dispose();
     host.answer('too late');
+    assert.deepEqual(side.sent, [{ type: 'init', n: 0 }]);
+  });
+
+  it('on extension shutdown stops posting but leaves the panel open, so VS Code can restore it after a reload', () => {
+    const { side, host } = open();
+    side.incoming.fire({ type: 'ready' });
+    host.release();
+    host.answer('after shutdown');
+    assert.equal(side.closed, false, 'the panel is still open');
     assert.deepEqual(side.sent, [{ type: 'init', n: 0 }]);
   });
 });
