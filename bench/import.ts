@@ -37,7 +37,10 @@ const connect = (endpoints: string[]) =>
   new EtcdConnection({ id: 'bench', name: 'bench', endpoints, timeoutMs: 60_000 }, {}, silentLogger);
 
 function keys(prefix: string, count: number, from = 0): BulkItem[] {
-  return Array.from({ length: count }, (_, i) => ({ key: Buffer.from(`${prefix}${String(from + i).padStart(8, '0')}`), value: VALUE }));
+  return Array.from({ length: count }, (_, i) => ({
+    key: Buffer.from(`${prefix}${String(from + i).padStart(8, '0')}`),
+    value: VALUE,
+  }));
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -55,7 +58,11 @@ async function count(conn: EtcdConnection, prefix: string): Promise<number> {
 }
 
 /** Runs `work` on every item, `inFlight` at a time. */
-async function inParallel<T>(items: readonly T[], inFlight: number, work: (item: T) => Promise<unknown>): Promise<void> {
+async function inParallel<T>(
+  items: readonly T[],
+  inFlight: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: inFlight }, async () => {
@@ -73,7 +80,11 @@ function rawTxns(conn: EtcdConnection, items: BulkItem[], inFlight: number): Pro
   const batches: BulkItem[][] = [];
   for (let i = 0; i < items.length; i += 128) batches.push(items.slice(i, i + 128));
   return inParallel(batches, inFlight, (batch) =>
-    conn.client.kv.txn({ compare: [], success: batch.map((i) => ({ request_put: { key: i.key, value: i.value } })), failure: [] }),
+    conn.client.kv.txn({
+      compare: [],
+      success: batch.map((i) => ({ request_put: { key: i.key, value: i.value } })),
+      failure: [],
+    }),
   );
 }
 
@@ -84,11 +95,19 @@ async function exportChild(endpoint: string, prefix: string, file: string): Prom
   const manifest = await exportPrefix(conn, Buffer.from(prefix), file);
   await conn.close();
   const seconds = (performance.now() - t0) / 1000;
-  console.log(JSON.stringify({ keys: manifest.keys, bytes: manifest.bytes, seconds, maxRssKb: process.resourceUsage().maxRSS }));
+  console.log(
+    JSON.stringify({ keys: manifest.keys, bytes: manifest.bytes, seconds, maxRssKb: process.resourceUsage().maxRSS }),
+  );
 }
 
-async function measureExport(endpoint: string, prefix: string, file: string): Promise<{ keys: number; bytes: number; seconds: number; maxRssKb: number }> {
-  const child = spawn(process.execPath, [__filename, '--export-child', endpoint, prefix, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function measureExport(
+  endpoint: string,
+  prefix: string,
+  file: string,
+): Promise<{ keys: number; bytes: number; seconds: number; maxRssKb: number }> {
+  const child = spawn(process.execPath, [__filename, '--export-child', endpoint, prefix, file], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? 1)));
@@ -110,20 +129,26 @@ async function main(): Promise<void> {
       for (const item of seqItems) await conn.client.kv.put({ key: item.key, value: item.value });
     });
     const sequentialKps = SEQUENTIAL_SAMPLE / seqSeconds;
-    console.log(`sequential: ${SEQUENTIAL_SAMPLE} keys (sample) in ${seqSeconds.toFixed(2)} s → ${sequentialKps.toFixed(0)} keys/s`);
+    console.log(
+      `sequential: ${SEQUENTIAL_SAMPLE} keys (sample) in ${seqSeconds.toFixed(2)} s → ${sequentialKps.toFixed(0)} keys/s`,
+    );
 
     const probe: Array<[number, number]> = [];
     for (const level of RAW_LEVELS) {
       const n = Math.min(RAW_PROBE_KEYS, KEYS);
       const s = await timed(() => rawPipelined(conn, keys(`/probe${level}/`, n), level));
       probe.push([level, n / s]);
-      console.log(`raw pipelined puts, ${level} in flight: ${n} keys (probe) in ${s.toFixed(2)} s → ${(n / s).toFixed(0)} keys/s`);
+      console.log(
+        `raw pipelined puts, ${level} in flight: ${n} keys (probe) in ${s.toFixed(2)} s → ${(n / s).toFixed(0)} keys/s`,
+      );
     }
     const bestLevel = probe.sort((a, b) => b[1] - a[1])[0][0];
     const rawSeconds = await timed(() => rawPipelined(conn, keys('/raw/', KEYS), bestLevel));
     if ((await count(conn, '/raw/')) !== KEYS) throw new Error('raw: keys missing');
     const rawBest = KEYS / rawSeconds;
-    console.log(`raw pipelined puts at the best level (${bestLevel} in flight): ${KEYS} keys in ${rawSeconds.toFixed(2)} s → ${rawBest.toFixed(0)} keys/s`);
+    console.log(
+      `raw pipelined puts at the best level (${bestLevel} in flight): ${KEYS} keys in ${rawSeconds.toFixed(2)} s → ${rawBest.toFixed(0)} keys/s`,
+    );
 
     const ourItems = keys('/ours/', KEYS);
     let batches = 0;
@@ -134,7 +159,9 @@ async function main(): Promise<void> {
     if ((await count(conn, '/ours/')) !== KEYS) throw new Error('ours: keys missing');
     const oursKps = KEYS / oursSeconds;
     const inFlight = CONCURRENCY ?? DEFAULT_CONCURRENCY;
-    console.log(`ours (bulkPut, ${batches} guarded Txns, ${inFlight} in flight): ${KEYS} keys in ${oursSeconds.toFixed(2)} s → ${oursKps.toFixed(0)} keys/s`);
+    console.log(
+      `ours (bulkPut, ${batches} guarded Txns, ${inFlight} in flight): ${KEYS} keys in ${oursSeconds.toFixed(2)} s → ${oursKps.toFixed(0)} keys/s`,
+    );
 
     // Ours against unguarded Txns ×128 at 16 in flight, in alternating blocks.
     let oursBlockSeconds = 0;
@@ -157,28 +184,41 @@ async function main(): Promise<void> {
       }
       oursBlockSeconds += a;
       txnBlockSeconds += t16;
-      console.log(`block ${block + 1}/${BLOCKS}: ours ${(BLOCK_KEYS / a).toFixed(0)} keys/s, txn16 ${(BLOCK_KEYS / t16).toFixed(0)} keys/s`);
+      console.log(
+        `block ${block + 1}/${BLOCKS}: ours ${(BLOCK_KEYS / a).toFixed(0)} keys/s, txn16 ${(BLOCK_KEYS / t16).toFixed(0)} keys/s`,
+      );
     }
     for (let block = 0; block < BLOCKS; block++) {
-      if ((await count(conn, `/blk${block}/ours/`)) !== BLOCK_KEYS || (await count(conn, `/blk${block}/txn16/`)) !== BLOCK_KEYS) {
+      if (
+        (await count(conn, `/blk${block}/ours/`)) !== BLOCK_KEYS ||
+        (await count(conn, `/blk${block}/txn16/`)) !== BLOCK_KEYS
+      ) {
         throw new Error(`block ${block + 1}: keys missing`);
       }
     }
     const vsTxn16 = txnBlockSeconds / oursBlockSeconds;
-    console.log(`ours vs unguarded Txns of 128 at 16 in flight, ${BLOCKS} × ${BLOCK_KEYS} keys each: ${vsTxn16.toFixed(2)}`);
+    console.log(
+      `ours vs unguarded Txns of 128 at 16 in flight, ${BLOCKS} × ${BLOCK_KEYS} keys each: ${vsTxn16.toFixed(2)}`,
+    );
 
     // Export: seed 1M keys in slices (this process's memory stays bounded too), then export from a child.
     const seedT0 = performance.now();
     const SLICE = 100_000;
     for (let from = 0; from < EXPORT_KEYS; from += SLICE) {
-      const r = await bulkPut(conn, keys('/exp/', Math.min(SLICE, EXPORT_KEYS - from), from), { concurrency: CONCURRENCY });
+      const r = await bulkPut(conn, keys('/exp/', Math.min(SLICE, EXPORT_KEYS - from), from), {
+        concurrency: CONCURRENCY,
+      });
       if (!r.complete) throw new Error(`seeding failed: ${r.error}`);
-      console.log(`seeded ${Math.min(from + SLICE, EXPORT_KEYS)} keys for the export (${((performance.now() - seedT0) / 1000).toFixed(1)} s)`);
+      console.log(
+        `seeded ${Math.min(from + SLICE, EXPORT_KEYS)} keys for the export (${((performance.now() - seedT0) / 1000).toFixed(1)} s)`,
+      );
     }
     const exp = await measureExport(cluster.endpoints[0], '/exp/', path.join(dir, 'export.ndjson'));
     if (exp.keys !== EXPORT_KEYS) throw new Error(`export wrote ${exp.keys} keys, expected ${EXPORT_KEYS}`);
     const peakMb = exp.maxRssKb / 1024;
-    console.log(`export: ${exp.keys} keys, ${(exp.bytes / 1024 ** 2).toFixed(0)} MiB in ${exp.seconds.toFixed(1)} s, child peak RSS ${peakMb.toFixed(0)} MB`);
+    console.log(
+      `export: ${exp.keys} keys, ${(exp.bytes / 1024 ** 2).toFixed(0)} MiB in ${exp.seconds.toFixed(1)} s, child peak RSS ${peakMb.toFixed(0)} MB`,
+    );
 
     console.log(
       `RESULT import keys=${KEYS} ours_kps=${oursKps.toFixed(0)} sequential_kps=${sequentialKps.toFixed(0)} raw_best_kps=${rawBest.toFixed(0)} ` +

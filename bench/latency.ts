@@ -30,7 +30,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function main(): Promise<void> {
   const cluster = await EtcdCluster.start();
   const endpoint = cluster.endpoints[0];
-  const conn = new EtcdConnection({ id: 'bench', name: 'bench', endpoints: [endpoint], timeoutMs: 5000 }, {}, silentLogger);
+  const conn = new EtcdConnection(
+    { id: 'bench', name: 'bench', endpoints: [endpoint], timeoutMs: 5000 },
+    {},
+    silentLogger,
+  );
   const clients = new MemberClients(conn);
   const raw = new Etcd3({ hosts: endpoint });
   const options = (intervalMs: number): ProbeOptions => ({
@@ -93,13 +97,21 @@ async function main(): Promise<void> {
       for (const block of b % 2 ? [rawBlock, probeBlock] : [probeBlock, rawBlock]) await block();
       if ((b + 1) % 10 !== 0) continue;
       const p = tight.stats(endpoint, 'rangeSerializable');
-      console.log(`block ${b + 1}/${BLOCKS}: probe n=${p.count} p50=${fmt(p.p50)} ms; raw n=${rawTight.length} p50=${fmt(computeStats(rawTight, 0, 0).p50)} ms`);
+      console.log(
+        `block ${b + 1}/${BLOCKS}: probe n=${p.count} p50=${fmt(p.p50)} ms; raw n=${rawTight.length} p50=${fmt(computeStats(rawTight, 0, 0).p50)} ms`,
+      );
     }
     const p = tight.stats(endpoint, 'rangeSerializable');
     const r = computeStats(rawTight, 0, 0);
-    console.log(`tight: probe p95=${fmt(p.p95)} p99=${fmt(p.p99)} ms (errors ${p.errors + p.timeouts}); raw p95=${fmt(r.p95)} p99=${fmt(r.p99)} ms`);
-    console.log(`info: the scheduled ${PACED_INTERVAL_MS} ms probe vs the tight raw loop: ratio=${(ps.p50 / r.p50).toFixed(2)} (pacing, not probe overhead)`);
-    console.log(`RESULT latency probe_p50_ms=${fmt(p.p50)} raw_p50_ms=${fmt(r.p50)} ratio=${(p.p50 / r.p50).toFixed(2)}`);
+    console.log(
+      `tight: probe p95=${fmt(p.p95)} p99=${fmt(p.p99)} ms (errors ${p.errors + p.timeouts}); raw p95=${fmt(r.p95)} p99=${fmt(r.p99)} ms`,
+    );
+    console.log(
+      `info: the scheduled ${PACED_INTERVAL_MS} ms probe vs the tight raw loop: ratio=${(ps.p50 / r.p50).toFixed(2)} (pacing, not probe overhead)`,
+    );
+    console.log(
+      `RESULT latency probe_p50_ms=${fmt(p.p50)} raw_p50_ms=${fmt(r.p50)} ratio=${(p.p50 / r.p50).toFixed(2)}`,
+    );
   } finally {
     for (const probe of probes) await probe.stop();
     raw.close();

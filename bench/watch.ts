@@ -19,8 +19,16 @@ const CAPACITY = 10_000;
 
 async function main(): Promise<void> {
   const cluster = await EtcdCluster.start({ quotaBackendBytes: 4 * 1024 ** 3 });
-  const writer = new EtcdConnection({ id: 'w', name: 'w', endpoints: cluster.endpoints, timeoutMs: 30_000 }, {}, silentLogger);
-  const reader = new EtcdConnection({ id: 'r', name: 'r', endpoints: cluster.endpoints, timeoutMs: 30_000 }, {}, silentLogger);
+  const writer = new EtcdConnection(
+    { id: 'w', name: 'w', endpoints: cluster.endpoints, timeoutMs: 30_000 },
+    {},
+    silentLogger,
+  );
+  const reader = new EtcdConnection(
+    { id: 'r', name: 'r', endpoints: cluster.endpoints, timeoutMs: 30_000 },
+    {},
+    silentLogger,
+  );
   let peakRss = 0;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
   try {

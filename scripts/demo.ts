@@ -59,7 +59,16 @@ function writeWorkspace(dir: string): void {
   );
   writeFileSync(
     join(dir, 'new-services.json'),
-    JSON.stringify(Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/services/inventory/instance-${i}`, JSON.stringify({ addr: `10.0.4.${i % 250}:8080` })])), null, 2),
+    JSON.stringify(
+      Object.fromEntries(
+        Array.from({ length: 300 }, (_, i) => [
+          `/services/inventory/instance-${i}`,
+          JSON.stringify({ addr: `10.0.4.${i % 250}:8080` }),
+        ]),
+      ),
+      null,
+      2,
+    ),
   );
 }
 
@@ -71,7 +80,9 @@ async function main(): Promise<void> {
   const conn = new EtcdConnection({ id: 'demo', name: 'demo', endpoints: cluster.endpoints }, {}, silentLogger);
   const seeded = await seedDemo(conn);
   await conn.close();
-  console.log(`etcd on ${cluster.endpoints.map((e) => e.replace(/^https?:\/\//, '')).join(', ')}: ${seeded.keys} keys, ${seeded.leases} leases.`);
+  console.log(
+    `etcd on ${cluster.endpoints.map((e) => e.replace(/^https?:\/\//, '')).join(', ')}: ${seeded.keys} keys, ${seeded.leases} leases.`,
+  );
 
   console.log('Packaging the extension (.vsix)…');
   quietly('npm', ['run', 'package', '--silent']);

@@ -35,7 +35,11 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   const { channel, logger } = createLogChannel();
   manager = new ConnectionManager(new SecretStore(context.secrets), logger);
   const keyTree = new KeyTreeProvider(manager);
-  const view = vscode.window.createTreeView('etcd.connections', { treeDataProvider: keyTree, showCollapseAll: true, canSelectMany: true });
+  const view = vscode.window.createTreeView('etcd.connections', {
+    treeDataProvider: keyTree,
+    showCollapseAll: true,
+    canSelectMany: true,
+  });
   const fileSystem = new EtcdFileSystem(manager);
   const values = new ValueCommands(manager, keyTree);
   const panels = { extensionUri: context.extensionUri, log: logger };
@@ -88,7 +92,26 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   );
   logger.info(`[extension] etcd Explorer ${context.extension.packageJSON.version} activated`);
   void autoConnect(manager, keyTree, view, logger);
-  return { connections: manager, keyTree, fileSystem, values, watches, leaseTree, leases, clusterTree, health, healthTree, healthCommands, reports, txnDocuments, txnCommands, bulk, latency, kubernetes, prompts };
+  return {
+    connections: manager,
+    keyTree,
+    fileSystem,
+    values,
+    watches,
+    leaseTree,
+    leases,
+    clusterTree,
+    health,
+    healthTree,
+    healthCommands,
+    reports,
+    txnDocuments,
+    txnCommands,
+    bulk,
+    latency,
+    kubernetes,
+    prompts,
+  };
 }
 
 /** Watchers are cancelled before clients close, so nothing keeps the extension host alive. */

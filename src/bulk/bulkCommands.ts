@@ -46,12 +46,22 @@ export class BulkCommands extends Disposable {
   }
 
   /** Bulk put from a file (or the active editor's text); returns the result (tests use it). */
-  async put(arg?: TreeNode | vscode.Uri, options: { file?: vscode.Uri; profileId?: string } = {}): Promise<BulkResult | undefined> {
-    const profileId = await commandTarget(this.manager, options.profileId ?? (arg instanceof vscode.Uri ? undefined : arg), 'Connection');
+  async put(
+    arg?: TreeNode | vscode.Uri,
+    options: { file?: vscode.Uri; profileId?: string } = {},
+  ): Promise<BulkResult | undefined> {
+    const profileId = await commandTarget(
+      this.manager,
+      options.profileId ?? (arg instanceof vscode.Uri ? undefined : arg),
+      'Connection',
+    );
     if (!profileId) return undefined;
     const source = options.file ?? (arg instanceof vscode.Uri ? arg : await this.pickSource());
     if (!source) return undefined;
-    const text = source.scheme === 'file' ? await readFile(source.fsPath, 'utf8') : (await vscode.workspace.openTextDocument(source)).getText();
+    const text =
+      source.scheme === 'file'
+        ? await readFile(source.fsPath, 'utf8')
+        : (await vscode.workspace.openTextDocument(source)).getText();
     const format = bulkFormat(source, text);
     const items = parseBulkInput(text, format);
     if (!items.length) throw new EtcdExplorerError('invalid', `${path.basename(source.path)} holds no keys.`);
@@ -59,7 +69,10 @@ export class BulkCommands extends Disposable {
     connection.assertWritable('bulk put');
     const maxOps = settings.maxTxnOps();
     const batches = Math.ceil(items.length / maxOps);
-    const sample = items.slice(0, 8).map((i) => `  ${displayKey(i.key)} (${formatBytes(i.value.length)})`).join('\n');
+    const sample = items
+      .slice(0, 8)
+      .map((i) => `  ${displayKey(i.key)} (${formatBytes(i.value.length)})`)
+      .join('\n');
     const checkpointKey = `bulk.checkpoint:${profileId}:${createHash('sha256').update(text).digest('hex')}`;
     const saved = this.state.get<BulkCheckpoint>(checkpointKey);
     const choices = saved ? ['Resume', 'Start Over'] : ['Put', 'Put Atomically'];
@@ -92,9 +105,12 @@ export class BulkCommands extends Disposable {
 
   /** Deletes the selected keys and folders (prefixes) in Txn batches after a preview. */
   async delete(node?: KeyTarget, selected?: KeyTarget[]): Promise<BulkResult | undefined> {
-    const nodes = (selected?.length ? selected : node ? [node] : []).filter((n) => n.type === 'key' || n.type === 'folder');
+    const nodes = (selected?.length ? selected : node ? [node] : []).filter(
+      (n) => n.type === 'key' || n.type === 'folder',
+    );
     if (!nodes.length) throw new EtcdExplorerError('invalid', 'Select keys or folders in the etcd view first.');
-    if (new Set(nodes.map((n) => n.profileId)).size > 1) throw new EtcdExplorerError('invalid', 'The selection spans several connections; delete from one at a time.');
+    if (new Set(nodes.map((n) => n.profileId)).size > 1)
+      throw new EtcdExplorerError('invalid', 'The selection spans several connections; delete from one at a time.');
     const connection = await this.manager.connected(nodes[0].profileId);
     connection.assertWritable('delete keys');
     const targets: DeleteTarget[] = nodes.map((n) => ({ key: n.key, prefix: n.type === 'folder' }));
@@ -110,7 +126,12 @@ export class BulkCommands extends Disposable {
     );
     if (answer !== 'Delete') return undefined;
     const result = await this.runBatches(`Deleting ${preview.keys.toLocaleString()} keys`, (signal, onBatch) =>
-      bulkDelete(connection, targets, { maxTxnOps: settings.maxTxnOps(), concurrency: settings.bulkConcurrency(), signal, onBatch }),
+      bulkDelete(connection, targets, {
+        maxTxnOps: settings.maxTxnOps(),
+        concurrency: settings.bulkConcurrency(),
+        signal,
+        onBatch,
+      }),
     );
     await this.finish(result, `Bulk delete on ${connection.profile.name}`);
     return result;
@@ -121,14 +142,22 @@ export class BulkCommands extends Disposable {
     const profileId = await commandTarget(this.manager, node, 'Connection');
     if (!profileId) return undefined;
     const connection = await this.manager.connected(profileId);
-    const prefix = node && (node.type === 'folder' || node.type === 'key') ? node.key : this.tree.filter(profileId) ?? Buffer.alloc(0);
+    const prefix =
+      node && (node.type === 'folder' || node.type === 'key')
+        ? node.key
+        : (this.tree.filter(profileId) ?? Buffer.alloc(0));
     const shown = displayKey(prefix) || '(every key)';
     const file =
       target ??
       (await vscode.window.showSaveDialog({
         title: `Export ${shown} from ${connection.profile.name}`,
         filters: { 'NDJSON export': ['ndjson'] },
-        defaultUri: vscode.Uri.file(path.join(vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir(), `${connection.profile.name}-export.ndjson`)),
+        defaultUri: vscode.Uri.file(
+          path.join(
+            vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir(),
+            `${connection.profile.name}-export.ndjson`,
+          ),
+        ),
       }));
     if (!file) return undefined;
     const manifest = await vscode.window.withProgress(
@@ -136,7 +165,8 @@ export class BulkCommands extends Disposable {
       (progress, token) =>
         exportPrefix(connection, prefix, file.fsPath, {
           signal: toAbortSignal(token),
-          onProgress: (keys, bytes) => progress.report({ message: `${keys.toLocaleString()} keys, ${formatBytes(bytes)}` }),
+          onProgress: (keys, bytes) =>
+            progress.report({ message: `${keys.toLocaleString()} keys, ${formatBytes(bytes)}` }),
         }),
     );
     const message = `Exported ${manifest.keys.toLocaleString()} keys under ${shown} at revision ${manifest.revision} to ${path.basename(file.fsPath)} (SHA-256 ${manifest.sha256.slice(0, 12)}…).`;
@@ -145,12 +175,23 @@ export class BulkCommands extends Disposable {
   }
 
   /** Imports an export: checksum first, then the chosen mode for existing keys, in Txn batches. */
-  async import(node?: TreeNode, options: { file?: vscode.Uri; mode?: ImportMode } = {}): Promise<BulkResult | undefined> {
+  async import(
+    node?: TreeNode,
+    options: { file?: vscode.Uri; mode?: ImportMode } = {},
+  ): Promise<BulkResult | undefined> {
     const profileId = await commandTarget(this.manager, node, 'Connection');
     if (!profileId) return undefined;
     const connection = await this.manager.connected(profileId);
     connection.assertWritable('import keys');
-    const file = options.file ?? (await vscode.window.showOpenDialog({ title: `Import into ${connection.profile.name}`, filters: { 'NDJSON export': ['ndjson'] }, canSelectMany: false }))?.[0];
+    const file =
+      options.file ??
+      (
+        await vscode.window.showOpenDialog({
+          title: `Import into ${connection.profile.name}`,
+          filters: { 'NDJSON export': ['ndjson'] },
+          canSelectMany: false,
+        })
+      )?.[0];
     if (!file) return undefined;
     const manifest = await verifyExport(file.fsPath);
     const mode =
@@ -159,10 +200,16 @@ export class BulkCommands extends Disposable {
         await vscode.window.showQuickPick(
           [
             { label: 'Skip existing keys', mode: 'skip' as const, description: 'only create keys that do not exist' },
-            { label: 'Only if unchanged', mode: 'ifUnchanged' as const, description: 'overwrite a key only if it is still as exported (CAS on mod_revision)' },
+            {
+              label: 'Only if unchanged',
+              mode: 'ifUnchanged' as const,
+              description: 'overwrite a key only if it is still as exported (CAS on mod_revision)',
+            },
             { label: 'Overwrite', mode: 'overwrite' as const, description: 'write every key' },
           ],
-          { title: `Import ${manifest.keys.toLocaleString()} keys (checksum verified) into ${connection.profile.name}: existing keys?` },
+          {
+            title: `Import ${manifest.keys.toLocaleString()} keys (checksum verified) into ${connection.profile.name}: existing keys?`,
+          },
         )
       )?.mode;
     if (!mode) return undefined;
@@ -175,7 +222,13 @@ export class BulkCommands extends Disposable {
       if (ok !== 'Import') return undefined;
     }
     const result = await this.runBatches(`Importing ${manifest.keys.toLocaleString()} keys`, (signal, onBatch) =>
-      importExport(connection, file.fsPath, { mode, maxTxnOps: settings.maxTxnOps(), concurrency: settings.bulkConcurrency(), signal, onBatch }),
+      importExport(connection, file.fsPath, {
+        mode,
+        maxTxnOps: settings.maxTxnOps(),
+        concurrency: settings.bulkConcurrency(),
+        signal,
+        onBatch,
+      }),
     );
     await this.finish(result, `Import of ${path.basename(file.fsPath)} into ${connection.profile.name}`);
     return result;
@@ -184,24 +237,35 @@ export class BulkCommands extends Disposable {
   /** Progress per committed batch, cancellable; the result (also when cancelled) comes back for the report. */
   private runBatches(
     title: string,
-    run: (signal: AbortSignal | undefined, onBatch: (b: { index: number }, done: number, total: number) => void) => Promise<BulkResult>,
+    run: (
+      signal: AbortSignal | undefined,
+      onBatch: (b: { index: number }, done: number, total: number) => void,
+    ) => Promise<BulkResult>,
   ): Thenable<BulkResult> {
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
-      let last = 0;
-      return run(toAbortSignal(token), (_b, done, total) => {
-        const pct = total ? (done / total) * 100 : 100;
-        progress.report({ message: `batch ${done} of ${total}`, increment: pct - last });
-        last = pct;
-      });
-    });
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      (progress, token) => {
+        let last = 0;
+        return run(toAbortSignal(token), (_b, done, total) => {
+          const pct = total ? (done / total) * 100 : 100;
+          progress.report({ message: `batch ${done} of ${total}`, increment: pct - last });
+          last = pct;
+        });
+      },
+    );
   }
 
   private async finish(result: BulkResult, title: string): Promise<void> {
     this.tree.refresh();
-    await this.reports.showMarkdown(this.reports.uri(`bulk/report-${++this.reportCounter}.md`), renderBulkReport(result, title));
+    await this.reports.showMarkdown(
+      this.reports.uri(`bulk/report-${++this.reportCounter}.md`),
+      renderBulkReport(result, title),
+    );
     const committed = result.batches.filter((b) => b.status === 'committed').length;
     if (result.complete) {
-      void vscode.window.showInformationMessage(`${title}: done — ${committed} batch(es) committed, ${result.written.toLocaleString()} written${result.skipped ? `, ${result.skipped.toLocaleString()} skipped` : ''}${result.conflicts ? `, ${result.conflicts.toLocaleString()} conflicts` : ''}.`);
+      void vscode.window.showInformationMessage(
+        `${title}: done — ${committed} batch(es) committed, ${result.written.toLocaleString()} written${result.skipped ? `, ${result.skipped.toLocaleString()} skipped` : ''}${result.conflicts ? `, ${result.conflicts.toLocaleString()} conflicts` : ''}.`,
+      );
     } else {
       void vscode.window.showWarningMessage(
         `${title}: ${result.cancelled ? 'cancelled' : 'stopped'} after ${committed} of ${result.batches.length} batches${result.error ? ` — ${result.error}` : ''}. The report lists what committed; run it again to resume.`,
@@ -212,12 +276,22 @@ export class BulkCommands extends Disposable {
   private async pickSource(): Promise<vscode.Uri | undefined> {
     const active = vscode.window.activeTextEditor?.document;
     const items: Array<vscode.QuickPickItem & { uri?: vscode.Uri }> = [];
-    if (active && /\.(json|ya?ml|ndjson|jsonl)$/i.test(active.uri.path)) items.push({ label: `$(file) ${path.basename(active.uri.path)}`, description: 'active editor', uri: active.uri });
+    if (active && /\.(json|ya?ml|ndjson|jsonl)$/i.test(active.uri.path))
+      items.push({ label: `$(file) ${path.basename(active.uri.path)}`, description: 'active editor', uri: active.uri });
     items.push({ label: '$(folder-opened) Choose a file…' });
-    const pick = items.length > 1 ? await vscode.window.showQuickPick(items, { title: 'Keys to put (JSON, YAML or NDJSON)' }) : items[0];
+    const pick =
+      items.length > 1
+        ? await vscode.window.showQuickPick(items, { title: 'Keys to put (JSON, YAML or NDJSON)' })
+        : items[0];
     if (!pick) return undefined;
     if (pick.uri) return pick.uri;
-    return (await vscode.window.showOpenDialog({ title: 'Keys to put', filters: { 'JSON / YAML / NDJSON': ['json', 'yaml', 'yml', 'ndjson', 'jsonl'] }, canSelectMany: false }))?.[0];
+    return (
+      await vscode.window.showOpenDialog({
+        title: 'Keys to put',
+        filters: { 'JSON / YAML / NDJSON': ['json', 'yaml', 'yml', 'ndjson', 'jsonl'] },
+        canSelectMany: false,
+      })
+    )?.[0];
   }
 }
 

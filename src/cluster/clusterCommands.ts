@@ -26,12 +26,17 @@ export class ClusterCommands extends Disposable {
   private async compact(node: ClusterNode): Promise<void> {
     const connection = await this.manager.get(node.profileId);
     connection.assertWritable('compact');
-    const current = (await connection.call('read the revision', (c) => c.kv.range({ key: Buffer.from([0]), count_only: true }))).header.revision;
+    const current = (
+      await connection.call('read the revision', (c) => c.kv.range({ key: Buffer.from([0]), count_only: true }))
+    ).header.revision;
     const revision = await vscode.window.showInputBox({
       title: `Compact ${connection.profile.name}`,
       prompt: `History before this revision is deleted for good (current revision ${current}). Watches and history reads older than it will fail.`,
       value: current,
-      validateInput: (v) => (/^\d+$/.test(v) && BigInt(v) > 0n && BigInt(v) <= BigInt(current) ? undefined : `Enter a revision from 1 to ${current}.`),
+      validateInput: (v) =>
+        /^\d+$/.test(v) && BigInt(v) > 0n && BigInt(v) <= BigInt(current)
+          ? undefined
+          : `Enter a revision from 1 to ${current}.`,
     });
     if (!revision) return;
     const physical = await vscode.window.showQuickPick(
@@ -42,9 +47,17 @@ export class ClusterCommands extends Disposable {
       { title: 'Compaction mode' },
     );
     if (!physical) return;
-    if (!(await prompts.confirm(`Compact ${connection.profile.name} to revision ${revision}?`, 'This cannot be undone.', 'Compact'))) return;
-    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Compacting to revision ${revision}…` }, () =>
-      compact(connection, revision, physical.physical),
+    if (
+      !(await prompts.confirm(
+        `Compact ${connection.profile.name} to revision ${revision}?`,
+        'This cannot be undone.',
+        'Compact',
+      ))
+    )
+      return;
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Compacting to revision ${revision}…` },
+      () => compact(connection, revision, physical.physical),
     );
     void vscode.window.showInformationMessage(`Compacted ${connection.profile.name} to revision ${revision}.`);
     await this.tree.refresh();
@@ -57,7 +70,9 @@ export class ClusterCommands extends Disposable {
     const snap = await this.tree.snapshot(node.profileId);
     const members = node.type === 'member' ? snap.members.filter((m) => m.id === node.memberId) : [...snap.members];
     members.sort((a, b) => Number(a.id === snap.leaderId) - Number(b.id === snap.leaderId));
-    const names = members.map((m) => `${m.name} (${memberHex(m.id)})${m.id === snap.leaderId ? ' — leader, last' : ''}`).join('\n');
+    const names = members
+      .map((m) => `${m.name} (${memberHex(m.id)})${m.id === snap.leaderId ? ' — leader, last' : ''}`)
+      .join('\n');
     const ok = await prompts.confirm(
       `Defragment ${members.length} member${members.length === 1 ? '' : 's'}?`,
       `Each member is blocked (no reads or writes) while it defragments.\n${names}`,
@@ -98,9 +113,15 @@ export class ClusterCommands extends Disposable {
 
   private async snapshot(node: ClusterNode): Promise<void> {
     const snap = await this.tree.snapshot(node.profileId);
-    const member = node.type === 'member' ? snap.members.find((m) => m.id === node.memberId) : snap.members.find((m) => m.id === snap.leaderId) ?? snap.members[0];
+    const member =
+      node.type === 'member'
+        ? snap.members.find((m) => m.id === node.memberId)
+        : (snap.members.find((m) => m.id === snap.leaderId) ?? snap.members[0]);
     if (!member) return;
-    const target = await vscode.window.showSaveDialog({ title: `Save a snapshot of ${member.name}`, filters: { 'etcd snapshot': ['db'] } });
+    const target = await vscode.window.showSaveDialog({
+      title: `Save a snapshot of ${member.name}`,
+      filters: { 'etcd snapshot': ['db'] },
+    });
     if (!target) return;
     const clients = await this.manager.memberClients(node.profileId);
     const bytes = await vscode.window.withProgress(
@@ -118,6 +139,8 @@ export class ClusterCommands extends Disposable {
         });
       },
     );
-    void vscode.window.showInformationMessage(`Saved a ${formatBytes(bytes)} snapshot of ${member.name} to ${target.fsPath}.`);
+    void vscode.window.showInformationMessage(
+      `Saved a ${formatBytes(bytes)} snapshot of ${member.name} to ${target.fsPath}.`,
+    );
   }
 }

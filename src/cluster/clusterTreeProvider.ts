@@ -1,6 +1,15 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
-import { AlarmInfo, MemberInfo, MemberStatus, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../etcd/cluster';
+import {
+  AlarmInfo,
+  MemberInfo,
+  MemberStatus,
+  listAlarms,
+  listMembers,
+  memberEndpoints,
+  memberHex,
+  memberStatuses,
+} from '../etcd/cluster';
 import { errorText, isCancellation } from '../etcd/errors';
 import { formatBytes } from '../etcd/values';
 import { Disposable } from '../util/disposable';
@@ -73,7 +82,9 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
       listAlarms(connection).catch(() => [] as AlarmInfo[]),
     ]);
     const byUrl = new Map(statuses.map((s) => [s.endpoint, s]));
-    const leaderId = statuses.find((s) => s.ok)?.ok ? (statuses.find((s) => s.ok) as Extract<MemberStatus, { ok: true }>).leader : undefined;
+    const leaderId = statuses.find((s) => s.ok)?.ok
+      ? (statuses.find((s) => s.ok) as Extract<MemberStatus, { ok: true }>).leader
+      : undefined;
     const snapshot = { members, endpointOf, statuses: byUrl, alarms, leaderId, at: Date.now() };
     this.snapshots.set(profileId, snapshot);
     return snapshot;
@@ -88,14 +99,22 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
   getTreeItem(node: ClusterNode): vscode.TreeItem {
     switch (node.type) {
       case 'connection': {
-        const item = new vscode.TreeItem(this.manager.profile(node.profileId)?.name ?? node.profileId, vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(
+          this.manager.profile(node.profileId)?.name ?? node.profileId,
+          vscode.TreeItemCollapsibleState.Collapsed,
+        );
         item.id = `cluster/${node.profileId}`;
         item.iconPath = new vscode.ThemeIcon('server-environment');
         item.contextValue = 'etcd.connection';
         const s = this.snapshots.get(node.profileId);
         if (s) {
           const up = s.members.filter((m) => this.statusOf(s, m)?.ok).length;
-          const versions = new Set(s.members.map((m) => this.statusOf(s, m)).filter((x) => x?.ok).map((x) => (x as { version: string }).version));
+          const versions = new Set(
+            s.members
+              .map((m) => this.statusOf(s, m))
+              .filter((x) => x?.ok)
+              .map((x) => (x as { version: string }).version),
+          );
           item.description = `${up}/${s.members.length} members up${versions.size > 1 ? ` · mixed versions ${[...versions].join(', ')}` : versions.size ? ` · v${[...versions][0]}` : ''}${s.alarms.length ? ` · ${s.alarms.length} alarm(s)` : ''}`;
         }
         return item;
@@ -105,18 +124,26 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
         const member = s?.members.find((m) => m.id === node.memberId);
         const status = s && member ? this.statusOf(s, member) : undefined;
         const isLeader = s?.leaderId === node.memberId;
-        const item = new vscode.TreeItem(`${member?.name || '(unstarted)'}${isLeader ? ' ★ leader' : ''}`, vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          `${member?.name || '(unstarted)'}${isLeader ? ' ★ leader' : ''}`,
+          vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `cluster/${node.profileId}/${node.memberId}`;
         if (!status || !status.ok) {
           item.description = `${memberHex(node.memberId)} · unreachable`;
           item.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));
         } else {
           item.description = `${memberHex(node.memberId)} · v${status.version} · db ${formatBytes(status.dbSize)} (in use ${formatBytes(status.dbSizeInUse)}) · term ${status.raftTerm} · index ${status.raftIndex} / applied ${status.raftAppliedIndex}${member?.isLearner ? ' · learner' : ''}`;
-          item.iconPath = new vscode.ThemeIcon(isLeader ? 'star-full' : 'vm', status.errors.length ? new vscode.ThemeColor('errorForeground') : undefined);
+          item.iconPath = new vscode.ThemeIcon(
+            isLeader ? 'star-full' : 'vm',
+            status.errors.length ? new vscode.ThemeColor('errorForeground') : undefined,
+          );
         }
         const tip = new vscode.MarkdownString();
         tip.appendMarkdown(`**${member?.name ?? ''}** \`${memberHex(node.memberId)}\` (decimal ${node.memberId})\n\n`);
-        tip.appendMarkdown(`client URLs: ${member?.clientUrls.join(', ') ?? ''}\n\npeer URLs: ${member?.peerUrls.join(', ') ?? ''}\n\n`);
+        tip.appendMarkdown(
+          `client URLs: ${member?.clientUrls.join(', ') ?? ''}\n\npeer URLs: ${member?.peerUrls.join(', ') ?? ''}\n\n`,
+        );
         if (status && !status.ok) tip.appendMarkdown(`unreachable: ${status.error}`);
         if (status?.ok && status.errors.length) tip.appendMarkdown(`errors: ${status.errors.join('; ')}`);
         item.tooltip = tip;
@@ -126,9 +153,15 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
       case 'alarms': {
         const s = this.snapshots.get(node.profileId);
         const n = s?.alarms.length ?? 0;
-        const item = new vscode.TreeItem(n ? `${n} active alarm${n === 1 ? '' : 's'}` : 'No alarms', n ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          n ? `${n} active alarm${n === 1 ? '' : 's'}` : 'No alarms',
+          n ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `cluster/${node.profileId}/alarms`;
-        item.iconPath = new vscode.ThemeIcon(n ? 'alert' : 'pass', n ? new vscode.ThemeColor('errorForeground') : undefined);
+        item.iconPath = new vscode.ThemeIcon(
+          n ? 'alert' : 'pass',
+          n ? new vscode.ThemeColor('errorForeground') : undefined,
+        );
         item.contextValue = n ? 'etcd.alarms.active' : 'etcd.alarms';
         return item;
       }
@@ -164,7 +197,11 @@ export class ClusterTreeProvider extends Disposable implements vscode.TreeDataPr
       }
     }
     if (node.type === 'alarms') {
-      return (this.snapshots.get(node.profileId)?.alarms ?? []).map((alarm) => ({ type: 'alarm', profileId: node.profileId, alarm }));
+      return (this.snapshots.get(node.profileId)?.alarms ?? []).map((alarm) => ({
+        type: 'alarm',
+        profileId: node.profileId,
+        alarm,
+      }));
     }
     return [];
   }

@@ -42,7 +42,11 @@ export class ConnectionCommands extends Disposable {
       value: new URL(endpoints[0]).host,
       ignoreFocusOut: true,
       validateInput: (v) =>
-        !v.trim() ? 'Enter a name.' : this.manager.profiles.some((p) => p.name === v.trim()) ? 'A connection with this name exists.' : undefined,
+        !v.trim()
+          ? 'Enter a name.'
+          : this.manager.profiles.some((p) => p.name === v.trim())
+            ? 'A connection with this name exists.'
+            : undefined,
     });
     if (name === undefined) return undefined;
     const credentials = await this.askCredentials('Add etcd Connection (3/4): Authentication');
@@ -86,7 +90,11 @@ export class ConnectionCommands extends Disposable {
     let password: string | null | undefined;
     switch (pick.field) {
       case 'name': {
-        const name = await vscode.window.showInputBox({ title: 'Name', value: profile.name, validateInput: (v) => (v.trim() ? undefined : 'Enter a name.') });
+        const name = await vscode.window.showInputBox({
+          title: 'Name',
+          value: profile.name,
+          validateInput: (v) => (v.trim() ? undefined : 'Enter a name.'),
+        });
         if (name !== undefined) next = { ...profile, name: name.trim() };
         break;
       }
@@ -127,7 +135,10 @@ export class ConnectionCommands extends Disposable {
           title: 'Request timeout (ms)',
           prompt: 'Deadline of every call; a dead or blackholed endpoint fails after this (times the retries).',
           value: String(profile.timeoutMs ?? 5000),
-          validateInput: (v) => (/^\d+$/.test(v) && +v >= 100 && +v <= 600000 ? undefined : 'Enter a number of milliseconds from 100 to 600000.'),
+          validateInput: (v) =>
+            /^\d+$/.test(v) && +v >= 100 && +v <= 600000
+              ? undefined
+              : 'Enter a number of milliseconds from 100 to 600000.',
         });
         if (text !== undefined) next = { ...profile, timeoutMs: Number(text) };
         break;
@@ -201,7 +212,10 @@ export class ConnectionCommands extends Disposable {
   }
 
   /** undefined = cancelled, null = no authentication. */
-  private async askCredentials(title: string, currentUser?: string): Promise<{ username: string; password: string } | null | undefined> {
+  private async askCredentials(
+    title: string,
+    currentUser?: string,
+  ): Promise<{ username: string; password: string } | null | undefined> {
     const mode = await vscode.window.showQuickPick(
       [
         { label: 'No authentication', auth: false },
@@ -211,9 +225,17 @@ export class ConnectionCommands extends Disposable {
     );
     if (!mode) return undefined;
     if (!mode.auth) return null;
-    const username = await vscode.window.showInputBox({ title: `${title}: username`, value: currentUser ?? 'root', ignoreFocusOut: true });
+    const username = await vscode.window.showInputBox({
+      title: `${title}: username`,
+      value: currentUser ?? 'root',
+      ignoreFocusOut: true,
+    });
     if (!username) return undefined;
-    const password = await vscode.window.showInputBox({ title: `${title}: password for ${username}`, password: true, ignoreFocusOut: true });
+    const password = await vscode.window.showInputBox({
+      title: `${title}: password for ${username}`,
+      password: true,
+      ignoreFocusOut: true,
+    });
     if (password === undefined) return undefined;
     return { username, password };
   }

@@ -53,7 +53,10 @@ export class ConnectionManager extends Disposable {
    * Asks which connection to use, among `ids` (default: all): the only one is taken without asking, and the
    * active one is marked. Undefined when there is none or the user cancels.
    */
-  async pickProfile(title: string, ids: readonly string[] = this.profileList.map((p) => p.id)): Promise<string | undefined> {
+  async pickProfile(
+    title: string,
+    ids: readonly string[] = this.profileList.map((p) => p.id),
+  ): Promise<string | undefined> {
     if (ids.length <= 1) return ids[0];
     const active = this.activeId;
     const pick = await vscode.window.showQuickPick(
@@ -149,7 +152,11 @@ export class ConnectionManager extends Disposable {
 
   /** A free id for a new profile named `name`. */
   newId(name: string): string {
-    const base = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'etcd';
+    const base =
+      name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '') || 'etcd';
     let id = base;
     for (let i = 2; this.profileList.some((p) => p.id === id); i++) id = `${base}-${i}`;
     return id;

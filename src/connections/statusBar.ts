@@ -4,7 +4,9 @@ import { ConnectionManager } from './connectionManager';
 
 /** Shows the active connection, its state, and leader/version from the last Status. */
 export class ConnectionStatusBar extends Disposable {
-  private readonly item = this.register(vscode.window.createStatusBarItem('etcd.status', vscode.StatusBarAlignment.Left, 50));
+  private readonly item = this.register(
+    vscode.window.createStatusBarItem('etcd.status', vscode.StatusBarAlignment.Left, 50),
+  );
 
   constructor(private readonly manager: ConnectionManager) {
     super();
@@ -46,7 +48,10 @@ export class ConnectionStatusBar extends Disposable {
         break;
     }
     const lines = [`${name}: ${connection.state}`, connection.profile.endpoints.join(', ')];
-    if (summary) lines.push(`etcd ${summary.version}, ${summary.memberCount} member(s), leader ${summary.leaderName ?? summary.leaderId}`);
+    if (summary)
+      lines.push(
+        `etcd ${summary.version}, ${summary.memberCount} member(s), leader ${summary.leaderName ?? summary.leaderId}`,
+      );
     if (connection.lastError) lines.push(connection.lastError.message);
     this.item.tooltip = lines.join('\n');
     this.item.show();

@@ -149,7 +149,15 @@ interface RunnerSetup {
 
 /** Error kinds after which the server certainly applied nothing (it refuses such requests before applying). */
 const NOT_APPLIED: ReadonlySet<EtcdErrorKind> = new Set([
-  'invalid', 'permission', 'auth', 'readOnly', 'tooManyOps', 'valueTooLarge', 'noSpace', 'config', 'tls',
+  'invalid',
+  'permission',
+  'auth',
+  'readOnly',
+  'tooManyOps',
+  'valueTooLarge',
+  'noSpace',
+  'config',
+  'tls',
 ]);
 
 /** Checks a checkpoint belongs to this run; returns the committed revisions by batch and the unknown batches. */
@@ -159,12 +167,17 @@ export function checkCheckpoint(
 ): { committed: Map<number, string>; unknown: Set<number> } {
   if (!checkpoint) return { committed: new Map(), unknown: new Set() };
   const mismatch = (what: string) =>
-    new EtcdExplorerError('invalid', `The checkpoint does not belong to this run (${what} differs): nothing was written. Start over without it.`);
+    new EtcdExplorerError(
+      'invalid',
+      `The checkpoint does not belong to this run (${what} differs): nothing was written. Start over without it.`,
+    );
   if (checkpoint.version !== 1) throw mismatch('version');
   if (checkpoint.kind !== expect.kind) throw mismatch(`kind: "${checkpoint.kind}" vs "${expect.kind}"`);
   if (checkpoint.total !== expect.total) throw mismatch(`item count: ${checkpoint.total} vs ${expect.total}`);
-  if (checkpoint.batchSize !== expect.batchSize) throw mismatch(`batch size: ${checkpoint.batchSize} vs ${expect.batchSize}`);
-  if (checkpoint.fingerprint !== undefined && checkpoint.fingerprint !== expect.fingerprint) throw mismatch('input data');
+  if (checkpoint.batchSize !== expect.batchSize)
+    throw mismatch(`batch size: ${checkpoint.batchSize} vs ${expect.batchSize}`);
+  if (checkpoint.fingerprint !== undefined && checkpoint.fingerprint !== expect.fingerprint)
+    throw mismatch('input data');
   const committed = new Map(checkpoint.committed.map((c) => [c.index, c.revision] as [number, string]));
   return { committed, unknown: new Set(checkpoint.unknown.filter((i) => !committed.has(i))) };
 }
@@ -174,7 +187,10 @@ export function checkCheckpoint(
  * already sent are awaited, never abandoned, so the report says exactly what committed). The checkpoint lists a
  * batch as unknown from the moment it is sent until its answer arrives.
  */
-export async function runBatches(source: Iterable<RunnerBatch> | AsyncIterable<RunnerBatch>, setup: RunnerSetup): Promise<BulkResult> {
+export async function runBatches(
+  source: Iterable<RunnerBatch> | AsyncIterable<RunnerBatch>,
+  setup: RunnerSetup,
+): Promise<BulkResult> {
   const { options } = setup;
   const concurrency = checkConcurrency(options.concurrency);
   const prior = checkCheckpoint(options.checkpoint, setup);
@@ -210,8 +226,14 @@ export async function runBatches(source: Iterable<RunnerBatch> | AsyncIterable<R
         const error = translateError(err, { operation: `send batch ${batch.index + 1}`, endpoints: [], timeoutMs: 0 });
         const maybeApplied = !NOT_APPLIED.has(error.kind);
         report = {
-          index: batch.index, firstKey: batch.firstKey, lastKey: batch.lastKey, ops: batch.ops, status: 'failed',
-          error: maybeApplied ? `${error.message} The batch may or may not have committed: resume to find out.` : error.message,
+          index: batch.index,
+          firstKey: batch.firstKey,
+          lastKey: batch.lastKey,
+          ops: batch.ops,
+          status: 'failed',
+          error: maybeApplied
+            ? `${error.message} The batch may or may not have committed: resume to find out.`
+            : error.message,
           ...(maybeApplied ? { outcomeUnknown: true } : {}),
         };
       }
@@ -241,15 +263,21 @@ export async function runBatches(source: Iterable<RunnerBatch> | AsyncIterable<R
       seen.add(batch.index);
       if (committed.has(batch.index)) {
         reports.set(batch.index, {
-          index: batch.index, firstKey: batch.firstKey, lastKey: batch.lastKey, ops: batch.ops, status: 'committed',
-          revision: committed.get(batch.index), earlierRun: true,
+          index: batch.index,
+          firstKey: batch.firstKey,
+          lastKey: batch.lastKey,
+          ops: batch.ops,
+          status: 'committed',
+          revision: committed.get(batch.index),
+          earlierRun: true,
         });
         continue;
       }
       if (!stopping()) {
         while (inFlight.size >= concurrency) await Promise.race(inFlight);
       }
-      if (stopping()) pending.push({ index: batch.index, firstKey: batch.firstKey, lastKey: batch.lastKey, ops: batch.ops });
+      if (stopping())
+        pending.push({ index: batch.index, firstKey: batch.firstKey, lastKey: batch.lastKey, ops: batch.ops });
       else launch(batch);
     }
   } catch (err) {
@@ -259,9 +287,14 @@ export async function runBatches(source: Iterable<RunnerBatch> | AsyncIterable<R
   await Promise.all(inFlight);
   for (const batch of pending) {
     reports.set(batch.index, {
-      index: batch.index, firstKey: batch.firstKey, lastKey: batch.lastKey, ops: batch.ops,
+      index: batch.index,
+      firstKey: batch.firstKey,
+      lastKey: batch.lastKey,
+      ops: batch.ops,
       status: unknown.has(batch.index) ? 'failed' : 'notSent',
-      ...(unknown.has(batch.index) ? { outcomeUnknown: true, error: 'Left unknown by an earlier run; not checked because this run stopped.' } : {}),
+      ...(unknown.has(batch.index)
+        ? { outcomeUnknown: true, error: 'Left unknown by an earlier run; not checked because this run stopped.' }
+        : {}),
     });
   }
   const batches = [...reports.values()].sort((a, b) => a.index - b.index);
@@ -279,20 +312,26 @@ export async function runBatches(source: Iterable<RunnerBatch> | AsyncIterable<R
     ...(setup.duplicates ? { duplicates: setup.duplicates } : {}),
     complete,
     cancelled,
-    ...(stopError !== undefined ? { error: stopError } : !complete && !cancelled && seen.size < setup.batchCount ? { error: 'The input ended early.' } : {}),
+    ...(stopError !== undefined
+      ? { error: stopError }
+      : !complete && !cancelled && seen.size < setup.batchCount
+        ? { error: 'The input ended early.' }
+        : {}),
     checkpoint,
   };
 }
 
 export function checkMaxTxnOps(v: number | undefined): number {
   const n = v ?? DEFAULT_MAX_TXN_OPS;
-  if (!Number.isInteger(n) || n < 1 || n > 100_000) throw new EtcdExplorerError('invalid', `max-txn-ops must be a whole number from 1 (got ${v}).`);
+  if (!Number.isInteger(n) || n < 1 || n > 100_000)
+    throw new EtcdExplorerError('invalid', `max-txn-ops must be a whole number from 1 (got ${v}).`);
   return n;
 }
 
 function checkConcurrency(v: number | undefined): number {
   const n = v ?? DEFAULT_CONCURRENCY;
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new EtcdExplorerError('invalid', `Concurrency must be a whole number from 1 to 256 (got ${v}).`);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw new EtcdExplorerError('invalid', `Concurrency must be a whole number from 1 to 256 (got ${v}).`);
   return n;
 }
 
@@ -306,7 +345,11 @@ export function atomicRefusal(count: number, maxTxnOps: number, what: string): E
 
 /** A store revision now (a count-only range of one key): every commit from here on is newer. */
 export async function currentRevision(conn: EtcdConnection, signal?: AbortSignal): Promise<string> {
-  const res = await conn.call('read the store revision', (c) => c.kv.range({ key: conn.absoluteKey(Buffer.from([0])), count_only: true }), signal);
+  const res = await conn.call(
+    'read the store revision',
+    (c) => c.kv.range({ key: conn.absoluteKey(Buffer.from([0])), count_only: true }),
+    signal,
+  );
   return res.header.revision;
 }
 
@@ -321,7 +364,10 @@ export function resumeFloor(checkpoint: BulkCheckpoint | undefined, start: strin
 }
 
 /** Tracks the newest store revision seen, so every attempt knows a revision older than its own commit. */
-export function revisionTracker(start: string, floor: string): { known(): string; saw(revision: string): void; readonly floor: string } {
+export function revisionTracker(
+  start: string,
+  floor: string,
+): { known(): string; saw(revision: string): void; readonly floor: string } {
   let newest = BigInt(start);
   return {
     floor,

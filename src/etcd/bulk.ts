@@ -74,9 +74,16 @@ export function putBatch(
 ): RunnerBatch {
   const abs = items.map((i) => conn.absoluteKey(i.key));
   const span = keySpan(abs);
-  const base = { index, firstKey: displayKey(items[0].key), lastKey: displayKey(items[items.length - 1].key), ops: items.length };
+  const base = {
+    index,
+    firstKey: displayKey(items[0].key),
+    lastKey: displayKey(items[items.length - 1].key),
+    ops: items.length,
+  };
   const report = (status: 'committed' | 'skipped', revision: string, plan: KeyPlan[]): BatchReport => ({
-    ...base, status, revision,
+    ...base,
+    status,
+    revision,
     written: plan.filter((p) => p === 'write').length,
     skipped: plan.filter((p) => p === 'skip').length,
     conflicts: plan.filter((p) => p === 'conflict').length,
@@ -97,32 +104,47 @@ export function putBatch(
         if (writes.length === 0) return report('skipped', known, plan);
         const byRange = rangeAttempts-- > 0;
         const compare: ICompare[] = byRange
-          ? [{ key: span.key, range_end: span.range_end, target: 'Mod', result: 'Less', mod_revision: String(BigInt(known) + 1n) } as ICompare]
+          ? [
+              {
+                key: span.key,
+                range_end: span.range_end,
+                target: 'Mod',
+                result: 'Less',
+                mod_revision: String(BigInt(known) + 1n),
+              } as ICompare,
+            ]
           : abs.map((key, i) => ({ key, target: 'Mod', result: 'Equal', mod_revision: observed[i] }));
         const failure: IRequestOp[] = byRange
           ? [{ request_range: { ...span, keys_only: true } }]
           : abs.map((key) => ({ request_range: { key, keys_only: true } }));
-        const res: ITxnResponse = await conn.write(`${operation} batch ${index + 1} (${base.firstKey} … ${base.lastKey})`, (c) =>
-          c.kv.txn({
-            compare,
-            // No lease field when there is none: the client parses every 64-bit number it sends (lease "0" included).
-            success: writes.map((i) => {
-              const { value, lease } = items[i];
-              return { request_put: lease ? { key: abs[i], value, lease } : { key: abs[i], value } };
+        const res: ITxnResponse = await conn.write(
+          `${operation} batch ${index + 1} (${base.firstKey} … ${base.lastKey})`,
+          (c) =>
+            c.kv.txn({
+              compare,
+              // No lease field when there is none: the client parses every 64-bit number it sends (lease "0" included).
+              success: writes.map((i) => {
+                const { value, lease } = items[i];
+                return { request_put: lease ? { key: abs[i], value, lease } : { key: abs[i], value } };
+              }),
+              failure,
             }),
-            failure,
-          }),
         );
         revisions.saw(res.header.revision);
         if (res.succeeded) return report('committed', res.header.revision, plan);
-        const now = byRange ? modsIn(res.responses[0]?.response_range, abs) : res.responses.map((r) => r.response_range?.kvs[0]?.mod_revision ?? '0');
+        const now = byRange
+          ? modsIn(res.responses[0]?.response_range, abs)
+          : res.responses.map((r) => r.response_range?.kvs[0]?.mod_revision ?? '0');
         if (writes.some((i) => BigInt(now[i]) > BigInt(known))) {
           const earlier = await findOwnCommit(conn, abs, items, mode, known);
           if (earlier) return report('committed', earlier.revision, earlier.plan);
         }
         observed = now;
       }
-      throw new EtcdExplorerError('unknown', `Batch ${index + 1}: its keys kept changing under ${MAX_ATTEMPTS} attempts; nothing of it was written.`);
+      throw new EtcdExplorerError(
+        'unknown',
+        `Batch ${index + 1}: its keys kept changing under ${MAX_ATTEMPTS} attempts; nothing of it was written.`,
+      );
     },
   };
 }
@@ -163,14 +185,20 @@ async function rangeGuards(
         c.kv.txn({
           compare: [],
           success: group.map((items) => ({
-            request_range: { ...keySpan(items.map((i) => conn.absoluteKey(i.key))), count_only: true, ...(revision ? { revision } : {}) },
+            request_range: {
+              ...keySpan(items.map((i) => conn.absoluteKey(i.key))),
+              count_only: true,
+              ...(revision ? { revision } : {}),
+            },
           })),
           failure: [],
         }),
       signal,
     );
     revision ??= res.header.revision;
-    res.responses.forEach((r, i) => guards.push(Number(r.response_range.count) <= RANGE_GUARD_MAX_DENSITY * group[i].length ? 'range' : 'keys'));
+    res.responses.forEach((r, i) =>
+      guards.push(Number(r.response_range.count) <= RANGE_GUARD_MAX_DENSITY * group[i].length ? 'range' : 'keys'),
+    );
   }
   return { guards, revision };
 }
@@ -191,7 +219,9 @@ async function findOwnCommit(
     const res = await conn.call('check which batches committed', (c) =>
       c.kv.txn({
         compare: [],
-        success: abs.map((key) => ({ request_range: { key, ...(revision ? { revision } : {}), ...(keysOnly ? { keys_only: true } : {}) } })),
+        success: abs.map((key) => ({
+          request_range: { key, ...(revision ? { revision } : {}), ...(keysOnly ? { keys_only: true } : {}) },
+        })),
         failure: [],
       }),
     );
@@ -223,7 +253,11 @@ async function findOwnCommit(
     const kv = r?.kvs[0];
     return kv !== undefined && kv.mod_revision === candidate && kv.value.equals(items[i].value);
   });
-  const plan = planBatch(mode, items, before.map((r) => r?.kvs[0]?.mod_revision ?? '0'));
+  const plan = planBatch(
+    mode,
+    items,
+    before.map((r) => r?.kvs[0]?.mod_revision ?? '0'),
+  );
   const matches = plan.every((p, i) => (p === 'write') === changed[i]) && changed.some(Boolean);
   return matches ? { revision: candidate, plan } : undefined;
 }
@@ -245,7 +279,11 @@ function sortedUnique(items: readonly BulkItem[]): { items: BulkItem[]; duplicat
  * key order (each batch one narrow range). Each batch is guarded so that it applies at most once, even when
  * re-sent after a lost answer or resumed from the checkpoint.
  */
-export async function bulkPut(conn: EtcdConnection, items: readonly BulkItem[], options: BulkOptions = {}): Promise<BulkResult> {
+export async function bulkPut(
+  conn: EtcdConnection,
+  items: readonly BulkItem[],
+  options: BulkOptions = {},
+): Promise<BulkResult> {
   conn.assertWritable(`write ${items.length} keys`);
   const maxTxnOps = checkMaxTxnOps(options.maxTxnOps);
   const mode = options.mode ?? 'overwrite';
@@ -267,7 +305,14 @@ export async function bulkPut(conn: EtcdConnection, items: readonly BulkItem[], 
   const revisions = revisionTracker(start, floor);
   const batches = groups.map((b, i) => putBatch(conn, i, b, mode, revisions, 'write', guards[i] ?? 'keys'));
   return runBatches(batches, {
-    kind, total: unique.length, batchSize, batchCount: batches.length, fingerprint, knownRevision: start, options, duplicates,
+    kind,
+    total: unique.length,
+    batchSize,
+    batchCount: batches.length,
+    fingerprint,
+    knownRevision: start,
+    options,
+    duplicates,
   });
 }
 
@@ -305,7 +350,12 @@ export async function previewBulkDelete(
         c.kv.txn({
           compare: [],
           success: group.map((t) => ({
-            request_range: { ...targetRange(conn, t), keys_only: true, limit: Math.max(1, SAMPLE - sample.length), ...(revision ? { revision } : {}) },
+            request_range: {
+              ...targetRange(conn, t),
+              keys_only: true,
+              limit: Math.max(1, SAMPLE - sample.length),
+              ...(revision ? { revision } : {}),
+            },
           })),
           failure: [],
         }),
@@ -314,7 +364,8 @@ export async function previewBulkDelete(
     revision ??= res.header.revision;
     for (const r of res.responses) {
       keys += Number(r.response_range.count);
-      for (const kv of r.response_range.kvs) if (sample.length < SAMPLE) sample.push(displayKey(conn.relativeKey(kv.key)));
+      for (const kv of r.response_range.kvs)
+        if (sample.length < SAMPLE) sample.push(displayKey(conn.relativeKey(kv.key)));
     }
   }
   return { keys, revision: revision ?? (await currentRevision(conn, signal)), sample };
@@ -325,22 +376,39 @@ export async function previewBulkDelete(
  * effect: re-sending one whose answer was lost removes only keys created under it since, which it was asked to
  * remove anyway (its count then says what the re-send removed).
  */
-export async function bulkDelete(conn: EtcdConnection, targets: readonly DeleteTarget[], options: BulkOptions = {}): Promise<BulkResult> {
+export async function bulkDelete(
+  conn: EtcdConnection,
+  targets: readonly DeleteTarget[],
+  options: BulkOptions = {},
+): Promise<BulkResult> {
   conn.assertWritable(`delete ${targets.length} keys or prefixes`);
   const maxTxnOps = checkMaxTxnOps(options.maxTxnOps);
   const normalized = normalizeDeleteTargets(targets);
-  if (options.atomic && normalized.length > maxTxnOps) throw atomicRefusal(normalized.length, maxTxnOps, 'keys and prefixes');
+  if (options.atomic && normalized.length > maxTxnOps)
+    throw atomicRefusal(normalized.length, maxTxnOps, 'keys and prefixes');
   const batchSize = options.atomic ? Math.max(normalized.length, 1) : maxTxnOps;
-  const fingerprint = fingerprintItems(normalized.map((t) => ({ key: t.key, value: Buffer.from(t.prefix ? 'prefix' : 'key') })), 'delete');
+  const fingerprint = fingerprintItems(
+    normalized.map((t) => ({ key: t.key, value: Buffer.from(t.prefix ? 'prefix' : 'key') })),
+    'delete',
+  );
   checkCheckpoint(options.checkpoint, { kind: 'delete', total: normalized.length, batchSize, fingerprint });
   const start = await currentRevision(conn, options.signal);
   const batches = chunk(normalized, batchSize).map((group, index): RunnerBatch => {
-    const base = { index, firstKey: targetLabel(group[0]), lastKey: targetLabel(group[group.length - 1]), ops: group.length };
+    const base = {
+      index,
+      firstKey: targetLabel(group[0]),
+      lastKey: targetLabel(group[group.length - 1]),
+      ops: group.length,
+    };
     return {
       ...base,
       async exec() {
         const res = await conn.write(`delete batch ${index + 1} (${base.firstKey} … ${base.lastKey})`, (c) =>
-          c.kv.txn({ compare: [], success: group.map((t) => ({ request_delete_range: targetRange(conn, t) })), failure: [] }),
+          c.kv.txn({
+            compare: [],
+            success: group.map((t) => ({ request_delete_range: targetRange(conn, t) })),
+            failure: [],
+          }),
         );
         const deleted = res.responses.reduce((n, r) => n + Number(r.response_delete_range?.deleted ?? 0), 0);
         return { ...base, status: 'committed', revision: res.header.revision, deleted };
@@ -348,7 +416,13 @@ export async function bulkDelete(conn: EtcdConnection, targets: readonly DeleteT
     };
   });
   return runBatches(batches, {
-    kind: 'delete', total: normalized.length, batchSize, batchCount: batches.length, fingerprint, knownRevision: start, options,
+    kind: 'delete',
+    total: normalized.length,
+    batchSize,
+    batchCount: batches.length,
+    fingerprint,
+    knownRevision: start,
+    options,
   });
 }
 
@@ -370,25 +444,38 @@ export function renderBulkReport(result: BulkResult, title: string): string {
       ? '**Cancelled**: batches already sent were awaited; the rest were not sent.'
       : `**Stopped**: ${escapeMd(result.error ?? 'not every batch committed')}`;
   lines.push(state, '');
-  lines.push(`- Items: ${result.keys}${result.duplicates ? ` (${result.duplicates} repeated keys dropped; the last value won)` : ''}`);
-  lines.push(`- Batches: ${result.batches.length} — ${committed.length} committed${earlier ? ` (${earlier} in an earlier run)` : ''}, ${by('skipped').length} with nothing to write, ${failed.length} failed, ${notSent.length} not sent`);
+  lines.push(
+    `- Items: ${result.keys}${result.duplicates ? ` (${result.duplicates} repeated keys dropped; the last value won)` : ''}`,
+  );
+  lines.push(
+    `- Batches: ${result.batches.length} — ${committed.length} committed${earlier ? ` (${earlier} in an earlier run)` : ''}, ${by('skipped').length} with nothing to write, ${failed.length} failed, ${notSent.length} not sent`,
+  );
   if (result.deleted) lines.push(`- Keys deleted: ${result.deleted}`);
   for (const note of result.notes ?? []) lines.push(`- ${escapeMd(note)}`);
   if (result.written || result.skipped || result.conflicts || !result.deleted) {
-    lines.push(`- Keys written: ${result.written}, skipped (existed): ${result.skipped}, conflicts (changed since export): ${result.conflicts}${earlier ? ' — counts cover this run only' : ''}`);
+    lines.push(
+      `- Keys written: ${result.written}, skipped (existed): ${result.skipped}, conflicts (changed since export): ${result.conflicts}${earlier ? ' — counts cover this run only' : ''}`,
+    );
   }
   if (!result.complete) {
     lines.push('', '## Not committed', '');
     if (unknown.length) {
-      lines.push(`- Outcome unknown (sent, no answer): batches ${unknown.map((b) => b.index + 1).join(', ')}. Resume from the checkpoint: it reads these keys back and re-sends only what did not commit.`);
+      lines.push(
+        `- Outcome unknown (sent, no answer): batches ${unknown.map((b) => b.index + 1).join(', ')}. Resume from the checkpoint: it reads these keys back and re-sends only what did not commit.`,
+      );
     }
     const plainFailed = failed.filter((b) => !b.outcomeUnknown);
-    if (plainFailed.length) lines.push(`- Failed (nothing of them was written): batches ${plainFailed.map((b) => b.index + 1).join(', ')}.`);
-    if (notSent.length) lines.push(`- Not sent: ${notSent.length} batches (${notSent.reduce((n, b) => n + b.ops, 0)} items), from batch ${notSent[0].index + 1}.`);
+    if (plainFailed.length)
+      lines.push(`- Failed (nothing of them was written): batches ${plainFailed.map((b) => b.index + 1).join(', ')}.`);
+    if (notSent.length)
+      lines.push(
+        `- Not sent: ${notSent.length} batches (${notSent.reduce((n, b) => n + b.ops, 0)} items), from batch ${notSent[0].index + 1}.`,
+      );
   }
   lines.push('', '| # | Keys | First | Last | Status | Revision | Detail |', '|---:|---:|---|---|---|---:|---|');
   for (const b of result.batches) {
-    const status = b.status === 'committed' && b.earlierRun ? 'committed (earlier run)' : b.outcomeUnknown ? 'unknown' : b.status;
+    const status =
+      b.status === 'committed' && b.earlierRun ? 'committed (earlier run)' : b.outcomeUnknown ? 'unknown' : b.status;
     const detail = b.error
       ? b.error
       : b.deleted !== undefined
@@ -396,7 +483,9 @@ export function renderBulkReport(result: BulkResult, title: string): string {
         : b.written !== undefined
           ? `${b.written} written${b.skipped ? `, ${b.skipped} skipped` : ''}${b.conflicts ? `, ${b.conflicts} conflicts` : ''}`
           : '';
-    lines.push(`| ${b.index + 1} | ${b.ops} | ${escapeMd(b.firstKey)} | ${escapeMd(b.lastKey)} | ${status} | ${b.revision ?? ''} | ${escapeMd(detail)} |`);
+    lines.push(
+      `| ${b.index + 1} | ${b.ops} | ${escapeMd(b.firstKey)} | ${escapeMd(b.lastKey)} | ${status} | ${b.revision ?? ''} | ${escapeMd(detail)} |`,
+    );
   }
   return lines.join('\n') + '\n';
 }

@@ -19,8 +19,16 @@ export interface DeleteTarget {
 }
 
 const ENTRY_FIELDS = new Set([
-  'key', 'keyBase64', 'keyEncoding', 'value', 'valueBase64', 'valueEncoding', 'lease',
-  'createRevision', 'modRevision', 'version',
+  'key',
+  'keyBase64',
+  'keyEncoding',
+  'value',
+  'valueBase64',
+  'valueEncoding',
+  'lease',
+  'createRevision',
+  'modRevision',
+  'version',
 ]);
 
 /**
@@ -63,7 +71,9 @@ function parseYaml(text: string): BulkItem[] {
   if (doc.errors.length) {
     const e = doc.errors[0];
     const at = e.linePos?.[0];
-    throw invalid(`The YAML input is not valid${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}.`);
+    throw invalid(
+      `The YAML input is not valid${at ? ` at line ${at.line}, column ${at.col}` : ''}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}.`,
+    );
   }
   const where = (range: readonly number[] | null | undefined, fallback: string) =>
     range ? `line ${lines.linePos(range[0]).line}` : fallback;
@@ -72,7 +82,10 @@ function parseYaml(text: string): BulkItem[] {
   if (isSeq(root)) {
     return root.items.map((node, i) => {
       const range = (node as { range?: number[] }).range;
-      return entryItem((node as { toJSON?: () => unknown }).toJSON?.() ?? node, `${where(range, `entry ${i + 1}`)} (entry ${i + 1})`);
+      return entryItem(
+        (node as { toJSON?: () => unknown }).toJSON?.() ?? node,
+        `${where(range, `entry ${i + 1}`)} (entry ${i + 1})`,
+      );
     });
   }
   if (isMap(root)) {
@@ -82,7 +95,9 @@ function parseYaml(text: string): BulkItem[] {
       const range = (keyNode as { range?: number[] } | null)?.range;
       const label = `${where(range, `entry ${i + 1}`)} (key "${String(key)}")`;
       if (typeof key !== 'string' && typeof key !== 'number') throw invalid(`${label}: keys must be text.`);
-      const value = (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ?? (isScalar(pair.value) ? pair.value.value : pair.value);
+      const value =
+        (pair.value as { toJSON?: () => unknown } | null)?.toJSON?.() ??
+        (isScalar(pair.value) ? pair.value.value : pair.value);
       return objectItem(String(key), value, label);
     });
   }
@@ -107,7 +122,9 @@ export function parseNdjsonLine(line: string, lineNo: number): BulkItem | undefi
   try {
     data = JSON.parse(line);
   } catch (err) {
-    throw invalid(`line ${lineNo}: not valid JSON (${(err as Error).message.replace(/ in JSON at position \d+.*$/, '')}).`);
+    throw invalid(
+      `line ${lineNo}: not valid JSON (${(err as Error).message.replace(/ in JSON at position \d+.*$/, '')}).`,
+    );
   }
   if (isPlainObject(data) && 'etcdExport' in data) return undefined;
   return entryItem(data, `line ${lineNo}`);
@@ -118,7 +135,8 @@ function entryItem(entry: unknown, where: string): BulkItem {
   for (const field of Object.keys(entry)) {
     if (!ENTRY_FIELDS.has(field)) throw invalid(`${where}: unknown field "${field}".`);
   }
-  if (entry.key !== undefined && entry.keyBase64 !== undefined) throw invalid(`${where}: give "key" or "keyBase64", not both.`);
+  if (entry.key !== undefined && entry.keyBase64 !== undefined)
+    throw invalid(`${where}: give "key" or "keyBase64", not both.`);
   let key: Buffer;
   if (entry.keyBase64 !== undefined) key = base64Field(entry.keyBase64, 'keyBase64', where);
   else if (typeof entry.key === 'string') key = encodedField(entry.key, entry.keyEncoding, 'key', where);
@@ -126,7 +144,11 @@ function entryItem(entry: unknown, where: string): BulkItem {
   if (key.length === 0) throw invalid(`${where}: the key is empty.`);
   const value = entryValue(entry, where);
   const modRevision = entry.modRevision;
-  if (modRevision !== undefined && !(typeof modRevision === 'string' && /^\d+$/.test(modRevision)) && !Number.isSafeInteger(modRevision)) {
+  if (
+    modRevision !== undefined &&
+    !(typeof modRevision === 'string' && /^\d+$/.test(modRevision)) &&
+    !Number.isSafeInteger(modRevision)
+  ) {
     throw invalid(`${where}: "modRevision" must be a revision number.`);
   }
   return {
@@ -141,7 +163,8 @@ function objectItem(key: string, v: unknown, where: string): BulkItem {
   if (!key) throw invalid(`${where}: the key is empty.`);
   if (isPlainObject(v)) {
     for (const field of Object.keys(v)) {
-      if (!['value', 'valueBase64', 'valueEncoding', 'lease'].includes(field)) throw invalid(`${where}: unknown field "${field}".`);
+      if (!['value', 'valueBase64', 'valueEncoding', 'lease'].includes(field))
+        throw invalid(`${where}: unknown field "${field}".`);
     }
     return { key: Buffer.from(key, 'utf8'), value: entryValue(v, where), ...leaseField(v.lease, where) };
   }
@@ -149,7 +172,8 @@ function objectItem(key: string, v: unknown, where: string): BulkItem {
 }
 
 function entryValue(entry: Record<string, unknown>, where: string): Buffer {
-  if (entry.value !== undefined && entry.valueBase64 !== undefined) throw invalid(`${where}: give "value" or "valueBase64", not both.`);
+  if (entry.value !== undefined && entry.valueBase64 !== undefined)
+    throw invalid(`${where}: give "value" or "valueBase64", not both.`);
   if (entry.valueBase64 !== undefined) return base64Field(entry.valueBase64, 'valueBase64', where);
   if (entry.value === undefined) throw invalid(`${where}: "value" or "valueBase64" is required.`);
   if (typeof entry.value === 'string') return encodedField(entry.value, entry.valueEncoding, 'value', where);
@@ -236,7 +260,8 @@ export function normalizeDeleteTargets(targets: readonly DeleteTarget[]): Delete
     if (cover && t.key.subarray(0, cover.length).equals(cover)) continue;
     const last = out[out.length - 1];
     if (last && !last.prefix && !t.prefix && last.key.equals(t.key)) continue;
-    if (!t.prefix && t.key.length === 0) throw invalid('A delete target key is empty (use a prefix target to delete everything).');
+    if (!t.prefix && t.key.length === 0)
+      throw invalid('A delete target key is empty (use a prefix target to delete everything).');
     out.push({ key: t.key, prefix: !!t.prefix });
     if (t.prefix) cover = t.key;
   }

@@ -83,7 +83,11 @@ export class MemberClients {
  * through it; every other member keeps its first advertised URL. When the profile lists only advertised URLs
  * this costs nothing.
  */
-export async function memberEndpoints(clients: MemberClients, profileEndpoints: readonly string[], members: readonly MemberInfo[]): Promise<Map<string, string>> {
+export async function memberEndpoints(
+  clients: MemberClients,
+  profileEndpoints: readonly string[],
+  members: readonly MemberInfo[],
+): Promise<Map<string, string>> {
   const advertised = new Set(members.flatMap((m) => m.clientUrls));
   const extra = profileEndpoints.filter((e) => !advertised.has(e));
   const answers = await memberStatuses(clients, extra);
@@ -121,7 +125,9 @@ export async function memberStatuses(clients: MemberClients, endpoints: readonly
 }
 
 export async function listAlarms(conn: EtcdConnection): Promise<AlarmInfo[]> {
-  const res = await conn.call('list alarms', (c) => c.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' }));
+  const res = await conn.call('list alarms', (c) =>
+    c.maintenance.alarm({ action: 'Get', memberID: '0', alarm: 'None' }),
+  );
   return res.alarms.map((a) => ({ memberId: a.memberID, alarm: String(a.alarm) }));
 }
 
@@ -129,7 +135,9 @@ export async function listAlarms(conn: EtcdConnection): Promise<AlarmInfo[]> {
 export async function disarmAlarms(conn: EtcdConnection): Promise<number> {
   const active = await listAlarms(conn);
   for (const a of active) {
-    await conn.write('disarm an alarm', (c) => c.maintenance.alarm({ action: 'Deactivate', memberID: a.memberId, alarm: a.alarm as 'Nospace' }));
+    await conn.write('disarm an alarm', (c) =>
+      c.maintenance.alarm({ action: 'Deactivate', memberID: a.memberId, alarm: a.alarm as 'Nospace' }),
+    );
   }
   return active.length;
 }
@@ -138,16 +146,24 @@ export async function disarmAlarms(conn: EtcdConnection): Promise<number> {
  * HashKV of one member at `revision` (0: latest). etcd3's maintenance.hashKV is broken (grpc-js names the
  * method hashKv), so this calls the Maintenance service directly.
  */
-export async function hashKv(member: EtcdConnection, revision = '0'): Promise<{ hash: string; compactRevision: string; revision: string }> {
+export async function hashKv(
+  member: EtcdConnection,
+  revision = '0',
+): Promise<{ hash: string; compactRevision: string; revision: string }> {
   const res = (await member.call('compute HashKV', (c) =>
-    (c.maintenance as unknown as { client: { exec(s: string, m: string, p: unknown): Promise<unknown> } }).client.exec('Maintenance', 'HashKV', { revision }),
+    (c.maintenance as unknown as { client: { exec(s: string, m: string, p: unknown): Promise<unknown> } }).client.exec(
+      'Maintenance',
+      'HashKV',
+      { revision },
+    ),
   )) as { hash: number | string; compact_revision: string; header: { revision: string } };
   return { hash: String(res.hash), compactRevision: res.compact_revision, revision: res.header.revision };
 }
 
 /** Compacts history up to `revision` (physical: wait until the space can be reclaimed). */
 export async function compact(conn: EtcdConnection, revision: string, physical: boolean): Promise<void> {
-  if (!/^\d+$/.test(revision) || revision === '0') throw new EtcdExplorerError('invalid', `"${revision}" is not a revision to compact to.`);
+  if (!/^\d+$/.test(revision) || revision === '0')
+    throw new EtcdExplorerError('invalid', `"${revision}" is not a revision to compact to.`);
   await conn.write(`compact to revision ${revision}`, (c) => c.kv.compact({ revision, physical }));
 }
 
@@ -169,23 +185,27 @@ export async function saveSnapshot(
   const out = createWriteStream(partial);
   let written = 0;
   try {
-    await member.call('save a snapshot', async (c) => {
-      const stream = (await c.maintenance.snapshot()) as unknown as NodeJS.ReadableStream & { cancel?: () => void };
-      await new Promise<void>((resolve, reject) => {
-        const abort = () => {
-          stream.cancel?.();
-          reject(cancelledError());
-        };
-        options.signal?.addEventListener('abort', abort, { once: true });
-        stream.on('data', (chunk: { blob: Buffer; remaining_bytes: string }) => {
-          out.write(chunk.blob);
-          written += chunk.blob.length;
-          options.onProgress?.(written, Number(chunk.remaining_bytes));
+    await member.call(
+      'save a snapshot',
+      async (c) => {
+        const stream = (await c.maintenance.snapshot()) as unknown as NodeJS.ReadableStream & { cancel?: () => void };
+        await new Promise<void>((resolve, reject) => {
+          const abort = () => {
+            stream.cancel?.();
+            reject(cancelledError());
+          };
+          options.signal?.addEventListener('abort', abort, { once: true });
+          stream.on('data', (chunk: { blob: Buffer; remaining_bytes: string }) => {
+            out.write(chunk.blob);
+            written += chunk.blob.length;
+            options.onProgress?.(written, Number(chunk.remaining_bytes));
+          });
+          stream.on('error', reject);
+          stream.on('end', () => resolve());
         });
-        stream.on('error', reject);
-        stream.on('end', () => resolve());
-      });
-    }, options.signal);
+      },
+      options.signal,
+    );
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
     await rename(partial, file);
     return written;

@@ -1,5 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { CircuitBreakerPolicy, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, retry } from 'cockatiel';
+import {
+  CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  circuitBreaker,
+  handleWhen,
+  retry,
+} from 'cockatiel';
 import { Etcd3, IOptions, isRecoverableError } from 'etcd3';
 import { EtcdErrorKind, EtcdExplorerError, cancelledError, translateError } from './errors';
 import { Emitter, Event } from './events';

@@ -193,7 +193,10 @@ export function translateError(err: unknown, ctx: ErrorContext): EtcdExplorerErr
       err,
     );
   }
-  if (err instanceof GRPCUnavailableError || /ECONNREFUSED|UNAVAILABLE|No connection established|connect E/i.test(detail)) {
+  if (
+    err instanceof GRPCUnavailableError ||
+    /ECONNREFUSED|UNAVAILABLE|No connection established|connect E/i.test(detail)
+  ) {
     return new EtcdExplorerError(
       'unreachable',
       `${what}: ${where} is unreachable. Check that etcd is running and the endpoints are right.`,

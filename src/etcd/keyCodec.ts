@@ -16,7 +16,8 @@ export function displayKey(bytes: Uint8Array): string {
     const ch = Buffer.from(bytes.subarray(i, i + len)).toString('utf8');
     const code = ch.codePointAt(0)!;
     if (ch === '\\') out += '\\\\';
-    else if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0)) out += escapeControl(bytes.subarray(i, i + len));
+    else if (code < 0x20 || code === 0x7f || (code >= 0x80 && code < 0xa0))
+      out += escapeControl(bytes.subarray(i, i + len));
     else out += ch;
     i += len;
   }

@@ -3,10 +3,20 @@ import { prefixEnd } from './keyCodec';
 import { KeyMeta } from './keyspace';
 
 /** Metadata of one key (keys-only: the value is never transferred), or undefined when it does not exist. */
-export async function getKeyMeta(conn: EtcdConnection, key: Buffer, signal?: AbortSignal): Promise<KeyMeta | undefined> {
-  const res = await conn.call('read key metadata', (c) => c.kv.range({ key: conn.absoluteKey(key), keys_only: true }), signal);
+export async function getKeyMeta(
+  conn: EtcdConnection,
+  key: Buffer,
+  signal?: AbortSignal,
+): Promise<KeyMeta | undefined> {
+  const res = await conn.call(
+    'read key metadata',
+    (c) => c.kv.range({ key: conn.absoluteKey(key), keys_only: true }),
+    signal,
+  );
   const kv = res.kvs[0];
-  return kv && { createRevision: kv.create_revision, modRevision: kv.mod_revision, version: kv.version, lease: kv.lease };
+  return (
+    kv && { createRevision: kv.create_revision, modRevision: kv.mod_revision, version: kv.version, lease: kv.lease }
+  );
 }
 
 /** Number of keys under a prefix (count_only: the server counts, nothing is transferred). */

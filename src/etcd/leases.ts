@@ -39,7 +39,11 @@ export function remainingTtl(lease: LeaseInfo, now = Date.now()): number {
 
 /** TimeToLive with keys for one lease. */
 export async function inspectLease(conn: EtcdConnection, id: string, signal?: AbortSignal): Promise<LeaseInfo> {
-  const res = await conn.call(`inspect lease ${leaseHex(id)}`, (c) => c.leaseClient.leaseTimeToLive({ ID: id, keys: true }), signal);
+  const res = await conn.call(
+    `inspect lease ${leaseHex(id)}`,
+    (c) => c.leaseClient.leaseTimeToLive({ ID: id, keys: true }),
+    signal,
+  );
   const ns = conn.namespace;
   const keys = res.keys.filter((k) => k.subarray(0, ns.length).equals(ns)).map((k) => conn.relativeKey(k));
   return {
@@ -85,7 +89,9 @@ export async function listLeases(
 }
 
 export async function grantLease(conn: EtcdConnection, ttlSeconds: number, id?: string): Promise<string> {
-  const res = await conn.write(`grant a ${ttlSeconds} s lease`, (c) => c.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id ?? '0' }));
+  const res = await conn.write(`grant a ${ttlSeconds} s lease`, (c) =>
+    c.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: id ?? '0' }),
+  );
   return res.ID;
 }
 
@@ -102,7 +108,10 @@ export async function keepAliveOnce(conn: EtcdConnection, id: string): Promise<n
     const stream = (await c.leaseClient.leaseKeepAlive()) as unknown as KeepAliveStream;
     try {
       return await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('deadline exceeded waiting for the keep-alive answer')), conn.timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error('deadline exceeded waiting for the keep-alive answer')),
+          conn.timeoutMs,
+        );
         stream.on('data', (res) => {
           clearTimeout(timer);
           resolve(Number(res.TTL));
@@ -117,7 +126,11 @@ export async function keepAliveOnce(conn: EtcdConnection, id: string): Promise<n
       endStream(stream);
     }
   });
-  if (ttl <= 0) throw new EtcdExplorerError('invalid', `Lease ${leaseHex(id)} no longer exists (it expired or was revoked); its keys are gone.`);
+  if (ttl <= 0)
+    throw new EtcdExplorerError(
+      'invalid',
+      `Lease ${leaseHex(id)} no longer exists (it expired or was revoked); its keys are gone.`,
+    );
   return ttl;
 }
 
@@ -218,7 +231,9 @@ export class KeepAliveSession {
         this.stream = stream;
         const on = endpoint;
         stream.on('data', (res) => this.onAnswer(on, Number(res.TTL)));
-        stream.on('error', (err) => this.onFailure(on, streamFailureMessage(this.conn, this.operation, on, err), 'error'));
+        stream.on('error', (err) =>
+          this.onFailure(on, streamFailureMessage(this.conn, this.operation, on, err), 'error'),
+        );
         stream.on('end', () => this.onFailure(on, `${on} ended the keep-alive stream`, 'error'));
       }
       this.stream.write({ ID: this.leaseId });
@@ -226,7 +241,9 @@ export class KeepAliveSession {
       const sentAt = Date.now();
       // The check runs after pending I/O, so an answer that arrived while the process was busy still counts.
       this.answerTimer = setTimeout(() => {
-        this.answerCheck = setImmediate(() => this.onFailure(sentTo, silenceMessage(sentTo, Date.now() - sentAt), 'silent'));
+        this.answerCheck = setImmediate(() =>
+          this.onFailure(sentTo, silenceMessage(sentTo, Date.now() - sentAt), 'silent'),
+        );
       }, this.answerMs);
     } catch (err) {
       if (endpoint) this.onFailure(endpoint, streamFailureMessage(this.conn, this.operation, endpoint, err), 'error');
@@ -264,9 +281,16 @@ export class KeepAliveSession {
     if (this.stopped || this.stateValue.state === 'lost' || endpoint !== this.endpoint) return;
     this.closeStream();
     this.router.failed(endpoint, trouble);
-    this.set(this.lastAnswerAt === undefined ? { state: 'disconnected', message } : { state: 'stale', since: this.lastAnswerAt, message });
+    this.set(
+      this.lastAnswerAt === undefined
+        ? { state: 'disconnected', message }
+        : { state: 'stale', since: this.lastAnswerAt, message },
+    );
     const passes = this.router.endpointCount;
-    const delay = this.attempt < passes ? 0 : KEEPALIVE_BACKOFF_MS[Math.min(this.attempt - passes, KEEPALIVE_BACKOFF_MS.length - 1)];
+    const delay =
+      this.attempt < passes
+        ? 0
+        : KEEPALIVE_BACKOFF_MS[Math.min(this.attempt - passes, KEEPALIVE_BACKOFF_MS.length - 1)];
     this.attempt++;
     this.schedule(delay);
   }

@@ -49,7 +49,11 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
     if (!line) continue;
     if (line.startsWith('#')) {
       const m = /^#\s+(HELP|TYPE)\s+(\S+)\s*(.*)$/.exec(line);
-      if (m?.[1] === 'TYPE') types.set(m[2], (['counter', 'gauge', 'histogram', 'summary'].includes(m[3]) ? m[3] : 'untyped') as MetricFamily['type']);
+      if (m?.[1] === 'TYPE')
+        types.set(
+          m[2],
+          (['counter', 'gauge', 'histogram', 'summary'].includes(m[3]) ? m[3] : 'untyped') as MetricFamily['type'],
+        );
       else if (m?.[1] === 'HELP') helps.set(m[2], unescapeHelp(m[3]));
       continue;
     }
@@ -119,7 +123,10 @@ function unescapeHelp(text: string): string {
 /** The series of a histogram family, one per label set (without `le`). */
 export function histograms(family: MetricFamily | undefined): Histogram[] {
   if (!family || family.type !== 'histogram') return [];
-  const series = new Map<string, { labels: Record<string, string>; buckets: Array<{ le: number; count: number }>; sum: number; count: number }>();
+  const series = new Map<
+    string,
+    { labels: Record<string, string>; buckets: Array<{ le: number; count: number }>; sum: number; count: number }
+  >();
   for (const s of family.samples) {
     const { le, ...labels } = s.labels;
     const id = JSON.stringify(Object.entries(labels).sort());
@@ -128,7 +135,8 @@ export function histograms(family: MetricFamily | undefined): Histogram[] {
       h = { labels, buckets: [], sum: 0, count: 0 };
       series.set(id, h);
     }
-    if (s.name.endsWith('_bucket') && le !== undefined) h.buckets.push({ le: parseValue(le) ?? Infinity, count: s.value });
+    if (s.name.endsWith('_bucket') && le !== undefined)
+      h.buckets.push({ le: parseValue(le) ?? Infinity, count: s.value });
     else if (s.name.endsWith('_sum')) h.sum = s.value;
     else if (s.name.endsWith('_count')) h.count = s.value;
   }
@@ -139,8 +147,16 @@ export function histograms(family: MetricFamily | undefined): Histogram[] {
 /** Adds up histogram series bucket by bucket (same bucket bounds), e.g. all gRPC methods. */
 export function mergeHistograms(list: Histogram[]): Histogram | undefined {
   if (list.length === 0) return undefined;
-  const buckets = list[0].buckets.map((b, i) => ({ le: b.le, count: list.reduce((n, h) => n + (h.buckets[i]?.count ?? 0), 0) }));
-  return { labels: {}, buckets, sum: list.reduce((n, h) => n + h.sum, 0), count: list.reduce((n, h) => n + h.count, 0) };
+  const buckets = list[0].buckets.map((b, i) => ({
+    le: b.le,
+    count: list.reduce((n, h) => n + (h.buckets[i]?.count ?? 0), 0),
+  }));
+  return {
+    labels: {},
+    buckets,
+    sum: list.reduce((n, h) => n + h.sum, 0),
+    count: list.reduce((n, h) => n + h.count, 0),
+  };
 }
 
 /**
@@ -185,20 +201,33 @@ export function scrapeMetrics(clientUrl: string, options: { timeoutMs: number; t
   const url = new URL('/metrics', clientUrl);
   const lib = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
-    const req = lib.get(url, { timeout: options.timeoutMs, ...(url.protocol === 'https:' ? { ca: options.tls?.ca, cert: options.tls?.cert, key: options.tls?.key } : {}) }, (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        reject(new EtcdExplorerError('unreachable', `${url.href} answered HTTP ${res.statusCode}.`));
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new EtcdExplorerError('timeout', `No answer from ${url.href} within ${options.timeoutMs} ms.`)));
+    const req = lib.get(
+      url,
+      {
+        timeout: options.timeoutMs,
+        ...(url.protocol === 'https:' ? { ca: options.tls?.ca, cert: options.tls?.cert, key: options.tls?.key } : {}),
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new EtcdExplorerError('unreachable', `${url.href} answered HTTP ${res.statusCode}.`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () =>
+      req.destroy(new EtcdExplorerError('timeout', `No answer from ${url.href} within ${options.timeoutMs} ms.`)),
+    );
     req.on('error', (err) =>
-      reject(err instanceof EtcdExplorerError ? err : new EtcdExplorerError('unreachable', `Could not read ${url.href}: ${err.message}`, err.message, err)),
+      reject(
+        err instanceof EtcdExplorerError
+          ? err
+          : new EtcdExplorerError('unreachable', `Could not read ${url.href}: ${err.message}`, err.message, err),
+      ),
     );
   });
 }

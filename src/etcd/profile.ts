@@ -83,7 +83,8 @@ export function validateProfile(input: unknown): ConnectionProfile {
     throw new EtcdExplorerError('config', `Connection "${name}" has no "endpoints".`);
   }
   const endpoints = p.endpoints.map((e) => {
-    if (typeof e !== 'string') throw new EtcdExplorerError('config', `Connection "${name}": endpoints must be strings.`);
+    if (typeof e !== 'string')
+      throw new EtcdExplorerError('config', `Connection "${name}": endpoints must be strings.`);
     return normalizeEndpoint(e, tls !== undefined);
   });
   const timeoutMs = optionalNumber(p.timeoutMs, name, 'timeoutMs', 100, 600_000);

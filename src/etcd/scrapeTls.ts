@@ -12,8 +12,15 @@ export function scrapeTls(profile: ConnectionProfile): ScrapeTls | undefined {
     try {
       return readFileSync(file);
     } catch {
-      throw new EtcdExplorerError('config', `The ${what} "${file}" cannot be read. Edit the connection's TLS settings.`);
+      throw new EtcdExplorerError(
+        'config',
+        `The ${what} "${file}" cannot be read. Edit the connection's TLS settings.`,
+      );
     }
   };
-  return { ca: read(tls.caFile, 'CA file'), cert: read(tls.certFile, 'client certificate'), key: read(tls.keyFile, 'client key') };
+  return {
+    ca: read(tls.caFile, 'CA file'),
+    cert: read(tls.certFile, 'client certificate'),
+    key: read(tls.keyFile, 'client key'),
+  };
 }

@@ -1,5 +1,14 @@
 import { errorText } from './errors';
-import { Histogram, MetricFamily, ScrapeTls, histogramQuantile, histograms, mergeHistograms, parsePrometheusText, scrapeMetrics } from './metrics';
+import {
+  Histogram,
+  MetricFamily,
+  ScrapeTls,
+  histogramQuantile,
+  histograms,
+  mergeHistograms,
+  parsePrometheusText,
+  scrapeMetrics,
+} from './metrics';
 
 export interface ServerMetricsPoint {
   readonly at: number;
@@ -79,7 +88,8 @@ export function metricsSnapshot(families: Map<string, MetricFamily>, at: number)
     const method = s.labels.grpc_method;
     if (!method) continue;
     counters[`grpc_${method}`] = (counters[`grpc_${method}`] ?? 0) + s.value;
-    if (s.labels.grpc_code !== 'OK') counters[`grpc_${method}_errors`] = (counters[`grpc_${method}_errors`] ?? 0) + s.value;
+    if (s.labels.grpc_code !== 'OK')
+      counters[`grpc_${method}_errors`] = (counters[`grpc_${method}_errors`] ?? 0) + s.value;
   }
   // Only with --metrics=extensive.
   const byMethod = new Map<string, Histogram[]>();

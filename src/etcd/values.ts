@@ -99,7 +99,12 @@ export async function casPut(
 }
 
 /** Creates a key that must not exist yet (optionally on a lease). */
-export async function createKey(conn: EtcdConnection, key: Buffer, value: Buffer, options: { lease?: string; maxValueBytes?: number } = {}): Promise<CasResult> {
+export async function createKey(
+  conn: EtcdConnection,
+  key: Buffer,
+  value: Buffer,
+  options: { lease?: string; maxValueBytes?: number } = {},
+): Promise<CasResult> {
   return casPut(conn, key, value, '0', options);
 }
 
@@ -157,12 +162,26 @@ export interface PrefixPreview {
   readonly revision: string;
 }
 
-export async function previewPrefixDelete(conn: EtcdConnection, prefix: Buffer, sampleSize = 20): Promise<PrefixPreview> {
+export async function previewPrefixDelete(
+  conn: EtcdConnection,
+  prefix: Buffer,
+  sampleSize = 20,
+): Promise<PrefixPreview> {
   const abs = conn.absoluteKey(prefix);
   const res = await conn.call(`preview delete of ${displayKey(prefix)}`, (c) =>
-    c.kv.range({ key: abs.length ? abs : Buffer.from([0]), range_end: prefixEnd(abs), keys_only: true, limit: sampleSize }),
+    c.kv.range({
+      key: abs.length ? abs : Buffer.from([0]),
+      range_end: prefixEnd(abs),
+      keys_only: true,
+      limit: sampleSize,
+    }),
   );
-  return { prefix, count: Number(res.count), sample: res.kvs.map((kv) => conn.relativeKey(kv.key)), revision: res.header.revision };
+  return {
+    prefix,
+    count: Number(res.count),
+    sample: res.kvs.map((kv) => conn.relativeKey(kv.key)),
+    revision: res.header.revision,
+  };
 }
 
 /**
@@ -178,13 +197,25 @@ export async function deletePrefixGuarded(
   const end = prefixEnd(abs);
   const res = await conn.write(`delete ${preview.count} keys under ${displayKey(preview.prefix)}`, (c) =>
     c.kv.txn({
-      compare: [{ key: start, range_end: end, target: 'Mod', result: 'Less', mod_revision: String(BigInt(preview.revision) + 1n) }],
+      compare: [
+        {
+          key: start,
+          range_end: end,
+          target: 'Mod',
+          result: 'Less',
+          mod_revision: String(BigInt(preview.revision) + 1n),
+        },
+      ],
       success: [{ request_delete_range: { key: start, range_end: end } }],
       failure: [],
     }),
   );
   if (!res.succeeded) return { ok: false, revision: res.header.revision };
-  return { ok: true, deleted: Number(res.responses[0]?.response_delete_range?.deleted ?? 0), revision: res.header.revision };
+  return {
+    ok: true,
+    deleted: Number(res.responses[0]?.response_delete_range?.deleted ?? 0),
+    revision: res.header.revision,
+  };
 }
 
 /** Versions of a key from newest to oldest, and where history stops. */
@@ -202,7 +233,12 @@ export interface KeyHistory {
  * Walks a key's history back through its mod revisions (each step reads at the previous revision), until its
  * creation, the compaction point, or `limit` versions.
  */
-export async function keyHistory(conn: EtcdConnection, key: Buffer, limit = 50, signal?: AbortSignal): Promise<KeyHistory> {
+export async function keyHistory(
+  conn: EtcdConnection,
+  key: Buffer,
+  limit = 50,
+  signal?: AbortSignal,
+): Promise<KeyHistory> {
   const versions: ValueRecord[] = [];
   let current = await readValue(conn, key, undefined, signal);
   while (current && versions.length < limit) {
@@ -260,14 +296,21 @@ export interface DeletedKey {
 }
 
 /** Keys present under `prefix` at `sinceRevision` that are gone now (at most `limit`). */
-export async function deletedSince(conn: EtcdConnection, prefix: Buffer, sinceRevision: string, limit = 1000): Promise<DeletedKey[]> {
+export async function deletedSince(
+  conn: EtcdConnection,
+  prefix: Buffer,
+  sinceRevision: string,
+  limit = 1000,
+): Promise<DeletedKey[]> {
   const abs = conn.absoluteKey(prefix);
   const start = abs.length ? abs : Buffer.from([0]);
   const end = prefixEnd(abs);
   const then = await conn.call(`list ${displayKey(prefix)} at revision ${sinceRevision}`, (c) =>
     c.kv.range({ key: start, range_end: end, revision: sinceRevision, limit }),
   );
-  const now = await conn.call(`list ${displayKey(prefix)}`, (c) => c.kv.range({ key: start, range_end: end, keys_only: true }));
+  const now = await conn.call(`list ${displayKey(prefix)}`, (c) =>
+    c.kv.range({ key: start, range_end: end, keys_only: true }),
+  );
   const present = new Set(now.kvs.map((kv) => kv.key.toString('base64')));
   return then.kvs
     .filter((kv) => !present.has(kv.key.toString('base64')))

@@ -2,7 +2,14 @@ import type { IWatchResponse } from 'etcd3';
 import { EtcdConnection } from './connection';
 import { Emitter, Event } from './events';
 import { displayKey, prefixEnd } from './keyCodec';
-import { DuplexStream, SilenceWatchdog, StreamRouter, endStream, silenceMessage, streamFailureMessage } from './streams';
+import {
+  DuplexStream,
+  SilenceWatchdog,
+  StreamRouter,
+  endStream,
+  silenceMessage,
+  streamFailureMessage,
+} from './streams';
 
 /** One change, as the server reported it. Revisions and lease ids stay decimal strings (64-bit). */
 export interface WatchEvent {
@@ -137,7 +144,11 @@ export class ResilientWatch {
   }
 
   private setStatus(patch: Partial<WatchStatus> & { state: WatchState }): void {
-    const shown = this.progressRevision !== undefined && (this.lastRevision === undefined || this.progressRevision > this.lastRevision) ? this.progressRevision : this.lastRevision;
+    const shown =
+      this.progressRevision !== undefined &&
+      (this.lastRevision === undefined || this.progressRevision > this.lastRevision)
+        ? this.progressRevision
+        : this.lastRevision;
     this.statusValue = {
       reconnects: this.statusValue.reconnects,
       revision: shown?.toString(),
@@ -165,10 +176,14 @@ export class ResilientWatch {
     }
     this.stream = stream;
     // Until `created` arrives the member has the call deadline; after it, two progress intervals.
-    this.watchdog = new SilenceWatchdog(this.conn.timeoutMs, (heard) => this.fail(endpoint, silenceMessage(endpoint, Date.now() - heard), 'silent'));
+    this.watchdog = new SilenceWatchdog(this.conn.timeoutMs, (heard) =>
+      this.fail(endpoint, silenceMessage(endpoint, Date.now() - heard), 'silent'),
+    );
     this.watchdog.start();
     stream.on('data', (res) => this.onResponse(endpoint, res));
-    stream.on('error', (err) => this.fail(endpoint, streamFailureMessage(this.conn, this.operation, endpoint, err), 'error'));
+    stream.on('error', (err) =>
+      this.fail(endpoint, streamFailureMessage(this.conn, this.operation, endpoint, err), 'error'),
+    );
     stream.on('end', () => this.fail(endpoint, `${endpoint} ended the watch stream`, 'error'));
     const abs = this.conn.absoluteKey(this.spec.key);
     const key = abs.length ? abs : Buffer.from([0]);
@@ -246,7 +261,9 @@ export class ResilientWatch {
     this.watchdog = undefined;
     const every = this.progressInterval;
     if (every <= 0) return;
-    this.watchdog = new SilenceWatchdog(2 * every, (heard) => this.fail(endpoint, silenceMessage(endpoint, Date.now() - heard), 'silent'));
+    this.watchdog = new SilenceWatchdog(2 * every, (heard) =>
+      this.fail(endpoint, silenceMessage(endpoint, Date.now() - heard), 'silent'),
+    );
     this.watchdog.start();
     this.progressTimer = setInterval(() => {
       try {

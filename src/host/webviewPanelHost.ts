@@ -27,7 +27,10 @@ export interface PanelSpec<FromWebview> {
 
 /** Options of every panel: scripts on, resources only from dist/ and media/. */
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {
-  return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')] };
+  return {
+    enableScripts: true,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist'), vscode.Uri.joinPath(extensionUri, 'media')],
+  };
 }
 
 /** One-shot messages kept for a webview that is not ready yet; beyond this the oldest go. */
@@ -38,7 +41,10 @@ const QUEUE_LIMIT = 1000;
  * the webview says `ready` (and again after it was hidden, since a hidden webview is torn down), shows and
  * logs handler failures, and saves files through `workspace.fs`.
  */
-export abstract class WebviewPanelHost<ToWebview extends { readonly type: string }, FromWebview extends { readonly type: string }> extends Disposable {
+export abstract class WebviewPanelHost<
+  ToWebview extends { readonly type: string },
+  FromWebview extends { readonly type: string },
+> extends Disposable {
   private ready = false;
   private releasing = false;
   private readonly queue: ToWebview[] = [];
@@ -54,7 +60,9 @@ export abstract class WebviewPanelHost<ToWebview extends { readonly type: string
     // Set here too: a panel restored after a reload comes without them.
     panel.webview.options = webviewOptions(env.extensionUri);
     panel.iconPath = vscode.Uri.joinPath(env.extensionUri, 'media', 'etcd.svg');
-    panel.webview.html = webviewHtml(panel.webview, env.extensionUri, spec.bundle, panel.title, { stylesheet: spec.stylesheet });
+    panel.webview.html = webviewHtml(panel.webview, env.extensionUri, spec.bundle, panel.title, {
+      stylesheet: spec.stylesheet,
+    });
     this.register(panel.webview.onDidReceiveMessage((raw) => this.receive(raw)));
     this.register(
       panel.onDidChangeViewState(() => {
@@ -113,7 +121,11 @@ export abstract class WebviewPanelHost<ToWebview extends { readonly type: string
   }
 
   /** Asks where to save, writes through `workspace.fs` (any file system) and says where it went. */
-  protected async saveAs(dialog: vscode.SaveDialogOptions, content: Uint8Array, done: (target: vscode.Uri) => string): Promise<vscode.Uri | undefined> {
+  protected async saveAs(
+    dialog: vscode.SaveDialogOptions,
+    content: Uint8Array,
+    done: (target: vscode.Uri) => string,
+  ): Promise<vscode.Uri | undefined> {
     const target = await vscode.window.showSaveDialog(dialog);
     if (!target) return undefined;
     await vscode.workspace.fs.writeFile(target, content);
@@ -124,7 +136,9 @@ export abstract class WebviewPanelHost<ToWebview extends { readonly type: string
   private receive(raw: unknown): void {
     const message = this.spec.parse(raw);
     if (!message) {
-      this.log.warn(`[${this.spec.bundle} panel] ignored an invalid message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      this.log.warn(
+        `[${this.spec.bundle} panel] ignored an invalid message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`,
+      );
       return;
     }
     if (message.type === 'ready') {
@@ -155,7 +169,9 @@ export abstract class WebviewPanelHost<ToWebview extends { readonly type: string
  * The open panels of one kind (a view type): creates them with the shared options, brings them back after a
  * reload through a serializer, and disposes them with the extension.
  */
-export class WebviewPanels<P extends WebviewPanelHost<{ readonly type: string }, { readonly type: string }>> extends Disposable {
+export class WebviewPanels<
+  P extends WebviewPanelHost<{ readonly type: string }, { readonly type: string }>,
+> extends Disposable {
   private readonly panels = new Set<P>();
 
   /** `restore` rebuilds a panel from the state its webview kept; undefined (or a failure) closes it. */
@@ -189,7 +205,12 @@ export class WebviewPanels<P extends WebviewPanelHost<{ readonly type: string },
 
   /** A new webview panel of this kind in the active column. */
   create(title: string): vscode.WebviewPanel {
-    return vscode.window.createWebviewPanel(this.viewType, title, vscode.ViewColumn.Active, webviewOptions(this.env.extensionUri));
+    return vscode.window.createWebviewPanel(
+      this.viewType,
+      title,
+      vscode.ViewColumn.Active,
+      webviewOptions(this.env.extensionUri),
+    );
   }
 
   /** Keeps `panel` until it is disposed; if `start` fails the panel is closed and the failure rethrown. */

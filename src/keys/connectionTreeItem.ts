@@ -15,8 +15,16 @@ export function connectionTreeItem(manager: ConnectionManager, profileId: string
     profile?.namespace ? `ns ${profile.namespace}` : undefined,
   ].filter(Boolean);
   item.description = tags.join(' · ');
-  const icon = { connected: 'database', unreachable: 'debug-disconnect', connecting: 'loading~spin', disconnected: 'circle-outline' }[state];
-  item.iconPath = new vscode.ThemeIcon(icon, state === 'unreachable' ? new vscode.ThemeColor('errorForeground') : undefined);
+  const icon = {
+    connected: 'database',
+    unreachable: 'debug-disconnect',
+    connecting: 'loading~spin',
+    disconnected: 'circle-outline',
+  }[state];
+  item.iconPath = new vscode.ThemeIcon(
+    icon,
+    state === 'unreachable' ? new vscode.ThemeColor('errorForeground') : undefined,
+  );
   item.contextValue = state === 'disconnected' ? 'etcd.connection' : 'etcd.connection.open';
   const tooltip = new vscode.MarkdownString(undefined, true);
   tooltip.appendMarkdown(`**${escapeMd(profile?.name ?? profileId)}** — ${state}\n\n`);

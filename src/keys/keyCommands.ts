@@ -22,10 +22,13 @@ export class KeyCommands extends Disposable {
     const cmd = (id: CommandId, fn: (...args: any[]) => unknown) => this.register(registerCommand(id, fn));
     cmd('etcd.keys.refresh', (node?: TreeNode) => tree.refresh(node));
     cmd('etcd.keys.loadMore', (node: TreeNode) =>
-      vscode.window.withProgress({ location: { viewId: 'etcd.connections' } }, () => tree.loadMore(node).catch(showError)),
+      vscode.window.withProgress({ location: { viewId: 'etcd.connections' } }, () =>
+        tree.loadMore(node).catch(showError),
+      ),
     );
     cmd('etcd.key.copy', async (node?: TreeNode) => {
-      if (node && (node.type === 'key' || node.type === 'folder')) await vscode.env.clipboard.writeText(displayKey(node.key));
+      if (node && (node.type === 'key' || node.type === 'folder'))
+        await vscode.env.clipboard.writeText(displayKey(node.key));
     });
     cmd('etcd.keys.goTo', (node?: TreeNode) => this.goToKey(node));
     cmd('etcd.keys.filter', (node?: TreeNode) => this.filter(node));
@@ -59,12 +62,16 @@ export class KeyCommands extends Disposable {
         if (mine !== generation) return;
         const items: Item[] = result.keys.map((key) => ({ label: displayKey(key), key, alwaysShow: true }));
         if (result.total > result.keys.length) {
-          items.push({ label: `…${(result.total - result.keys.length).toLocaleString()} more keys; type more to narrow`, alwaysShow: true });
+          items.push({
+            label: `…${(result.total - result.keys.length).toLocaleString()} more keys; type more to narrow`,
+            alwaysShow: true,
+          });
         }
         if (items.length === 0) items.push({ label: 'No key starts with this', alwaysShow: true });
         quickPick.items = items;
       } catch (err) {
-        if (!isCancellation(err) && mine === generation) quickPick.items = [{ label: errorText(err), alwaysShow: true }];
+        if (!isCancellation(err) && mine === generation)
+          quickPick.items = [{ label: errorText(err), alwaysShow: true }];
       } finally {
         if (mine === generation) quickPick.busy = false;
       }
@@ -111,7 +118,8 @@ export class KeyCommands extends Disposable {
   private async filter(node?: TreeNode): Promise<void> {
     const profileId = await this.profileOf(node);
     if (!profileId) return;
-    const initial = node?.type === 'folder' ? displayKey(node.key) : displayKey(this.tree.filter(profileId) ?? Buffer.alloc(0));
+    const initial =
+      node?.type === 'folder' ? displayKey(node.key) : displayKey(this.tree.filter(profileId) ?? Buffer.alloc(0));
     const text =
       node?.type === 'folder'
         ? initial
@@ -128,13 +136,19 @@ export class KeyCommands extends Disposable {
   private async count(node?: TreeNode): Promise<void> {
     if (!node || (node.type !== 'folder' && node.type !== 'connection')) return;
     const connection = await this.manager.get(node.profileId);
-    const prefix = node.type === 'folder' ? node.key : this.tree.filter(node.profileId) ?? Buffer.alloc(0);
+    const prefix = node.type === 'folder' ? node.key : (this.tree.filter(node.profileId) ?? Buffer.alloc(0));
     try {
       const n = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `Counting keys under ${displayKey(prefix) || 'the root'}…`, cancellable: true },
+        {
+          location: vscode.ProgressLocation.Notification,
+          title: `Counting keys under ${displayKey(prefix) || 'the root'}…`,
+          cancellable: true,
+        },
         (_p, token) => countKeys(connection, prefix, toAbortSignal(token)),
       );
-      void vscode.window.showInformationMessage(`${n.toLocaleString()} key${n === 1 ? '' : 's'} under "${displayKey(prefix) || '(root)'}".`);
+      void vscode.window.showInformationMessage(
+        `${n.toLocaleString()} key${n === 1 ? '' : 's'} under "${displayKey(prefix) || '(root)'}".`,
+      );
     } catch (err) {
       showError(err);
     }

@@ -107,7 +107,11 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         item.contextValue = 'etcd.folder';
         const listing = this.caches.get(node.profileId)?.peek(node.key);
         if (listing?.totalKeys !== undefined) {
-          const freshness = !listing.live ? ' · snapshot' : listing.staleSince !== undefined ? ` · ${staleSinceText(listing.staleSince)}` : '';
+          const freshness = !listing.live
+            ? ' · snapshot'
+            : listing.staleSince !== undefined
+              ? ` · ${staleSinceText(listing.staleSince)}`
+              : '';
           item.description = `${listing.totalKeys.toLocaleString()} key${listing.totalKeys === 1 ? '' : 's'}${freshness}`;
         }
         decorateKubernetesItem(item, node.key, 'folder', settings.kubernetesRegistryPrefix());
@@ -120,7 +124,10 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         item.id = `${node.profileId}/k/${keyId(node.key)}`;
         const leased = node.meta !== undefined && node.meta.lease !== '0';
         item.iconPath = new vscode.ThemeIcon(leased ? 'watch' : 'key');
-        const notes = [node.name.length ? undefined : displayKey(node.key), leased ? `lease ${BigInt(node.meta!.lease).toString(16)}` : undefined];
+        const notes = [
+          node.name.length ? undefined : displayKey(node.key),
+          leased ? `lease ${BigInt(node.meta!.lease).toString(16)}` : undefined,
+        ];
         item.description = notes.filter(Boolean).join(' · ') || undefined;
         item.contextValue = leased ? 'etcd.key.leased' : 'etcd.key';
         item.command = { command: 'etcd.key.open', title: 'Open Value', arguments: [node] };
@@ -140,7 +147,11 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         item.tooltip = node.text;
         if (node.error) {
           item.contextValue = 'etcd.error';
-          item.command = { command: 'etcd.connection.connect', title: 'Retry', arguments: [this.connectionNode(node.profileId)] };
+          item.command = {
+            command: 'etcd.connection.connect',
+            title: 'Retry',
+            arguments: [this.connectionNode(node.profileId)],
+          };
         }
         return item;
       }
@@ -148,7 +159,11 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
   }
 
   /** Key tooltips: metadata fetched on hover (keys-only), unless the listing already brought it. */
-  async resolveTreeItem(item: vscode.TreeItem, node: TreeNode, token: vscode.CancellationToken): Promise<vscode.TreeItem> {
+  async resolveTreeItem(
+    item: vscode.TreeItem,
+    node: TreeNode,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.TreeItem> {
     if (node.type === 'folder') {
       // Counts learned by the listing (no extra query); the description shows them from the next redraw on.
       const listing = this.caches.get(node.profileId)?.peek(node.key);
@@ -157,7 +172,9 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         (listing?.totalKeys !== undefined ? `\n${listing.totalKeys.toLocaleString()} keys below` : '') +
         (listing
           ? `\nlisted at revision ${listing.revision}${listing.live ? ', kept current by a watch' : ' (snapshot; refresh to update)'}` +
-            (listing.staleSince !== undefined ? `\n${staleSinceText(listing.staleSince)}: its member stopped answering, moving to another` : '')
+            (listing.staleSince !== undefined
+              ? `\n${staleSinceText(listing.staleSince)}: its member stopped answering, moving to another`
+              : '')
           : '');
       return item;
     }
@@ -193,7 +210,8 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
 
   async getChildren(node?: TreeNode): Promise<TreeNode[]> {
     if (!node) return this.manager.profiles.map((p) => this.connectionNode(p.id));
-    if (node.type === 'connection') return this.children(node.profileId, this.filters.get(node.profileId) ?? Buffer.alloc(0));
+    if (node.type === 'connection')
+      return this.children(node.profileId, this.filters.get(node.profileId) ?? Buffer.alloc(0));
     if (node.type === 'folder') return this.children(node.profileId, node.key);
     return [];
   }
@@ -203,7 +221,9 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     if (node.type === 'message') return this.connectionNode(node.profileId);
     const parent = node.type === 'more' ? node.parent : this.parentPrefix(node.key, node.type);
     const root = this.filters.get(node.profileId) ?? Buffer.alloc(0);
-    return parent.length <= root.length ? this.connectionNode(node.profileId) : this.nodeForKey(node.profileId, parent, 'folder');
+    return parent.length <= root.length
+      ? this.connectionNode(node.profileId)
+      : this.nodeForKey(node.profileId, parent, 'folder');
   }
 
   /** Fetches the next page of a folder and appends it. */
@@ -250,7 +270,10 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         if (node.type === 'key' && c.meta) node.meta = c.meta;
         return node;
       });
-      if (listing.next) nodes.push(this.intern(`m\n${profileId}\n${keyId(prefix)}`, () => ({ type: 'more', profileId, parent: prefix })));
+      if (listing.next)
+        nodes.push(
+          this.intern(`m\n${profileId}\n${keyId(prefix)}`, () => ({ type: 'more', profileId, parent: prefix })),
+        );
       if (nodes.length === 0 && isRoot) nodes.push({ type: 'message', profileId, text: 'No keys', error: false });
       return nodes;
     } catch (err) {

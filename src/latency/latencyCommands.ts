@@ -14,7 +14,11 @@ export class LatencyCommands extends Disposable {
     private readonly manager: ConnectionManager,
   ) {
     super();
-    this.panels = this.register(new WebviewPanels<LatencyPanel>(LATENCY_VIEW_TYPE, env, (webviewPanel, state) => this.restore(webviewPanel, state as { profileId?: string } | undefined)));
+    this.panels = this.register(
+      new WebviewPanels<LatencyPanel>(LATENCY_VIEW_TYPE, env, (webviewPanel, state) =>
+        this.restore(webviewPanel, state as { profileId?: string } | undefined),
+      ),
+    );
     this.register(registerCommand('etcd.latency.open', (node?: { profileId?: string }) => this.open(node?.profileId)));
   }
 
@@ -35,11 +39,16 @@ export class LatencyCommands extends Disposable {
   }
 
   private start(webviewPanel: vscode.WebviewPanel, profileId: string): Promise<LatencyPanel> {
-    return this.panels.track(new LatencyPanel(webviewPanel, this.env, this.manager, profileId), (panel) => panel.start());
+    return this.panels.track(new LatencyPanel(webviewPanel, this.env, this.manager, profileId), (panel) =>
+      panel.start(),
+    );
   }
 
   /** After a reload: probing starts again for the panel's connection (the graphs start empty). */
-  private async restore(webviewPanel: vscode.WebviewPanel, state: { profileId?: string } | undefined): Promise<LatencyPanel | undefined> {
+  private async restore(
+    webviewPanel: vscode.WebviewPanel,
+    state: { profileId?: string } | undefined,
+  ): Promise<LatencyPanel | undefined> {
     if (!state?.profileId || !this.manager.profile(state.profileId)) return undefined;
     return this.start(webviewPanel, state.profileId);
   }

@@ -10,7 +10,16 @@ import { LOAD_LEVELS, LoadLevel, runLoadTest } from '../etcd/latency/loadTest';
 import { ServerMetricsSampler } from '../etcd/serverMetrics';
 import { prompts } from '../host/prompts';
 import { PanelEnvironment, WebviewPanelHost } from '../host/webviewPanelHost';
-import { EndpointDto, HostToLatency, LatencyTickDto, LatencyToHost, MetricsPointDto, StatsDto, finiteOrNull, parseLatencyMessage } from '../shared/latencyProtocol';
+import {
+  EndpointDto,
+  HostToLatency,
+  LatencyTickDto,
+  LatencyToHost,
+  MetricsPointDto,
+  StatsDto,
+  finiteOrNull,
+  parseLatencyMessage,
+} from '../shared/latencyProtocol';
 import { RingBuffer } from '../shared/ringBuffer';
 import { settings } from '../settings';
 import { scrapeTls } from '../etcd/scrapeTls';
@@ -47,7 +56,12 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
     readonly profileId: string,
   ) {
     // Ticks and scrapes are kept here and sent again with `init`; load-test progress is queued.
-    super(panel, env, { bundle: 'latency', stylesheet: true, parse: parseLatencyMessage, resentOnReady: ['init', 'tick', 'metrics'] });
+    super(panel, env, {
+      bundle: 'latency',
+      stylesheet: true,
+      parse: parseLatencyMessage,
+      resentOnReady: ['init', 'tick', 'metrics'],
+    });
   }
 
   /** Starts probing and scraping; resolves once the first round is scheduled. */
@@ -69,14 +83,16 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
       probePrefix: settings.latencyProbePrefix(),
       ops: OPS,
     });
-    this.register(this.probe.onSample((s) => {
-      if (s.outcome === 'ok') return;
-      const key = `${s.endpoint}\n${s.op}`;
-      const f = this.tickFailures.get(key) ?? { errors: 0, timeouts: 0 };
-      if (s.outcome === 'timeout') f.timeouts++;
-      else f.errors++;
-      this.tickFailures.set(key, f);
-    }));
+    this.register(
+      this.probe.onSample((s) => {
+        if (s.outcome === 'ok') return;
+        const key = `${s.endpoint}\n${s.op}`;
+        const f = this.tickFailures.get(key) ?? { errors: 0, timeouts: 0 };
+        if (s.outcome === 'timeout') f.timeouts++;
+        else f.errors++;
+        this.tickFailures.set(key, f);
+      }),
+    );
     this.recorder = new OperationRecorder(connection, windowMs);
     this.sampler = new ServerMetricsSampler({ timeoutMs: connection.timeoutMs, tls: scrapeTls(connection.profile) });
     this.probe.start();
@@ -122,15 +138,31 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
             signal: controller.signal,
             onProgress: (p) => {
               const pct = (p.done / p.total) * 100;
-              progress.report({ message: `${p.done.toLocaleString()} of ${p.total.toLocaleString()} writes`, increment: pct - last });
+              progress.report({
+                message: `${p.done.toLocaleString()} of ${p.total.toLocaleString()} writes`,
+                increment: pct - last,
+              });
               last = pct;
-              this.post({ type: 'load', load: { state: 'running', level, done: p.done, total: p.total, errors: p.errors } });
+              this.post({
+                type: 'load',
+                load: { state: 'running', level, done: p.done, total: p.total, errors: p.errors },
+              });
             },
           });
         },
       );
       const message = `${result.cancelled ? 'Cancelled after' : 'Wrote'} ${result.written.toLocaleString()} keys in ${result.seconds.toFixed(1)} s: ${Math.round(result.opsPerSecond).toLocaleString()} writes/s, p50 ${fmt(result.latency.p50)} · p99 ${fmt(result.latency.p99)} · max ${fmt(result.latency.max)}${result.errors ? `, ${result.errors} errors` : ''}; deleted ${result.cleanedUp.toLocaleString()} keys afterwards.`;
-      this.post({ type: 'load', load: { state: result.cancelled ? 'cancelled' : 'done', level, done: result.written, total: spec.totalOps, errors: result.errors, message } });
+      this.post({
+        type: 'load',
+        load: {
+          state: result.cancelled ? 'cancelled' : 'done',
+          level,
+          done: result.written,
+          total: spec.totalOps,
+          errors: result.errors,
+          message,
+        },
+      });
       void vscode.window.showInformationMessage(`Load test on ${connection.profile.name}: ${message}`);
       return message;
     } catch (err) {
@@ -168,11 +200,21 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
       for (const op of OPS) {
         if (op === 'putDelete' && this.connection?.readOnly) continue;
         const failures = this.tickFailures.get(`${e.url}\n${op}`);
-        probes.push({ endpoint: e.url, op, stats: statsDto(probe.stats(e.url, op)), histogram: probe.histogram(e.url, op), tickErrors: failures?.errors ?? 0, tickTimeouts: failures?.timeouts ?? 0 });
+        probes.push({
+          endpoint: e.url,
+          op,
+          stats: statsDto(probe.stats(e.url, op)),
+          histogram: probe.histogram(e.url, op),
+          tickErrors: failures?.errors ?? 0,
+          tickTimeouts: failures?.timeouts ?? 0,
+        });
       }
     }
     this.tickFailures.clear();
-    const own = [...(this.recorder?.stats() ?? new Map<string, LatencyStats>())].map(([op, stats]) => ({ op, stats: statsDto(stats) }));
+    const own = [...(this.recorder?.stats() ?? new Map<string, LatencyStats>())].map(([op, stats]) => ({
+      op,
+      stats: statsDto(stats),
+    }));
     const tick: LatencyTickDto = { at: Date.now(), probes, own };
     this.ticks.push(tick);
     this.post({ type: 'tick', tick });
@@ -242,22 +284,30 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
   exportText(format: 'csv' | 'json'): string {
     const ticks = this.ticks.toArray();
     const metrics = this.metrics.toArray();
-    if (format === 'json') return JSON.stringify({ connection: this.connection?.profile.name, endpoints: this.endpoints, ticks, metrics }, null, 1);
+    if (format === 'json')
+      return JSON.stringify(
+        { connection: this.connection?.profile.name, endpoints: this.endpoints, ticks, metrics },
+        null,
+        1,
+      );
     const rows = ['time,source,endpoint,series,value'];
     const csv = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
     for (const t of ticks) {
       const time = new Date(t.at).toISOString();
       for (const p of t.probes) {
-        for (const [k, v] of Object.entries(p.stats)) if (v !== null) rows.push([time, 'probe', csv(p.endpoint), csv(`${p.op}.${k}`), String(v)].join(','));
+        for (const [k, v] of Object.entries(p.stats))
+          if (v !== null) rows.push([time, 'probe', csv(p.endpoint), csv(`${p.op}.${k}`), String(v)].join(','));
       }
       for (const o of t.own) {
-        for (const [k, v] of Object.entries(o.stats)) if (v !== null) rows.push([time, 'extension', '', csv(`${o.op}.${k}`), String(v)].join(','));
+        for (const [k, v] of Object.entries(o.stats))
+          if (v !== null) rows.push([time, 'extension', '', csv(`${o.op}.${k}`), String(v)].join(','));
       }
     }
     for (const m of metrics) {
       const time = new Date(m.at).toISOString();
       if (!m.ok) rows.push([time, 'metrics', csv(m.endpoint), 'unreachable', ''].join(','));
-      for (const [k, v] of Object.entries(m.values)) rows.push([time, 'metrics', csv(m.endpoint), csv(k), String(v)].join(','));
+      for (const [k, v] of Object.entries(m.values))
+        rows.push([time, 'metrics', csv(m.endpoint), csv(k), String(v)].join(','));
     }
     return rows.join('\n') + '\n';
   }
@@ -271,7 +321,12 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
   }
 
   private async savePng(dataUrl: string, name: string): Promise<void> {
-    const safe = name.replace(/[^\w.]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60).toLowerCase() || 'chart';
+    const safe =
+      name
+        .replace(/[^\w.]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 60)
+        .toLowerCase() || 'chart';
     const dir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir();
     await this.saveAs(
       { title: 'Save chart as PNG', filters: { PNG: ['png'] }, defaultUri: vscode.Uri.file(join(dir, `${safe}.png`)) },
@@ -282,7 +337,16 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
 }
 
 function statsDto(s: LatencyStats): StatsDto {
-  return { count: s.count, errors: s.errors, timeouts: s.timeouts, p50: finiteOrNull(s.p50), p95: finiteOrNull(s.p95), p99: finiteOrNull(s.p99), max: finiteOrNull(s.max), mean: finiteOrNull(s.mean) };
+  return {
+    count: s.count,
+    errors: s.errors,
+    timeouts: s.timeouts,
+    p50: finiteOrNull(s.p50),
+    p95: finiteOrNull(s.p95),
+    p99: finiteOrNull(s.p99),
+    max: finiteOrNull(s.max),
+    mean: finiteOrNull(s.mean),
+  };
 }
 
 function fmt(ms: number): string {

@@ -1,7 +1,17 @@
 import * as vscode from 'vscode';
 import { ConnectionManager } from '../connections/connectionManager';
 import { displayKey } from '../etcd/keyCodec';
-import { KeepAliveSession, grantLease, inspectLease, keepAliveOnce, leaseHex, lockGroups, parseLeaseId, remainingTtl, revokeLease } from '../etcd/leases';
+import {
+  KeepAliveSession,
+  grantLease,
+  inspectLease,
+  keepAliveOnce,
+  leaseHex,
+  lockGroups,
+  parseLeaseId,
+  remainingTtl,
+  revokeLease,
+} from '../etcd/leases';
 import { casPut, readValue } from '../etcd/values';
 import { staleSinceText } from '../shared/staleness';
 import { KeyTreeProvider, TreeNode } from '../keys/keyTreeProvider';
@@ -17,7 +27,9 @@ type LeaseTarget = Extract<LeaseNode, { type: 'lease' }>;
 /** Grant, revoke (with a preview of the keys it deletes), keep-alive once or continuously, attach/detach, inspect, locks. */
 export class LeaseCommands extends Disposable {
   private readonly sessions = new Map<string, KeepAliveSession>();
-  private readonly statusItem = this.register(vscode.window.createStatusBarItem('etcd.keepAlive', vscode.StatusBarAlignment.Left, 49));
+  private readonly statusItem = this.register(
+    vscode.window.createStatusBarItem('etcd.keepAlive', vscode.StatusBarAlignment.Left, 49),
+  );
 
   constructor(
     private readonly manager: ConnectionManager,
@@ -52,9 +64,16 @@ export class LeaseCommands extends Disposable {
     if (!profileId) return;
     const connection = await this.manager.get(profileId);
     connection.assertWritable('grant a lease');
-    const ttl = await vscode.window.showInputBox({ title: 'Grant lease: TTL in seconds', value: '60', validateInput: (v) => (/^\d+$/.test(v) && +v > 0 ? undefined : 'Enter seconds.') });
+    const ttl = await vscode.window.showInputBox({
+      title: 'Grant lease: TTL in seconds',
+      value: '60',
+      validateInput: (v) => (/^\d+$/.test(v) && +v > 0 ? undefined : 'Enter seconds.'),
+    });
     if (!ttl) return;
-    const idText = await vscode.window.showInputBox({ title: 'Lease id (hex, optional — empty lets etcd choose)', validateInput: (v) => (!v || /^(0x)?[0-9a-f]{1,16}$/i.test(v.trim()) ? undefined : 'Hex id, like etcdctl shows.') });
+    const idText = await vscode.window.showInputBox({
+      title: 'Lease id (hex, optional — empty lets etcd choose)',
+      validateInput: (v) => (!v || /^(0x)?[0-9a-f]{1,16}$/i.test(v.trim()) ? undefined : 'Hex id, like etcdctl shows.'),
+    });
     if (idText === undefined) return;
     const id = await grantLease(connection, Number(ttl), idText ? parseLeaseId(idText) : undefined);
     this.leases.refresh(profileId);
@@ -66,7 +85,10 @@ export class LeaseCommands extends Disposable {
     const connection = await this.manager.get(node.profileId);
     connection.assertWritable('revoke a lease');
     const info = await inspectLease(connection, node.id);
-    const shown = info.keys.slice(0, 15).map((k) => `  ${displayKey(k)}`).join('\n');
+    const shown = info.keys
+      .slice(0, 15)
+      .map((k) => `  ${displayKey(k)}`)
+      .join('\n');
     const total = info.keys.length + info.foreignKeys;
     const ok = await prompts.confirm(
       `Revoke lease ${leaseHex(node.id)}? ${total === 0 ? 'No key is attached.' : `${total} attached key${total === 1 ? '' : 's'} will be deleted.`}`,
@@ -102,7 +124,10 @@ export class LeaseCommands extends Disposable {
       if (s.state === 'stale') this.leases.keptAlive.set(node.id, staleSinceText(s.since));
       if (s.state === 'disconnected') {
         this.leases.keptAlive.set(node.id, 'disconnected');
-        void vscode.window.setStatusBarMessage(`etcd: keep-alive of lease ${leaseHex(node.id)} cannot reach the cluster: ${s.message}`, 5000);
+        void vscode.window.setStatusBarMessage(
+          `etcd: keep-alive of lease ${leaseHex(node.id)} cannot reach the cluster: ${s.message}`,
+          5000,
+        );
       }
       if (s.state === 'lost') {
         this.stopKeepAlive(node.id);
@@ -137,9 +162,13 @@ export class LeaseCommands extends Disposable {
     this.statusItem.text =
       `$(pulse) keep-alive: ${this.sessions.size} lease${this.sessions.size === 1 ? '' : 's'}` +
       `${stale.length ? ` · ${stale.length} ${staleSinceText(Math.min(...stale))}` : ''}${down ? ` · ${down} cannot reach etcd` : ''}`;
-    this.statusItem.backgroundColor = down || stale.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    this.statusItem.backgroundColor =
+      down || stale.length ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.statusItem.tooltip = [...this.sessions.values()]
-      .map((s) => `${leaseHex(s.leaseId)}: ${s.state.state === 'stale' ? `${staleSinceText(s.state.since)} (${s.state.message})` : s.state.state}`)
+      .map(
+        (s) =>
+          `${leaseHex(s.leaseId)}: ${s.state.state === 'stale' ? `${staleSinceText(s.state.since)} (${s.state.message})` : s.state.state}`,
+      )
       .join('\n');
     this.statusItem.show();
   }
@@ -147,7 +176,10 @@ export class LeaseCommands extends Disposable {
   private async inspect(): Promise<void> {
     const profileId = await this.profileOf();
     if (!profileId) return;
-    const text = await vscode.window.showInputBox({ title: 'Inspect lease: id (hex, as etcdctl shows)', validateInput: (v) => (/^(0x)?[0-9a-f]{1,16}$/i.test(v.trim()) ? undefined : 'Hex id.') });
+    const text = await vscode.window.showInputBox({
+      title: 'Inspect lease: id (hex, as etcdctl shows)',
+      validateInput: (v) => (/^(0x)?[0-9a-f]{1,16}$/i.test(v.trim()) ? undefined : 'Hex id.'),
+    });
     if (!text) return;
     const connection = await this.manager.get(profileId);
     const info = await inspectLease(connection, parseLeaseId(text));
@@ -156,7 +188,10 @@ export class LeaseCommands extends Disposable {
       detail:
         info.ttl < 0
           ? 'This lease does not exist (expired or revoked).'
-          : `decimal ${info.id}\ngranted TTL ${info.grantedTtl} s, ${remainingTtl(info).toFixed(0)} s left\n${info.keys.length + info.foreignKeys} key(s):\n${info.keys.slice(0, 20).map((k) => `  ${displayKey(k)}`).join('\n')}`,
+          : `decimal ${info.id}\ngranted TTL ${info.grantedTtl} s, ${remainingTtl(info).toFixed(0)} s left\n${info.keys.length + info.foreignKeys} key(s):\n${info.keys
+              .slice(0, 20)
+              .map((k) => `  ${displayKey(k)}`)
+              .join('\n')}`,
     });
   }
 
@@ -166,7 +201,13 @@ export class LeaseCommands extends Disposable {
     connection.assertWritable('attach a lease');
     const list = await this.leases.leasesOf(node.profileId);
     const pick = await vscode.window.showQuickPick(
-      list.filter((l) => remainingTtl(l) > 0).map((l) => ({ label: leaseHex(l.id), description: `${Math.ceil(remainingTtl(l))} s left · ${l.keys.length} keys`, id: l.id })),
+      list
+        .filter((l) => remainingTtl(l) > 0)
+        .map((l) => ({
+          label: leaseHex(l.id),
+          description: `${Math.ceil(remainingTtl(l))} s left · ${l.keys.length} keys`,
+          id: l.id,
+        })),
       { title: `Attach ${displayKey(node.key)} to lease…` },
     );
     if (!pick) return;
@@ -183,7 +224,10 @@ export class LeaseCommands extends Disposable {
     const connection = await this.manager.get(profileId);
     const record = await readValue(connection, key);
     if (!record) throw new Error(`${displayKey(key)} no longer exists.`);
-    const result = await casPut(connection, key, record.value, record.modRevision, { lease, maxValueBytes: settings.maxValueBytes() });
+    const result = await casPut(connection, key, record.value, record.modRevision, {
+      lease,
+      maxValueBytes: settings.maxValueBytes(),
+    });
     if (!result.ok) throw new Error(`${displayKey(key)} changed meanwhile; its lease was not changed.`);
     this.leases.refresh(profileId);
     this.keyTree.refresh();
@@ -193,7 +237,11 @@ export class LeaseCommands extends Disposable {
     if (node.type !== 'key' || !node.meta || node.meta.lease === '0') return;
     await this.leases.leasesOf(node.profileId);
     await vscode.commands.executeCommand('etcd.leases.focus');
-    await this.view.reveal(this.leases.leaseNode(node.profileId, node.meta.lease), { select: true, focus: true, expand: true });
+    await this.view.reveal(this.leases.leaseNode(node.profileId, node.meta.lease), {
+      select: true,
+      focus: true,
+      expand: true,
+    });
   }
 
   private async locks(node: TreeNode): Promise<void> {
@@ -207,8 +255,14 @@ export class LeaseCommands extends Disposable {
     await vscode.window.showQuickPick(
       groups.flatMap((g) => [
         { label: displayKey(g.name), kind: vscode.QuickPickItemKind.Separator },
-        { label: `$(lock) holder ${displayKey(g.holder.key.subarray(g.name.length))}`, description: `create revision ${g.holder.createRevision}${g.holder.lease !== '0' ? ` · lease ${leaseHex(g.holder.lease)}` : ''}` },
-        ...g.waiters.map((w, i) => ({ label: `$(watch) waiter ${i + 1}: ${displayKey(w.key.subarray(g.name.length))}`, description: `create revision ${w.createRevision}` })),
+        {
+          label: `$(lock) holder ${displayKey(g.holder.key.subarray(g.name.length))}`,
+          description: `create revision ${g.holder.createRevision}${g.holder.lease !== '0' ? ` · lease ${leaseHex(g.holder.lease)}` : ''}`,
+        },
+        ...g.waiters.map((w, i) => ({
+          label: `$(watch) waiter ${i + 1}: ${displayKey(w.key.subarray(g.name.length))}`,
+          description: `create revision ${w.createRevision}`,
+        })),
       ]),
       { title: `Locks and elections under ${displayKey(node.key)} (holder = lowest create revision)` },
     );

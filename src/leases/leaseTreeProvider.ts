@@ -78,7 +78,10 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
   getTreeItem(node: LeaseNode): vscode.TreeItem {
     switch (node.type) {
       case 'connection': {
-        const item = new vscode.TreeItem(this.manager.profile(node.profileId)?.name ?? node.profileId, vscode.TreeItemCollapsibleState.Collapsed);
+        const item = new vscode.TreeItem(
+          this.manager.profile(node.profileId)?.name ?? node.profileId,
+          vscode.TreeItemCollapsibleState.Collapsed,
+        );
         item.id = `lease-conn/${node.profileId}`;
         item.iconPath = new vscode.ThemeIcon('database');
         const list = this.leases.get(node.profileId);
@@ -89,7 +92,10 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
       case 'lease': {
         const lease = this.lease(node.profileId, node.id);
         const hex = leaseHex(node.id);
-        const item = new vscode.TreeItem(hex, lease && lease.keys.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+        const item = new vscode.TreeItem(
+          hex,
+          lease && lease.keys.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+        );
         item.id = `lease/${node.profileId}/${node.id}`;
         if (!lease) return item;
         const left = remainingTtl(lease);
@@ -102,7 +108,11 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
           : `${Math.ceil(left)} s / ${lease.grantedTtl} s · ${keys === 0 ? 'no keys' : `${keys} key${keys === 1 ? '' : 's'}`}${kept ? ` · keep-alive ${kept}` : ''}`;
         item.iconPath = new vscode.ThemeIcon(
           expired ? 'error' : soon ? 'warning' : keys === 0 ? 'circle-slash' : kept ? 'pulse' : 'watch',
-          expired ? new vscode.ThemeColor('errorForeground') : soon ? new vscode.ThemeColor('editorWarning.foreground') : undefined,
+          expired
+            ? new vscode.ThemeColor('errorForeground')
+            : soon
+              ? new vscode.ThemeColor('editorWarning.foreground')
+              : undefined,
         );
         item.tooltip = `lease ${hex} (decimal ${node.id})\ngranted TTL ${lease.grantedTtl} s, ${expired ? 'expired' : `${left.toFixed(1)} s left`}\n${keys} attached key(s)${soon ? '\nabout to expire' : ''}`;
         item.contextValue = kept ? 'etcd.lease.kept' : 'etcd.lease';
@@ -125,7 +135,10 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
   }
 
   async getChildren(node?: LeaseNode): Promise<LeaseNode[]> {
-    if (!node) return this.manager.profiles.map((p) => this.intern(`c/${p.id}`, () => ({ type: 'connection', profileId: p.id })));
+    if (!node)
+      return this.manager.profiles.map((p) =>
+        this.intern(`c/${p.id}`, () => ({ type: 'connection', profileId: p.id })),
+      );
     if (node.type === 'connection') {
       try {
         const list = await this.leasesOf(node.profileId);
@@ -143,7 +156,8 @@ export class LeaseTreeProvider extends Disposable implements vscode.TreeDataProv
   }
 
   getParent(node: LeaseNode): LeaseNode | undefined {
-    if (node.type === 'lease') return this.intern(`c/${node.profileId}`, () => ({ type: 'connection', profileId: node.profileId }));
+    if (node.type === 'lease')
+      return this.intern(`c/${node.profileId}`, () => ({ type: 'connection', profileId: node.profileId }));
     return undefined;
   }
 

@@ -103,7 +103,9 @@ export function parseLatencyMessage(raw: unknown): LatencyToHost | undefined {
     case 'export':
       return m.format === 'csv' || m.format === 'json' ? { type: 'export', format: m.format } : undefined;
     case 'savePng':
-      return typeof m.dataUrl === 'string' && m.dataUrl.startsWith('data:image/png;base64,') && typeof m.name === 'string'
+      return typeof m.dataUrl === 'string' &&
+        m.dataUrl.startsWith('data:image/png;base64,') &&
+        typeof m.name === 'string'
         ? { type: 'savePng', dataUrl: m.dataUrl, name: m.name }
         : undefined;
     default:

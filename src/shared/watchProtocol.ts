@@ -46,7 +46,13 @@ export interface WatchStatusDto {
 }
 
 export type HostToWatch =
-  | { readonly type: 'init'; readonly title: string; readonly watches: WatchInfo[]; readonly capacity: number; readonly recording: boolean }
+  | {
+      readonly type: 'init';
+      readonly title: string;
+      readonly watches: WatchInfo[];
+      readonly capacity: number;
+      readonly recording: boolean;
+    }
   | { readonly type: 'events'; readonly events: WatchEventDto[]; readonly dropped: number }
   | { readonly type: 'status'; readonly status: WatchStatusDto }
   | { readonly type: 'watches'; readonly watches: WatchInfo[] }

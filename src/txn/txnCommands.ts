@@ -48,12 +48,20 @@ export class TxnCommands extends Disposable {
    */
   async fromSelection(node?: KeyTarget, selected?: KeyTarget[]): Promise<vscode.TextEditor | undefined> {
     const nodes = (selected?.length ? selected : node ? [node] : []).filter((n) => n.type === 'key');
-    if (!nodes.length) throw new EtcdExplorerError('invalid', 'Select one or more keys (not folders) in the etcd view first.');
+    if (!nodes.length)
+      throw new EtcdExplorerError('invalid', 'Select one or more keys (not folders) in the etcd view first.');
     const profileIds = new Set(nodes.map((n) => n.profileId));
-    if (profileIds.size > 1) throw new EtcdExplorerError('invalid', 'The selected keys belong to different connections; a Txn runs against one.');
+    if (profileIds.size > 1)
+      throw new EtcdExplorerError(
+        'invalid',
+        'The selected keys belong to different connections; a Txn runs against one.',
+      );
     const profileId = nodes[0].profileId;
     if (nodes.length > settings.maxTxnOps()) {
-      throw new EtcdExplorerError('tooManyOps', `${nodes.length} keys selected, but one Txn holds at most ${settings.maxTxnOps()} operations (etcd.txn.maxOps).`);
+      throw new EtcdExplorerError(
+        'tooManyOps',
+        `${nodes.length} keys selected, but one Txn holds at most ${settings.maxTxnOps()} operations (etcd.txn.maxOps).`,
+      );
     }
     const connection = await this.manager.get(profileId);
     const records = [];
@@ -90,7 +98,9 @@ export class TxnCommands extends Disposable {
   /** Opens an untitled *.etcdtxn.yaml document (diagnostics and CodeLens apply at once) bound to a connection. */
   private async openDraft(text: string, profileId?: string): Promise<vscode.TextEditor> {
     const dir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? homedir();
-    const uri = vscode.Uri.file(path.join(dir, `txn-${Date.now().toString(36)}-${++this.untitledCounter}.etcdtxn.yaml`)).with({ scheme: 'untitled' });
+    const uri = vscode.Uri.file(
+      path.join(dir, `txn-${Date.now().toString(36)}-${++this.untitledCounter}.etcdtxn.yaml`),
+    ).with({ scheme: 'untitled' });
     const doc = await vscode.workspace.openTextDocument(uri);
     const editor = await vscode.window.showTextDocument(doc);
     await editor.edit((e) => e.insert(new vscode.Position(0, 0), text));
@@ -136,7 +146,10 @@ export class TxnCommands extends Disposable {
           continue;
         }
         if (pick.action === 'run' && !draft.compare.length) {
-          if (!(await prompts.confirm('This Txn has no compares: its success operations always run.', undefined, 'Run'))) continue;
+          if (
+            !(await prompts.confirm('This Txn has no compares: its success operations always run.', undefined, 'Run'))
+          )
+            continue;
         }
         const spec = parsed.spec;
         const result = await vscode.window.withProgress<TxnResult | DryRunResult>(
@@ -146,7 +159,10 @@ export class TxnCommands extends Disposable {
               ? dryRunTxn(connection, spec, { signal: toAbortSignal(token) })
               : runTxn(connection, spec, { signal: toAbortSignal(token), maxTxnOps: settings.maxTxnOps() }),
         );
-        await this.documents.showResult(renderTxnResult(result, connection.profile.name), pick.action === 'dry' ? 'dry-run' : 'result');
+        await this.documents.showResult(
+          renderTxnResult(result, connection.profile.name),
+          pick.action === 'dry' ? 'dry-run' : 'result',
+        );
         if (pick.action === 'run') {
           this.tree.refresh();
           return;
@@ -158,15 +174,23 @@ export class TxnCommands extends Disposable {
   private async askCompare(): Promise<Record<string, unknown> | undefined> {
     const key = await askKey('Key to compare');
     if (key === undefined) return undefined;
-    const target = await vscode.window.showQuickPick(['mod_revision', 'version', 'create_revision', 'value', 'lease'], { title: `Compare which field of ${key}?` });
+    const target = await vscode.window.showQuickPick(['mod_revision', 'version', 'create_revision', 'value', 'lease'], {
+      title: `Compare which field of ${key}?`,
+    });
     if (!target) return undefined;
     const op = await vscode.window.showQuickPick(['==', '!=', '<', '>'], { title: `${key} ${target} …` });
     if (!op) return undefined;
-    const hint = target === 'value' ? 'text' : target === 'lease' ? 'lease id in hex (0: no lease)' : 'a revision / version number (0: the key does not exist)';
+    const hint =
+      target === 'value'
+        ? 'text'
+        : target === 'lease'
+          ? 'lease id in hex (0: no lease)'
+          : 'a revision / version number (0: the key does not exist)';
     const value = await vscode.window.showInputBox({
       title: `${key} ${target} ${op} …`,
       prompt: hint,
-      validateInput: (v) => (target === 'value' || target === 'lease' || /^\d+$/.test(v) ? undefined : 'Enter a non-negative integer.'),
+      validateInput: (v) =>
+        target === 'value' || target === 'lease' || /^\d+$/.test(v) ? undefined : 'Enter a non-negative integer.',
     });
     if (value === undefined) return undefined;
     return { key, target, op, value: target === 'value' || target === 'lease' ? value : Number(value) };
@@ -188,7 +212,9 @@ export class TxnCommands extends Disposable {
       const value = await vscode.window.showInputBox({ title: `Value for ${key}`, prompt: 'Text (UTF-8)' });
       return value === undefined ? undefined : { put: { key, value } };
     }
-    const scope = await vscode.window.showQuickPick(['only this key', 'every key with this prefix'], { title: `${kind.label} ${key}` });
+    const scope = await vscode.window.showQuickPick(['only this key', 'every key with this prefix'], {
+      title: `${kind.label} ${key}`,
+    });
     if (!scope) return undefined;
     return { [kind.label]: { key, ...(scope.startsWith('every') ? { prefix: true } : {}) } };
   }

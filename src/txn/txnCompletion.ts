@@ -11,18 +11,50 @@ interface Snippet {
 
 /** Items of a branch (`success:` / `failure:`) and of `compare:`, as snippets in the document's flow style. */
 const BRANCH_ITEMS: Snippet[] = [
-  { label: 'put', detail: 'write a value (optional lease id in hex)', body: '- put: { key: ${1:/key}, value: "${2:value}" }' },
-  { label: 'put with lease', detail: 'write a value attached to a lease', body: '- put: { key: ${1:/key}, value: "${2:value}", lease: ${3:694d7a1c2b3f0a11} }' },
+  {
+    label: 'put',
+    detail: 'write a value (optional lease id in hex)',
+    body: '- put: { key: ${1:/key}, value: "${2:value}" }',
+  },
+  {
+    label: 'put with lease',
+    detail: 'write a value attached to a lease',
+    body: '- put: { key: ${1:/key}, value: "${2:value}", lease: ${3:694d7a1c2b3f0a11} }',
+  },
   { label: 'get', detail: 'read a key', body: '- get: { key: ${1:/key} }' },
-  { label: 'get prefix', detail: 'read every key with a prefix', body: '- get: { key: ${1:/prefix/}, prefix: true${2:, limit: 100} }' },
+  {
+    label: 'get prefix',
+    detail: 'read every key with a prefix',
+    body: '- get: { key: ${1:/prefix/}, prefix: true${2:, limit: 100} }',
+  },
   { label: 'delete', detail: 'delete a key', body: '- delete: { key: ${1:/key} }' },
-  { label: 'delete prefix', detail: 'delete every key with a prefix', body: '- delete: { key: ${1:/prefix/}, prefix: true }' },
+  {
+    label: 'delete prefix',
+    detail: 'delete every key with a prefix',
+    body: '- delete: { key: ${1:/prefix/}, prefix: true }',
+  },
 ];
 const COMPARE_ITEMS: Snippet[] = [
-  { label: 'compare mod_revision', detail: 'compare-and-swap: the key is unchanged since revision N', body: '- key: ${1:/key}\n  target: mod_revision\n  op: "=="\n  value: ${2:0}' },
-  { label: 'compare absent', detail: 'the key does not exist (create_revision == 0)', body: '- key: ${1:/key}\n  target: create_revision\n  op: "=="\n  value: 0' },
-  { label: 'compare value', detail: 'the key holds this value', body: '- key: ${1:/key}\n  target: value\n  op: "=="\n  value: "${2:expected}"' },
-  { label: 'compare version', detail: 'the key was written N times since creation', body: '- key: ${1:/key}\n  target: version\n  op: "${2|==,!=,<,>|}"\n  value: ${3:1}' },
+  {
+    label: 'compare mod_revision',
+    detail: 'compare-and-swap: the key is unchanged since revision N',
+    body: '- key: ${1:/key}\n  target: mod_revision\n  op: "=="\n  value: ${2:0}',
+  },
+  {
+    label: 'compare absent',
+    detail: 'the key does not exist (create_revision == 0)',
+    body: '- key: ${1:/key}\n  target: create_revision\n  op: "=="\n  value: 0',
+  },
+  {
+    label: 'compare value',
+    detail: 'the key holds this value',
+    body: '- key: ${1:/key}\n  target: value\n  op: "=="\n  value: "${2:expected}"',
+  },
+  {
+    label: 'compare version',
+    detail: 'the key was written N times since creation',
+    body: '- key: ${1:/key}\n  target: version\n  op: "${2|==,!=,<,>|}"\n  value: ${3:1}',
+  },
 ];
 const TOP_LEVEL: Snippet[] = [
   { label: 'compare', detail: 'conditions that choose the branch', body: 'compare:\n  ' },
@@ -36,13 +68,22 @@ const TOP_LEVEL: Snippet[] = [
  */
 export class TxnCompletionProvider implements vscode.CompletionItemProvider {
   static register(): vscode.Disposable {
-    return vscode.languages.registerCompletionItemProvider([{ pattern: '**/*.etcdtxn.{yaml,yml}' }], new TxnCompletionProvider(), ':', ' ', '-');
+    return vscode.languages.registerCompletionItemProvider(
+      [{ pattern: '**/*.etcdtxn.{yaml,yml}' }],
+      new TxnCompletionProvider(),
+      ':',
+      ' ',
+      '-',
+    );
   }
 
   provideCompletionItems(document: vscode.TextDocument, position: vscode.Position): vscode.CompletionItem[] {
     const line = document.lineAt(position.line).text.slice(0, position.character);
     const value = /^\s*(?:-\s+)?(target|op):\s*"?([^"]*)$/.exec(line);
-    if (value) return (value[1] === 'target' ? TARGETS : OPS).map((v) => this.plain(v, value[1] === 'op' ? `"${v}"` : v, value[2]));
+    if (value)
+      return (value[1] === 'target' ? TARGETS : OPS).map((v) =>
+        this.plain(v, value[1] === 'op' ? `"${v}"` : v, value[2]),
+      );
     if (/^\S*$/.test(line)) return TOP_LEVEL.map((s) => this.snippet(s, vscode.CompletionItemKind.Module));
     const section = this.section(document, position.line);
     if (!/^\s*-?\s*\w*$/.test(line)) return [];
@@ -51,7 +92,13 @@ export class TxnCompletionProvider implements vscode.CompletionItemProvider {
     const dash = /-\s*\w*$/.exec(line);
     return items.map((s) => {
       const item = this.snippet(s, vscode.CompletionItemKind.Snippet);
-      if (dash) item.range = new vscode.Range(position.line, position.character - dash[0].length, position.line, position.character);
+      if (dash)
+        item.range = new vscode.Range(
+          position.line,
+          position.character - dash[0].length,
+          position.line,
+          position.character,
+        );
       return item;
     });
   }

@@ -43,10 +43,12 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     this.register(vscode.languages.registerCodeLensProvider(selector, this));
     this.register(vscode.workspace.onDidOpenTextDocument((d) => this.validate(d)));
     this.register(vscode.workspace.onDidChangeTextDocument((e) => this.validateSoon(e.document)));
-    this.register(vscode.workspace.onDidCloseTextDocument((d) => {
-      this.diagnostics.delete(d.uri);
-      this.chosen.delete(d.uri.toString());
-    }));
+    this.register(
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        this.diagnostics.delete(d.uri);
+        this.chosen.delete(d.uri.toString());
+      }),
+    );
     this.register(manager.onDidChangeProfiles(() => this.lensEmitter.fire()));
     this.register(manager.onDidChangeConnection(() => this.lensEmitter.fire()));
     this.register(settings.onDidChange('txn', () => vscode.workspace.textDocuments.forEach((d) => this.validate(d))));
@@ -66,7 +68,11 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     const parsed = parseTxnDocument(document.getText(), format, { maxTxnOps: settings.maxTxnOps() });
     const diagnostics = parsed.diagnostics.map((d) => {
       const range = new vscode.Range(document.positionAt(d.start), document.positionAt(Math.max(d.end, d.start)));
-      const diagnostic = new vscode.Diagnostic(range, d.message, d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning);
+      const diagnostic = new vscode.Diagnostic(
+        range,
+        d.message,
+        d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning,
+      );
       diagnostic.source = 'etcd txn';
       return diagnostic;
     });
@@ -78,23 +84,45 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     if (!txnFormat(document)) return;
     const key = document.uri.toString();
     clearTimeout(this.pending.get(key));
-    this.pending.set(key, setTimeout(() => {
-      this.pending.delete(key);
-      this.validate(document);
-    }, 150));
+    this.pending.set(
+      key,
+      setTimeout(() => {
+        this.pending.delete(key);
+        this.validate(document);
+      }, 150),
+    );
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     if (!txnFormat(document)) return [];
     const top = new vscode.Range(0, 0, 0, 0);
     const profileId = this.connectionFor(document.uri);
-    const name = profileId ? this.manager.profile(profileId)?.name ?? profileId : undefined;
-    if (!name) return [new vscode.CodeLens(top, { title: '$(plug) Add an etcd connection to run this Txn', command: 'etcd.connection.add' })];
+    const name = profileId ? (this.manager.profile(profileId)?.name ?? profileId) : undefined;
+    if (!name)
+      return [
+        new vscode.CodeLens(top, {
+          title: '$(plug) Add an etcd connection to run this Txn',
+          command: 'etcd.connection.add',
+        }),
+      ];
     const readOnly = this.manager.profile(profileId!)?.readOnly;
     return [
-      new vscode.CodeLens(top, { title: `$(play) Run against ${name}${readOnly ? ' (read-only)' : ''}`, command: 'etcd.txn.run', arguments: [document.uri] }),
-      new vscode.CodeLens(top, { title: '$(debug-alt) Dry run', tooltip: 'Evaluate the compares at the current revision without writing', command: 'etcd.txn.dryRun', arguments: [document.uri] }),
-      new vscode.CodeLens(top, { title: '$(server-environment) Connection…', command: 'etcd.txn.chooseConnection', arguments: [document.uri] }),
+      new vscode.CodeLens(top, {
+        title: `$(play) Run against ${name}${readOnly ? ' (read-only)' : ''}`,
+        command: 'etcd.txn.run',
+        arguments: [document.uri],
+      }),
+      new vscode.CodeLens(top, {
+        title: '$(debug-alt) Dry run',
+        tooltip: 'Evaluate the compares at the current revision without writing',
+        command: 'etcd.txn.dryRun',
+        arguments: [document.uri],
+      }),
+      new vscode.CodeLens(top, {
+        title: '$(server-environment) Connection…',
+        command: 'etcd.txn.chooseConnection',
+        arguments: [document.uri],
+      }),
     ];
   }
 
@@ -102,7 +130,9 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
   connectionFor(uri: vscode.Uri): string | undefined {
     const chosen = this.chosen.get(uri.toString());
     if (chosen && this.manager.profile(chosen)) return chosen;
-    return this.manager.active?.profile.id ?? (this.manager.profiles.length === 1 ? this.manager.profiles[0].id : undefined);
+    return (
+      this.manager.active?.profile.id ?? (this.manager.profiles.length === 1 ? this.manager.profiles[0].id : undefined)
+    );
   }
 
   setConnection(uri: vscode.Uri, profileId: string): void {
@@ -114,7 +144,11 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     const target = uri ?? vscode.window.activeTextEditor?.document.uri;
     if (!target) return;
     const pick = await vscode.window.showQuickPick(
-      this.manager.profiles.map((p) => ({ label: p.name, description: [p.endpoints.join(', '), p.readOnly ? 'read-only' : ''].filter(Boolean).join(' · '), id: p.id })),
+      this.manager.profiles.map((p) => ({
+        label: p.name,
+        description: [p.endpoints.join(', '), p.readOnly ? 'read-only' : ''].filter(Boolean).join(' · '),
+        id: p.id,
+      })),
       { title: 'Run this Txn against' },
     );
     if (pick) this.setConnection(target, pick.id);
@@ -125,20 +159,31 @@ export class TxnDocuments extends Disposable implements vscode.CodeLensProvider 
     const document = uri ? await vscode.workspace.openTextDocument(uri) : vscode.window.activeTextEditor?.document;
     if (!document) return undefined;
     const format = txnFormat(document);
-    if (!format) throw new EtcdExplorerError('invalid', 'This is not a Txn document: name it *.etcdtxn.yaml or *.etcdtxn.json.');
+    if (!format)
+      throw new EtcdExplorerError('invalid', 'This is not a Txn document: name it *.etcdtxn.yaml or *.etcdtxn.json.');
     const parsed = parseTxnDocument(document.getText(), format, { maxTxnOps: settings.maxTxnOps() });
     this.validate(document);
     const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
     if (!parsed.spec || errors.length) {
-      throw new EtcdExplorerError('invalid', `The Txn has ${errors.length || 'some'} problem${errors.length === 1 ? '' : 's'} (see the Problems panel); nothing was sent. First: ${errors[0]?.message ?? 'the document is empty.'}`);
+      throw new EtcdExplorerError(
+        'invalid',
+        `The Txn has ${errors.length || 'some'} problem${errors.length === 1 ? '' : 's'} (see the Problems panel); nothing was sent. First: ${errors[0]?.message ?? 'the document is empty.'}`,
+      );
     }
     const profileId = this.connectionFor(document.uri);
     if (!profileId) throw new EtcdExplorerError('config', 'No etcd connection to run against: add one first.');
     const connection = await this.manager.connected(profileId);
     const spec = parsed.spec;
     const result = await vscode.window.withProgress<TxnResult | DryRunResult>(
-      { location: vscode.ProgressLocation.Notification, title: `${dryRun ? 'Dry-running' : 'Running'} the Txn against ${connection.profile.name}…`, cancellable: true },
-      (_p, token) => (dryRun ? dryRunTxn(connection, spec, { signal: toAbortSignal(token) }) : runTxn(connection, spec, { signal: toAbortSignal(token), maxTxnOps: settings.maxTxnOps() })),
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `${dryRun ? 'Dry-running' : 'Running'} the Txn against ${connection.profile.name}…`,
+        cancellable: true,
+      },
+      (_p, token) =>
+        dryRun
+          ? dryRunTxn(connection, spec, { signal: toAbortSignal(token) })
+          : runTxn(connection, spec, { signal: toAbortSignal(token), maxTxnOps: settings.maxTxnOps() }),
     );
     return this.showResult(renderTxnResult(result, connection.profile.name), dryRun ? 'dry-run' : 'result');
   }

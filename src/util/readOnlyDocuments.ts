@@ -49,7 +49,11 @@ export class ReadOnlyDocuments extends Disposable implements vscode.TextDocument
   async showText(uri: vscode.Uri, text: string, language: string): Promise<vscode.Uri> {
     this.set(uri, text);
     const doc = await vscode.languages.setTextDocumentLanguage(await vscode.workspace.openTextDocument(uri), language);
-    await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
+    await vscode.window.showTextDocument(doc, {
+      viewColumn: vscode.ViewColumn.Beside,
+      preview: true,
+      preserveFocus: true,
+    });
     return uri;
   }
 }

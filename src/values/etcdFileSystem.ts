@@ -29,8 +29,12 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
   constructor(private readonly manager: ConnectionManager) {
     super();
     this.register(vscode.workspace.registerFileSystemProvider(VALUE_SCHEME, this, { isCaseSensitive: true }));
-    this.register(vscode.workspace.registerFileSystemProvider(SNAPSHOT_SCHEME, this, { isCaseSensitive: true, isReadonly: true }));
-    this.register(vscode.workspace.registerFileSystemProvider(KUBERNETES_SCHEME, this, { isCaseSensitive: true, isReadonly: true }));
+    this.register(
+      vscode.workspace.registerFileSystemProvider(SNAPSHOT_SCHEME, this, { isCaseSensitive: true, isReadonly: true }),
+    );
+    this.register(
+      vscode.workspace.registerFileSystemProvider(KUBERNETES_SCHEME, this, { isCaseSensitive: true, isReadonly: true }),
+    );
   }
 
   /** Replaces the "this bypasses the API server" confirmation (tests answer it through this). */
@@ -61,18 +65,25 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     if (uri.scheme === VALUE_SCHEME) this.seen.set(uri.toString(), record.modRevision);
     if (address.kubernetes) {
       const info = kubernetesInfo(record.value, address.key);
-      if (!info) throw vscode.FileSystemError.FileNotFound(`${displayKey(address.key)} is no longer a Kubernetes object.`);
+      if (!info)
+        throw vscode.FileSystemError.FileNotFound(`${displayKey(address.key)} is no longer a Kubernetes object.`);
       return Buffer.from(renderKubernetesDocument(info, record, address.key, address.kubernetes.view), 'utf8');
     }
     return address.hex ? Buffer.from(hexDump(record.value), 'utf8') : record.value;
   }
 
-  async writeFile(uri: vscode.Uri, content: Uint8Array, options: { create: boolean; overwrite: boolean }): Promise<void> {
+  async writeFile(
+    uri: vscode.Uri,
+    content: Uint8Array,
+    options: { create: boolean; overwrite: boolean },
+  ): Promise<void> {
     if (uri.scheme !== VALUE_SCHEME) throw vscode.FileSystemError.NoPermissions('Snapshots are read-only.');
     const { profileId, key } = parseValueUri(uri);
     const registry = settings.kubernetesRegistryPrefix();
     if (registry && displayKey(key).startsWith(registry) && !(await this.registryConfirm(key, registry))) {
-      throw vscode.FileSystemError.NoPermissions(`Not saved: ${displayKey(key)} is under the Kubernetes registry prefix ${registry}.`);
+      throw vscode.FileSystemError.NoPermissions(
+        `Not saved: ${displayKey(key)} is under the Kubernetes registry prefix ${registry}.`,
+      );
     }
     const connection = await this.manager.get(profileId);
     const value = Buffer.from(content);
@@ -80,7 +91,9 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     if (base === undefined) throw vscode.FileSystemError.Unavailable('Open the value before saving it.');
     let expected: string = base;
     for (;;) {
-      const result: CasResult = await casPut(connection, key, value, expected, { maxValueBytes: settings.maxValueBytes() }).catch((err) => {
+      const result: CasResult = await casPut(connection, key, value, expected, {
+        maxValueBytes: settings.maxValueBytes(),
+      }).catch((err) => {
         throw asFsError(err);
       });
       if (result.ok) {
@@ -131,12 +144,20 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     const record = await readValue(connection, key, revision).catch((err) => {
       throw asFsError(err);
     });
-    if (!record) throw vscode.FileSystemError.FileNotFound(`${displayKey(key)} does not exist${revision ? ` at revision ${revision}` : ''}.`);
+    if (!record)
+      throw vscode.FileSystemError.FileNotFound(
+        `${displayKey(key)} does not exist${revision ? ` at revision ${revision}` : ''}.`,
+      );
     return record;
   }
 
   /** The question after a conflicting save; comparing shows the server's value beside the user's. */
-  private conflictQuestion(uri: vscode.Uri, key: Buffer, seenModRevision: string, current: ValueRecord | undefined): ConflictQuestion {
+  private conflictQuestion(
+    uri: vscode.Uri,
+    key: Buffer,
+    seenModRevision: string,
+    current: ValueRecord | undefined,
+  ): ConflictQuestion {
     const { profileId } = parseValueUri(uri);
     const shown = displayKey(key);
     return {
@@ -148,7 +169,13 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
       compare: async () => {
         if (!current) return;
         const serverSide = valueUri({ profileId, key, revision: current.modRevision }, SNAPSHOT_SCHEME);
-        await vscode.commands.executeCommand('vscode.diff', serverSide, uri, `${shown}: server (revision ${current.modRevision}) ↔ yours`, { preview: false });
+        await vscode.commands.executeCommand(
+          'vscode.diff',
+          serverSide,
+          uri,
+          `${shown}: server (revision ${current.modRevision}) ↔ yours`,
+          { preview: false },
+        );
       },
     };
   }
@@ -161,7 +188,7 @@ async function confirmRegistryWrite(key: Buffer, prefix: string): Promise<boolea
     {
       modal: true,
       detail:
-        'Admission control, validation, defaulting and the API server\'s watch caches do not see this write; ' +
+        "Admission control, validation, defaulting and the API server's watch caches do not see this write; " +
         'controllers and kubectl may keep acting on the old object until the API server re-reads it.',
     },
     'Write Anyway',

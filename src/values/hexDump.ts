@@ -9,6 +9,8 @@ export function hexDump(bytes: Uint8Array, maxBytes = 256 * 1024): string {
     lines.push(`${offset.toString(16).padStart(8, '0')}  ${hex.padEnd(47)}  |${ascii}|`);
   }
   if (bytes.length > shown) lines.push(`… ${bytes.length - shown} more bytes not shown`);
-  lines.push(`(${bytes.length} bytes, base64: ${bytes.length <= 4096 ? Buffer.from(bytes).toString('base64') : 'too long to show'})`);
+  lines.push(
+    `(${bytes.length} bytes, base64: ${bytes.length <= 4096 ? Buffer.from(bytes).toString('base64') : 'too long to show'})`,
+  );
   return lines.join('\n') + '\n';
 }

@@ -2,8 +2,20 @@
 export function detectLanguage(key: string, text: string): string | undefined {
   const ext = /\.([a-z0-9]+)$/i.exec(key)?.[1]?.toLowerCase();
   const byExt: Record<string, string> = {
-    json: 'json', yaml: 'yaml', yml: 'yaml', xml: 'xml', toml: 'toml', ini: 'ini', properties: 'properties',
-    sh: 'shellscript', md: 'markdown', html: 'html', js: 'javascript', ts: 'typescript', sql: 'sql', txt: 'plaintext',
+    json: 'json',
+    yaml: 'yaml',
+    yml: 'yaml',
+    xml: 'xml',
+    toml: 'toml',
+    ini: 'ini',
+    properties: 'properties',
+    sh: 'shellscript',
+    md: 'markdown',
+    html: 'html',
+    js: 'javascript',
+    ts: 'typescript',
+    sql: 'sql',
+    txt: 'plaintext',
   };
   if (ext && byExt[ext]) return byExt[ext];
   const trimmed = text.trim();
@@ -18,8 +30,17 @@ export function detectLanguage(key: string, text: string): string | undefined {
   }
   if (/^<(\?xml|[A-Za-z][\w:-]*[\s>/])/.test(trimmed)) return 'xml';
   const lines = trimmed.split(/\r?\n/).filter((l) => l.trim() && !/^\s*#/.test(l));
-  if (lines.length && lines.some((l) => /^\s*\[[^\]]+\]\s*$/.test(l)) && lines.every((l) => /^\s*(\[[^\]]+\]|[\w.-]+\s*=)/.test(l))) return 'toml';
-  if (lines.length && lines.every((l) => /^\s*(-\s|[\w.-]+:(\s|$)|\S.*:\s)/.test(l) || /^\s+\S/.test(l)) && lines.some((l) => /^[\w.-]+:/.test(l))) {
+  if (
+    lines.length &&
+    lines.some((l) => /^\s*\[[^\]]+\]\s*$/.test(l)) &&
+    lines.every((l) => /^\s*(\[[^\]]+\]|[\w.-]+\s*=)/.test(l))
+  )
+    return 'toml';
+  if (
+    lines.length &&
+    lines.every((l) => /^\s*(-\s|[\w.-]+:(\s|$)|\S.*:\s)/.test(l) || /^\s+\S/.test(l)) &&
+    lines.some((l) => /^[\w.-]+:/.test(l))
+  ) {
     return 'yaml';
   }
   return undefined;

@@ -53,7 +53,11 @@ export class ValueCommands extends Disposable {
    * content); a value that is not valid UTF-8 opens as a read-only hex dump, because editing it as text would
    * change its bytes.
    */
-  async open(profileId: string, key: Buffer, options: { asText?: boolean } = {}): Promise<vscode.TextEditor | undefined> {
+  async open(
+    profileId: string,
+    key: Buffer,
+    options: { asText?: boolean } = {},
+  ): Promise<vscode.TextEditor | undefined> {
     const connection = await this.manager.get(profileId);
     const record = await readValue(connection, key);
     if (!record) {
@@ -106,7 +110,7 @@ export class ValueCommands extends Disposable {
     if (!profileId) return;
     const connection = await this.manager.get(profileId);
     connection.assertWritable('create a key');
-    const folder = node?.type === 'folder' ? node.key : this.tree.filter(profileId) ?? Buffer.alloc(0);
+    const folder = node?.type === 'folder' ? node.key : (this.tree.filter(profileId) ?? Buffer.alloc(0));
     const text = await vscode.window.showInputBox({
       title: `New key in ${connection.profile.name}`,
       prompt: 'Full key (\\xNN for raw bytes). The value opens in an editor after creation.',
@@ -117,7 +121,10 @@ export class ValueCommands extends Disposable {
     if (!text) return;
     const key = parseDisplayKey(text);
     const leasePick = await vscode.window.showQuickPick(
-      [{ label: 'No lease', lease: undefined as string | undefined }, { label: 'Attach to a lease…', lease: 'ask' }],
+      [
+        { label: 'No lease', lease: undefined as string | undefined },
+        { label: 'Attach to a lease…', lease: 'ask' },
+      ],
       { title: 'Lease' },
     );
     if (!leasePick) return;
@@ -130,7 +137,10 @@ export class ValueCommands extends Disposable {
       if (!id) return;
       lease = /^\d+$/.test(id.trim()) ? id.trim() : BigInt(`0x${id.trim().replace(/^0x/i, '')}`).toString();
     }
-    const result = await createKey(connection, key, Buffer.alloc(0), { lease, maxValueBytes: settings.maxValueBytes() });
+    const result = await createKey(connection, key, Buffer.alloc(0), {
+      lease,
+      maxValueBytes: settings.maxValueBytes(),
+    });
     if (!result.ok) {
       void vscode.window.showErrorMessage(`${displayKey(key)} already exists; nothing was written.`);
       return;
@@ -160,7 +170,10 @@ export class ValueCommands extends Disposable {
       );
     }
     this.tree.refresh();
-    vscode.window.setStatusBarMessage(`etcd: ${rename ? 'renamed' : 'duplicated'} to ${text} at revision ${result.revision}`, 5000);
+    vscode.window.setStatusBarMessage(
+      `etcd: ${rename ? 'renamed' : 'duplicated'} to ${text} at revision ${result.revision}`,
+      5000,
+    );
   }
 
   private async deleteKey(node: KeyTarget): Promise<void> {
@@ -190,7 +203,7 @@ export class ValueCommands extends Disposable {
     const profileId = node.profileId;
     const connection = await this.manager.get(profileId);
     connection.assertWritable('delete keys');
-    const prefix = node.type === 'folder' ? node.key : this.tree.filter(profileId) ?? Buffer.alloc(0);
+    const prefix = node.type === 'folder' ? node.key : (this.tree.filter(profileId) ?? Buffer.alloc(0));
     const preview = await previewPrefixDelete(connection, prefix, 10);
     const shown = displayKey(prefix) || '(every key)';
     if (preview.count === 0) {
@@ -207,14 +220,18 @@ export class ValueCommands extends Disposable {
     if (isBroadPrefix(prefix, settings.separator())) {
       const typed = await vscode.window.showInputBox({
         title: `Type ${shown === '(every key)' ? 'DELETE ALL' : shown} to confirm deleting ${preview.count.toLocaleString()} keys`,
-        validateInput: (v) => (v === (prefix.length ? displayKey(prefix) : 'DELETE ALL') ? undefined : 'Type it exactly to confirm.'),
+        validateInput: (v) =>
+          v === (prefix.length ? displayKey(prefix) : 'DELETE ALL') ? undefined : 'Type it exactly to confirm.',
       });
       if (typed === undefined) return;
     }
     const result = await deletePrefixGuarded(connection, preview);
-    if (!result.ok) throw new Error(`Keys under ${shown} changed after the preview; nothing was deleted. Preview again.`);
+    if (!result.ok)
+      throw new Error(`Keys under ${shown} changed after the preview; nothing was deleted. Preview again.`);
     this.tree.refresh();
-    void vscode.window.showInformationMessage(`Deleted ${result.deleted.toLocaleString()} keys under ${shown} (revision ${result.revision}).`);
+    void vscode.window.showInformationMessage(
+      `Deleted ${result.deleted.toLocaleString()} keys under ${shown} (revision ${result.revision}).`,
+    );
   }
 
   private async details(node: KeyTarget): Promise<void> {
@@ -255,7 +272,9 @@ export class ValueCommands extends Disposable {
     if (history.compacted) {
       items.push({
         label: '$(history) older versions compacted',
-        description: history.compactedBefore ? `history before revision ${history.compactedBefore} is gone` : 'history is gone',
+        description: history.compactedBefore
+          ? `history before revision ${history.compactedBefore} is gone`
+          : 'history is gone',
       });
     } else if (history.truncated) items.push({ label: '… older versions not shown' });
     const picks = await vscode.window.showQuickPick(items, {
@@ -264,11 +283,20 @@ export class ValueCommands extends Disposable {
     });
     const revisions = (picks ?? []).map((p) => p.revision).filter((r): r is string => !!r);
     if (revisions.length === 0) return;
-    const [a, b] = revisions.length >= 2 ? [revisions[revisions.length - 1], revisions[0]] : [revisions[0], latest.modRevision];
+    const [a, b] =
+      revisions.length >= 2 ? [revisions[revisions.length - 1], revisions[0]] : [revisions[0], latest.modRevision];
     const uri = (rev: string) => valueUri({ profileId: node.profileId, key: node.key, revision: rev }, SNAPSHOT_SCHEME);
-    await vscode.commands.executeCommand('vscode.diff', uri(a), uri(b), `${displayKey(node.key)}: revision ${a} ↔ ${b}`);
+    await vscode.commands.executeCommand(
+      'vscode.diff',
+      uri(a),
+      uri(b),
+      `${displayKey(node.key)}: revision ${a} ↔ ${b}`,
+    );
     if (revisions.length === 1 && a !== latest.modRevision) {
-      const restore = await vscode.window.showInformationMessage(`Restore ${displayKey(node.key)} to its value at revision ${a}?`, 'Restore');
+      const restore = await vscode.window.showInformationMessage(
+        `Restore ${displayKey(node.key)} to its value at revision ${a}?`,
+        'Restore',
+      );
       if (restore === 'Restore') await this.restore(connection, node.key, a, latest.modRevision);
     }
   }
@@ -294,18 +322,28 @@ export class ValueCommands extends Disposable {
     if (!since) return;
     const deleted = await deletedSince(connection, prefix, since);
     if (deleted.length === 0) {
-      void vscode.window.showInformationMessage(`No key under ${displayKey(prefix) || '(root)'} was deleted since revision ${since}.`);
+      void vscode.window.showInformationMessage(
+        `No key under ${displayKey(prefix) || '(root)'} was deleted since revision ${since}.`,
+      );
       return;
     }
     const picks = await vscode.window.showQuickPick(
-      deleted.map((d) => ({ label: displayKey(d.key), description: `${formatBytes(d.lastValue.value.length)} at revision ${since}`, detail: preview(d.lastValue.value), d, picked: true })),
+      deleted.map((d) => ({
+        label: displayKey(d.key),
+        description: `${formatBytes(d.lastValue.value.length)} at revision ${since}`,
+        detail: preview(d.lastValue.value),
+        d,
+        picked: true,
+      })),
       { title: 'Restore which keys? (their values as of that revision, without lease)', canPickMany: true },
     );
     if (!picks?.length) return;
     let restored = 0;
     for (const p of picks) if ((await createKey(connection, p.d.key, p.d.lastValue.value)).ok) restored++;
     this.tree.refresh();
-    void vscode.window.showInformationMessage(`Restored ${restored} of ${picks.length} keys${restored < picks.length ? ' (the others exist again already)' : ''}.`);
+    void vscode.window.showInformationMessage(
+      `Restored ${restored} of ${picks.length} keys${restored < picks.length ? ' (the others exist again already)' : ''}.`,
+    );
   }
 }
 

@@ -33,7 +33,12 @@ export function valueUri(address: ValueAddress, scheme = VALUE_SCHEME): vscode.U
     query.set('view', address.kubernetes.view);
     // One path segment, so the tab shows the whole title; U+2215 looks like "/" without being a separator.
     const title = address.kubernetes.title.replace(/[/\\]/g, '\u2215').replace(/[?#%]/g, '_');
-    return vscode.Uri.from({ scheme, authority: address.profileId, path: `/${title}.${address.kubernetes.view}`, query: query.toString() });
+    return vscode.Uri.from({
+      scheme,
+      authority: address.profileId,
+      path: `/${title}.${address.kubernetes.view}`,
+      query: query.toString(),
+    });
   }
   return vscode.Uri.from({
     scheme,
@@ -53,6 +58,7 @@ export function parseValueUri(uri: vscode.Uri): ValueAddress {
     key: keyFromId(id),
     revision: query.get('rev') ?? undefined,
     hex: query.get('hex') === '1',
-    kubernetes: view === 'yaml' || view === 'json' ? { view, title: uri.path.slice(1).replace(/\.(yaml|json)$/, '') } : undefined,
+    kubernetes:
+      view === 'yaml' || view === 'json' ? { view, title: uri.path.slice(1).replace(/\.(yaml|json)$/, '') } : undefined,
   };
 }

@@ -19,7 +19,11 @@ export class WatchCommands extends Disposable {
     private readonly manager: ConnectionManager,
   ) {
     super();
-    this.panels = this.register(new WebviewPanels<WatchPanel>(WATCH_VIEW_TYPE, env, (webviewPanel, state) => this.restore(webviewPanel, state as WatchPanelState | undefined)));
+    this.panels = this.register(
+      new WebviewPanels<WatchPanel>(WATCH_VIEW_TYPE, env, (webviewPanel, state) =>
+        this.restore(webviewPanel, state as WatchPanelState | undefined),
+      ),
+    );
     this.register(registerCommand('etcd.watch.open', (node?: TreeNode) => this.open(node)));
   }
 
@@ -36,10 +40,16 @@ export class WatchCommands extends Disposable {
     if (!chosen) return undefined;
     const name = this.manager.profile(profileId)?.name ?? profileId;
     const webviewPanel = this.panels.create(`Watch ${displayKey(chosen.key) || '(all keys)'} · ${name}`);
-    return this.panels.track(new WatchPanel(webviewPanel, this.env, this.manager, profileId, settings.watchBufferSize()), (panel) => panel.addWatch(chosen));
+    return this.panels.track(
+      new WatchPanel(webviewPanel, this.env, this.manager, profileId, settings.watchBufferSize()),
+      (panel) => panel.addWatch(chosen),
+    );
   }
 
-  private async restore(webviewPanel: vscode.WebviewPanel, state: WatchPanelState | undefined): Promise<WatchPanel | undefined> {
+  private async restore(
+    webviewPanel: vscode.WebviewPanel,
+    state: WatchPanelState | undefined,
+  ): Promise<WatchPanel | undefined> {
     if (!state || !this.manager.profile(state.profileId)) return undefined;
     const panel = new WatchPanel(webviewPanel, this.env, this.manager, state.profileId, settings.watchBufferSize());
     return this.panels.track(panel, async () => {

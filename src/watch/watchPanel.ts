@@ -62,7 +62,11 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
     private readonly capacity: number,
   ) {
     // Everything but one-shot answers is in the ring, the statuses or the watch list, sent again on `ready`.
-    super(panel, env, { bundle: 'watch', parse: parseWatchMessage, resentOnReady: ['init', 'events', 'status', 'watches', 'persist'] });
+    super(panel, env, {
+      bundle: 'watch',
+      parse: parseWatchMessage,
+      resentOnReady: ['init', 'events', 'status', 'watches', 'persist'],
+    });
     this.ring = new RingBuffer(capacity);
     this.batcher = new EventBatcher((events, dropped) => this.post({ type: 'events', events, dropped }), capacity);
   }
@@ -79,7 +83,16 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
     watch.onStatus((s) => {
       const msg = {
         type: 'status',
-        status: { watchId: id, state: s.state, revision: s.revision, compactRevision: s.compactRevision, message: s.message, reconnects: s.reconnects, staleSince: s.staleSince, endpoint: s.endpoint },
+        status: {
+          watchId: id,
+          state: s.state,
+          revision: s.revision,
+          compactRevision: s.compactRevision,
+          message: s.message,
+          reconnects: s.reconnects,
+          staleSince: s.staleSince,
+          endpoint: s.endpoint,
+        },
       } as const;
       this.statuses.set(id, msg);
       this.post(msg);
@@ -94,7 +107,11 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
   state(): WatchPanelState {
     return {
       profileId: this.profileId,
-      watches: [...this.watches.values()].map((w) => ({ keyB64: w.spec.key.toString('base64'), prefix: w.spec.prefix, revision: w.watch.revision })),
+      watches: [...this.watches.values()].map((w) => ({
+        keyB64: w.spec.key.toString('base64'),
+        prefix: w.spec.prefix,
+        revision: w.watch.revision,
+      })),
     };
   }
 
@@ -148,7 +165,13 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
 
   protected onReady(): void {
     this.batcher.reset();
-    this.post({ type: 'init', title: this.panel.title, watches: this.infos(), capacity: this.capacity, recording: this.recording !== undefined });
+    this.post({
+      type: 'init',
+      title: this.panel.title,
+      watches: this.infos(),
+      capacity: this.capacity,
+      recording: this.recording !== undefined,
+    });
     this.post({ type: 'events', events: this.ring.toArray(), dropped: this.ring.dropped });
     for (const status of this.statuses.values()) this.post(status);
     // The restorable state kept by the webview is lost with it: send it again.
@@ -183,7 +206,7 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
         this.post({ type: 'cleared' });
         return;
       case 'record':
-        this.recording = message.on ? this.recording ?? [] : undefined;
+        this.recording = message.on ? (this.recording ?? []) : undefined;
         return;
       case 'export':
         await this.export();
@@ -226,11 +249,15 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
   }
 
   private async export(): Promise<void> {
-    const lines = this.recording ? this.recording.map((r) => JSON.stringify(r)) : this.ring.toArray().map((e) => JSON.stringify(e));
+    const lines = this.recording
+      ? this.recording.map((r) => JSON.stringify(r))
+      : this.ring.toArray().map((e) => JSON.stringify(e));
     await this.saveAs(
       {
-        title: this.recording ? 'Export recorded events (NDJSON, full values in base64)' : 'Export events in view (NDJSON)',
-        filters: { 'NDJSON': ['ndjson', 'jsonl'] },
+        title: this.recording
+          ? 'Export recorded events (NDJSON, full values in base64)'
+          : 'Export events in view (NDJSON)',
+        filters: { NDJSON: ['ndjson', 'jsonl'] },
       },
       Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8'),
       (target) => `Exported ${lines.length.toLocaleString()} events to ${target.fsPath}.`,

@@ -8,7 +8,8 @@ export async function askWatchSpec(node: TreeNode | undefined): Promise<WatchSpe
   const initial = node && (node.type === 'key' || node.type === 'folder') ? displayKey(node.key) : '';
   const keyText = await vscode.window.showInputBox({
     title: 'Watch key or prefix',
-    prompt: 'A key, or a prefix ending in the separator (e.g. /registry/). \\xNN for raw bytes; empty watches every key.',
+    prompt:
+      'A key, or a prefix ending in the separator (e.g. /registry/). \\xNN for raw bytes; empty watches every key.',
     value: initial,
     // A multi-step question: a tree refresh or a toast taking focus must not throw the answer away.
     ignoreFocusOut: true,

@@ -13,5 +13,12 @@ import {
 } from '@vscode/webview-ui-toolkit';
 
 export function registerToolkit(): void {
-  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextField(), vsCodeDropdown(), vsCodeOption(), vsCodeCheckbox(), vsCodeBadge());
+  provideVSCodeDesignSystem().register(
+    vsCodeButton(),
+    vsCodeTextField(),
+    vsCodeDropdown(),
+    vsCodeOption(),
+    vsCodeCheckbox(),
+    vsCodeBadge(),
+  );
 }

@@ -96,13 +96,18 @@ describe('npm run demo', function () {
     const sideBarTitle = page.locator('.part.sidebar .composite.title .title-label', { hasText: /etcd/i });
     await sideBarTitle.waitFor({ state: 'visible', timeout: 300_000 });
     const row = (label: string) =>
-      page.locator('.part.sidebar .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
+      page
+        .locator('.part.sidebar .monaco-list-row')
+        .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) })
+        .first();
     const connection = row('demo etcd');
     await connection.waitFor({ state: 'visible', timeout: 60_000 });
     await row('no-leading-slash').waitFor({ state: 'visible', timeout: 60_000 });
     await row('/').waitFor({ state: 'visible' });
     // Connected: the row's description becomes the server version.
-    await page.locator('.part.sidebar .monaco-list-row', { hasText: /demo etcd\s*v3\.\d+\.\d+/ }).waitFor({ timeout: 60_000 });
+    await page
+      .locator('.part.sidebar .monaco-list-row', { hasText: /demo etcd\s*v3\.\d+\.\d+/ })
+      .waitFor({ timeout: 60_000 });
     assert.equal(await connection.getAttribute('aria-expanded'), 'true');
     // What the demo prints (npm's own notices go to stderr).
     const urls = stdout.match(/\bhttps?:\/\/\S+/g) ?? [];
@@ -117,7 +122,9 @@ describe('npm run demo', function () {
     process.kill(-demo.pid!, 'SIGINT');
     await Promise.race([
       exited,
-      new Promise((_, reject) => setTimeout(() => reject(new Error(`npm run demo still running 60 s after SIGINT:\n${output}`)), 60_000)),
+      new Promise((_, reject) =>
+        setTimeout(() => reject(new Error(`npm run demo still running 60 s after SIGINT:\n${output}`)), 60_000),
+      ),
     ]);
     assert.match(output, /Stopping VS Code and etcd…\s*\nStopped\./);
     assert.deepEqual(readdirSync(tmp), [], 'every temp dir of the demo is gone');

@@ -35,7 +35,9 @@ describe('E2E: Kubernetes objects from the registry', function () {
     assert.match(text, /apiVersion: v1/);
     assert.match(text, /namespace: payments/);
     // The raw bytes are one click away in the editor title.
-    await page.locator('.editor-actions [aria-label^="Show Raw Bytes"]').waitFor({ state: 'visible', timeout: 120_000 });
+    await page
+      .locator('.editor-actions [aria-label^="Show Raw Bytes"]')
+      .waitFor({ state: 'visible', timeout: 120_000 });
     await screenshot(page, 'k8s-pod');
   });
 });

@@ -14,10 +14,22 @@ describe('E2E: latency panel', function () {
     const frame = await webviewFrame(page, '#probe-charts');
     // uPlot draws into canvases: one per chart, all present once the first tick arrived.
     await frame.locator('#probe-charts .chart canvas').first().waitFor({ timeout: 120_000 });
-    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 120_000 });
+    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, {
+      timeout: 120_000,
+    });
     const rows = await frame.locator('#probe-stats tr').allInnerTexts();
-    assert.ok(rows.some((r) => /Range \(serializable\)/.test(r) && /\d+(\.\d+)? ms/.test(r)), rows.join('\n'));
-    await frame.waitForFunction(() => Array.from(document.querySelectorAll('#metrics-charts .chart')).some((c) => c.querySelector('canvas') && (c.querySelector('.chart-empty') as HTMLElement).hidden), undefined, { timeout: 120_000 });
+    assert.ok(
+      rows.some((r) => /Range \(serializable\)/.test(r) && /\d+(\.\d+)? ms/.test(r)),
+      rows.join('\n'),
+    );
+    await frame.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('#metrics-charts .chart')).some(
+          (c) => c.querySelector('canvas') && (c.querySelector('.chart-empty') as HTMLElement).hidden,
+        ),
+      undefined,
+      { timeout: 120_000 },
+    );
 
     // Some history before the load, so the screenshot shows the change.
     await page.waitForTimeout(12_000);
@@ -25,20 +37,30 @@ describe('E2E: latency panel', function () {
     await frame.locator('#quantiles').click();
     await frame.locator('#quantiles vscode-option', { hasText: 'all' }).click();
     await frame.locator('#probe-charts .u-legend', { hasText: 'm0 max' }).first().waitFor({ timeout: 120_000 });
-    assert.match((await frame.locator('#probe-title').textContent()) ?? '', /p99 \(solid\) and p95, p50, max \(dashed\)/);
+    assert.match(
+      (await frame.locator('#probe-title').textContent()) ?? '',
+      /p99 \(solid\) and p95, p50, max \(dashed\)/,
+    );
     await frame.locator('#quantiles').click();
     await frame.locator('#quantiles vscode-option', { hasText: 'p99 + p50' }).click();
 
     await frame.locator('#load').click();
     await page.locator('.monaco-dialog-box .monaco-button', { hasText: 'Run Load Test' }).click();
     await frame.locator('#load-status.running').waitFor({ timeout: 120_000 });
-    await frame.waitForFunction(() => /Load test running: [1-9][\d,]* \//.test(document.getElementById('load-status')?.textContent ?? ''), undefined, { timeout: 120_000 });
+    await frame.waitForFunction(
+      () => /Load test running: [1-9][\d,]* \//.test(document.getElementById('load-status')?.textContent ?? ''),
+      undefined,
+      { timeout: 120_000 },
+    );
     await page.waitForTimeout(6000);
     const running = await frame.locator('#load-status').textContent();
     assert.match(running ?? '', /Load test running/);
     await screenshot(page, 'latency-graphs');
     await frame.locator('#load-status.done').waitFor({ timeout: 120_000 });
-    assert.match((await frame.locator('#load-status').textContent()) ?? '', /writes\/s.* deleted [\d,]+ keys afterwards/);
+    assert.match(
+      (await frame.locator('#load-status').textContent()) ?? '',
+      /writes\/s.* deleted [\d,]+ keys afterwards/,
+    );
     const own = await frame.locator('#own-stats tr').allInnerTexts();
     assert.ok(own.length >= 2, own.join('\n'));
     assert.deepEqual(session.dialogs, []);
@@ -51,7 +73,15 @@ describe('E2E: latency panel', function () {
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: 120_000 });
     // The dialog proposes <workspace>/<chart title>.png; accept it.
-    await page.waitForFunction(() => /range-serializable\.png$/.test((document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value ?? ''), undefined, { timeout: 120_000 });
+    await page.waitForFunction(
+      () =>
+        /range-serializable\.png$/.test(
+          (document.querySelector('.quick-input-widget .quick-input-box input') as HTMLInputElement | null)?.value ??
+            '',
+        ),
+      undefined,
+      { timeout: 120_000 },
+    );
     const target = join(session.workspace, 'range-serializable.png');
     await page.locator('.quick-input-widget .monaco-button', { hasText: 'OK' }).click();
     await page.locator('.notification-toast', { hasText: 'range-serializable.png' }).waitFor({ timeout: 120_000 });
@@ -67,7 +97,9 @@ describe('E2E: latency panel', function () {
     await waitForSavedEditor(page, 'mainThreadWebview-etcd.latency');
     await page.reload();
     const frame = await webviewFrame(page, '#probe-charts');
-    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, { timeout: 120_000 });
+    await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, {
+      timeout: 120_000,
+    });
     assert.match((await frame.locator('.title').textContent()) ?? '', /Latency · demo etcd/);
   });
 });

@@ -15,16 +15,29 @@ registerCleanup();
 export function treeRow(page: Page, label: string) {
   return page
     .locator('.pane-body .monaco-list-row')
-    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) })
+    .filter({
+      has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }),
+    })
     .first();
 }
 
 /** The frame of a webview (nested iframes), found by something only it contains. */
-export async function webviewFrame(page: Page, selector: string, hasText?: RegExp, timeoutMs = 120_000): Promise<Frame> {
+export async function webviewFrame(
+  page: Page,
+  selector: string,
+  hasText?: RegExp,
+  timeoutMs = 120_000,
+): Promise<Frame> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
-      if (await frame.locator(selector, hasText ? { hasText } : {}).count().catch(() => 0)) return frame;
+      if (
+        await frame
+          .locator(selector, hasText ? { hasText } : {})
+          .count()
+          .catch(() => 0)
+      )
+        return frame;
     }
     await page.waitForTimeout(200);
   }
@@ -40,7 +53,9 @@ export async function closeAllEditors(page: Page): Promise<void> {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden' });
   if ((await page.locator('.part.editor .tab').count()) === 0) return;
   await runCommand(page, 'View: Close All Editors');
-  await page.waitForFunction(() => document.querySelectorAll('.part.editor .tab').length === 0, undefined, { timeout: 120_000 });
+  await page.waitForFunction(() => document.querySelectorAll('.part.editor .tab').length === 0, undefined, {
+    timeout: 120_000,
+  });
 }
 
 /**
@@ -117,7 +132,9 @@ export async function clickRow(page: Page, label: string): Promise<void> {
 export async function openEtcdView(page: Page): Promise<void> {
   await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
   await page.mouse.move(0, 0);
-  await page.locator('.part.sidebar .composite.title', { hasText: /etcd/i }).waitFor({ state: 'visible', timeout: 120_000 });
+  await page
+    .locator('.part.sidebar .composite.title', { hasText: /etcd/i })
+    .waitFor({ state: 'visible', timeout: 120_000 });
 }
 
 /** Clicks the rows labelled `labels` in turn (expanding folders, opening a key at the end). */
@@ -158,13 +175,20 @@ export interface E2eSession {
  * server, Chromium on the workbench (the chat side bar hidden), a failure screenshot, and cleanup.
  * `configured` pre-configures a "demo etcd" connection to the cluster.
  */
-export function seededWorkbench(name: string, options: { configured: boolean; viewport?: { width: number; height: number } }): E2eSession {
+export function seededWorkbench(
+  name: string,
+  options: { configured: boolean; viewport?: { width: number; height: number } },
+): E2eSession {
   const session = { dialogs: [] as string[] } as E2eSession;
   let workspace: string | undefined;
 
   before(async function () {
     session.cluster = await EtcdCluster.start();
-    session.conn = new EtcdConnection({ id: 'seed', name: 'seed', endpoints: session.cluster.endpoints }, {}, silentLogger);
+    session.conn = new EtcdConnection(
+      { id: 'seed', name: 'seed', endpoints: session.cluster.endpoints },
+      {},
+      silentLogger,
+    );
     await seedDemo(session.conn);
     // Packaged once per run by the runner (runE2e.ts), so a .vsix left from older sources is never tested.
     const vsix = join(repoRoot, 'etcd-explorer.vsix');
@@ -178,7 +202,9 @@ export function seededWorkbench(name: string, options: { configured: boolean; vi
       settings: {
         'workbench.secondarySideBar.defaultVisibility': 'hidden',
         'chat.disableAIFeatures': true,
-        ...(options.configured ? { 'etcd.connections': [{ id: 'demo', name: 'demo etcd', endpoints: session.cluster.endpoints }] } : {}),
+        ...(options.configured
+          ? { 'etcd.connections': [{ id: 'demo', name: 'demo etcd', endpoints: session.cluster.endpoints }] }
+          : {}),
       },
     });
     session.page = session.workbench.page;

@@ -1,7 +1,15 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { makeTempDir, openWorkbench, removeTempDir, repoRoot, runCommand, screenshot, Workbench } from '../rig/vscodeServer';
+import {
+  makeTempDir,
+  openWorkbench,
+  removeTempDir,
+  repoRoot,
+  runCommand,
+  screenshot,
+  Workbench,
+} from '../rig/vscodeServer';
 
 describe('workbench smoke', () => {
   let workspace: string;
@@ -21,10 +29,14 @@ describe('workbench smoke', () => {
   it('opens the real VS Code workbench with the extension loaded and shows its view', async () => {
     const page = wb!.page;
     // The workspace folder is open in the explorer.
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'README.md' }).waitFor({ timeout: 120_000 });
+    await page
+      .locator('.explorer-folders-view .monaco-list-row', { hasText: 'README.md' })
+      .waitFor({ timeout: 120_000 });
     // The development extension contributes the etcd view container; its welcome view offers a connection.
     await runCommand(page, 'etcd: Focus on Connections View');
-    await page.getByRole('button', { name: 'Connect to localhost:2379', exact: true }).waitFor({ state: 'visible', timeout: 120_000 });
+    await page
+      .getByRole('button', { name: 'Connect to localhost:2379', exact: true })
+      .waitFor({ state: 'visible', timeout: 120_000 });
     const file = await screenshot(page, 'workbench');
     assert.ok(fs.statSync(file).size > 10_000, 'screenshot written');
   });

@@ -17,8 +17,13 @@ describe('E2E: streams say when they are stale', function () {
     await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
     const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Leases' }) });
     await pane.locator('.pane-header').waitFor({ state: 'visible', timeout: 60_000 });
-    await pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^demo etcd$/ }) }).first().click();
-    const leaseRow = pane.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: leaseHex(lease) }) }).first();
+    await pane
+      .locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^demo etcd$/ }) })
+      .first()
+      .click();
+    const leaseRow = pane
+      .locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: leaseHex(lease) }) })
+      .first();
     await leaseRow.waitFor({ state: 'visible', timeout: 60_000 });
     await leaseRow.click({ button: 'right' });
     await page.locator('.context-view .action-label', { hasText: 'Keep Alive Continuously' }).click();
@@ -36,8 +41,13 @@ describe('E2E: streams say when they are stale', function () {
       const stale = frame.locator('.watch .stale', { hasText: /stale since \S+/ }).first();
       await stale.waitFor({ timeout: 30_000 });
       assert.equal(await frame.locator('.state.live').count(), 0, 'the header no longer says live');
-      await page.locator('.statusbar-item', { hasText: /keep-alive: 1 lease · 1 stale since \S+/ }).waitFor({ timeout: 90_000 });
-      await pane.locator('.monaco-list-row', { hasText: /keep-alive stale since \S+/ }).first().waitFor({ timeout: 30_000 });
+      await page
+        .locator('.statusbar-item', { hasText: /keep-alive: 1 lease · 1 stale since \S+/ })
+        .waitFor({ timeout: 90_000 });
+      await pane
+        .locator('.monaco-list-row', { hasText: /keep-alive stale since \S+/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
       await screenshot(page, 'streams-stale');
     } finally {
       session.cluster.thaw(0);

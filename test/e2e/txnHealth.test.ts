@@ -42,7 +42,10 @@ describe('E2E: Txn documents and the health doctor', function () {
     await result.waitFor({ timeout: 120_000 });
     const text = (await result.innerText()).replace(/\u00a0/g, ' ');
     assert.match(text, /branch: success/);
-    assert.equal(await session.conn.call('get', (c) => c.get('/config/feature-flags/rollout-note').string()), 'enabled by txn');
+    assert.equal(
+      await session.conn.call('get', (c) => c.get('/config/feature-flags/rollout-note').string()),
+      'enabled by txn',
+    );
     await screenshot(page, 'txn-result');
   });
 
@@ -50,7 +53,10 @@ describe('E2E: Txn documents and the health doctor', function () {
     const page = session.page;
     const input = page.locator('.quick-input-widget .quick-input-box input');
     const pick = async (label: RegExp) => {
-      const row = page.locator('.quick-input-widget .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: label }) }).first();
+      const row = page
+        .locator('.quick-input-widget .monaco-list-row')
+        .filter({ has: page.locator('.label-name', { hasText: label }) })
+        .first();
       await row.waitFor({ state: 'visible', timeout: 120_000 });
       await row.click();
     };
@@ -71,7 +77,9 @@ describe('E2E: Txn documents and the health doctor', function () {
     await pick(/^put$/);
     await type('/config/feature-flags/guided');
     await type('on');
-    await page.locator('.quick-input-widget .quick-input-title', { hasText: '1 compare(s), 1 success op(s), 0 failure op(s)' }).waitFor({ timeout: 120_000 });
+    await page
+      .locator('.quick-input-widget .quick-input-title', { hasText: '1 compare(s), 1 success op(s), 0 failure op(s)' })
+      .waitFor({ timeout: 120_000 });
     await pick(/Run$/);
     await page.locator('.editor-instance .view-lines', { hasText: 'succeeded: true' }).waitFor({ timeout: 120_000 });
     assert.equal(await session.conn.call('get', (c) => c.get('/config/feature-flags/guided').string()), 'on');
@@ -80,7 +88,12 @@ describe('E2E: Txn documents and the health doctor', function () {
   it('runs the health doctor: findings in the Health view and the report document', async () => {
     const page = session.page;
     // A value over the doctor's 512 KiB threshold.
-    await session.conn.write('put', (c) => c.put('/blobs/oversized-manifest').value(Buffer.alloc(700 * 1024, 0x78)).exec());
+    await session.conn.write('put', (c) =>
+      c
+        .put('/blobs/oversized-manifest')
+        .value(Buffer.alloc(700 * 1024, 0x78))
+        .exec(),
+    );
     await closeAllEditors(page);
     await runCommand(page, 'etcd: Run Health Check');
     await page.locator('.notification-toast', { hasText: /demo etcd: .*finding/ }).waitFor({ timeout: 120_000 });
@@ -92,7 +105,10 @@ describe('E2E: Txn documents and the health doctor', function () {
     const finding = pane.locator('.monaco-list-row', { hasText: /large/i }).first();
     await finding.waitFor({ state: 'visible', timeout: 120_000 });
     await finding.click();
-    await pane.locator('.monaco-list-row', { hasText: /oversized-manifest/ }).first().waitFor({ timeout: 120_000 });
+    await pane
+      .locator('.monaco-list-row', { hasText: /oversized-manifest/ })
+      .first()
+      .waitFor({ timeout: 120_000 });
     await page.locator('.statusbar-item', { hasText: /etcd: \d+ health finding/ }).waitFor({ timeout: 120_000 });
     await screenshot(page, 'health-view');
     await runCommand(page, 'etcd: Open Health Report');

@@ -12,7 +12,9 @@ describe('E2E: values in the editor, save conflicts', function () {
     const tab = page.locator('.tabs-container .tab', { hasText: 'limits.json' });
     await tab.waitFor({ state: 'visible', timeout: 120_000 });
     const editor = page.locator('.editor-instance .monaco-editor .view-lines');
-    await page.waitForFunction(() => document.querySelector('.editor-instance .view-lines')?.textContent?.includes('"rps"'));
+    await page.waitForFunction(() =>
+      document.querySelector('.editor-instance .view-lines')?.textContent?.includes('"rps"'),
+    );
     assert.match((await editor.innerText()).replace(/\s+/g, ''), /"rps":1200/);
     const language = page.locator('.statusbar-item', { hasText: /^JSON$/ });
     await language.waitFor({ state: 'visible', timeout: 120_000 });
@@ -22,7 +24,12 @@ describe('E2E: values in the editor, save conflicts', function () {
   it('shows the server value beside the edit when the key changed meanwhile, and writes nothing', async () => {
     const page = session.page;
     // Someone else changes the key after it was opened.
-    await session.conn.write('put', (c) => c.put('/config/payments/limits.json').value(JSON.stringify({ rps: 900, burst: 100 }, null, 2)).exec());
+    await session.conn.write('put', (c) =>
+      c
+        .put('/config/payments/limits.json')
+        .value(JSON.stringify({ rps: 900, burst: 100 }, null, 2))
+        .exec(),
+    );
     await page.locator('.editor-instance .monaco-editor .view-lines').click();
     await page.keyboard.press('Control+End');
     await page.keyboard.type('\n');

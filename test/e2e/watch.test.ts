@@ -1,6 +1,14 @@
 import * as assert from 'node:assert/strict';
 import { screenshot } from '../rig/vscodeServer';
-import { expand, openEtcdView, seededWorkbench, treeRow, waitForSavedEditor, watchAsPrefixFromNow, webviewFrame } from './session';
+import {
+  expand,
+  openEtcdView,
+  seededWorkbench,
+  treeRow,
+  waitForSavedEditor,
+  watchAsPrefixFromNow,
+  webviewFrame,
+} from './session';
 
 const XSS_KEY = '/services/payments/<img src=x onerror=alert(1)>';
 
@@ -23,7 +31,10 @@ describe('E2E: watch panel', function () {
       const opened = await menuItem
         .click({ timeout: 120_000 })
         .then(() => title.waitFor({ timeout: 120_000 }))
-        .then(() => true, () => false);
+        .then(
+          () => true,
+          () => false,
+        );
       if (opened) break;
       if (attempt === 5) throw new Error('the context menu never opened the watch question');
       await page.keyboard.press('Escape');
@@ -31,7 +42,12 @@ describe('E2E: watch panel', function () {
     assert.equal(await input.inputValue(), '/services/');
     const frame = await watchAsPrefixFromNow(page);
     for (let i = 0; i < 30; i++) {
-      await session.conn.write('put', (c) => c.put(`/services/payments/instance-${i % 5}`).value(JSON.stringify({ addr: `10.0.0.${i}:8443`, weight: i })).exec());
+      await session.conn.write('put', (c) =>
+        c
+          .put(`/services/payments/instance-${i % 5}`)
+          .value(JSON.stringify({ addr: `10.0.0.${i}:8443`, weight: i }))
+          .exec(),
+      );
     }
     await session.conn.write('put', (c) => c.put(XSS_KEY).value('<script>alert(2)</script>').exec());
     await session.conn.write('delete', (c) => c.delete().key('/services/payments/instance-4').exec());
@@ -55,9 +71,14 @@ describe('E2E: watch panel', function () {
     await waitForSavedEditor(page, 'mainThreadWebview-etcd.watch');
     await page.reload();
     // Written while the window reloads: the restored watch resumes after the last revision it had seen.
-    await session.conn.write('put', (c) => c.put('/services/payments/during-reload').value('{"addr":"10.0.0.99:8443"}').exec());
+    await session.conn.write('put', (c) =>
+      c.put('/services/payments/during-reload').value('{"addr":"10.0.0.99:8443"}').exec(),
+    );
     const frame = await webviewFrame(page, '#events');
     await frame.locator('.state.live').first().waitFor({ timeout: 120_000 });
-    await frame.locator('.event .key', { hasText: '/services/payments/during-reload' }).first().waitFor({ timeout: 120_000 });
+    await frame
+      .locator('.event .key', { hasText: '/services/payments/during-reload' })
+      .first()
+      .waitFor({ timeout: 120_000 });
   });
 });

@@ -1,7 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { api, testEndpoints } from './api';
 
-
 describe('cluster view', function () {
   const endpoints = testEndpoints();
 

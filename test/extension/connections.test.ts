@@ -5,11 +5,8 @@ import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import type { TreeNode } from '../../src/keys/keyTreeProvider';
 
-
-
-
 function labelOf(item: vscode.TreeItem): string {
-  return typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+  return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
 }
 
 describe('connections in the extension host', function () {
@@ -31,7 +28,13 @@ describe('connections in the extension host', function () {
   it('contributes the etcd view and its commands', async () => {
     await api();
     const commands = await vscode.commands.getCommands(true);
-    for (const id of ['etcd.connection.add', 'etcd.connection.edit', 'etcd.connection.remove', 'etcd.connection.connect', 'etcd.connection.disconnect']) {
+    for (const id of [
+      'etcd.connection.add',
+      'etcd.connection.edit',
+      'etcd.connection.remove',
+      'etcd.connection.connect',
+      'etcd.connection.disconnect',
+    ]) {
       assert.ok(commands.includes(id), id);
     }
     await vscode.commands.executeCommand('etcd.connections.focus');
@@ -39,7 +42,10 @@ describe('connections in the extension host', function () {
 
   it('adds a profile to settings, keeps the password out of settings, and lists top-level keys', async () => {
     const { connections, keyTree } = await api();
-    await connections.add({ id: 'host-test', name: 'host test', endpoints: testEndpoints(), username: 'nobody' }, 's3cret-pw');
+    await connections.add(
+      { id: 'host-test', name: 'host test', endpoints: testEndpoints(), username: 'nobody' },
+      's3cret-pw',
+    );
     const saved = vscode.workspace.getConfiguration('etcd').get<unknown[]>('connections', []);
     assert.ok(JSON.stringify(saved).includes('host test'), 'profile saved in settings');
     assert.ok(!JSON.stringify(saved).includes('s3cret-pw'), 'password not in settings');
@@ -84,7 +90,10 @@ describe('connections in the extension host', function () {
     const { connections } = await api();
     await connections.add({ id: 'ro', name: 'ro', endpoints: testEndpoints(), readOnly: true });
     const ro = await connections.get('ro');
-    await assert.rejects(ro.write('put', (c) => c.put('/host/ro').value('x').exec()), /read-only/);
+    await assert.rejects(
+      ro.write('put', (c) => c.put('/host/ro').value('x').exec()),
+      /read-only/,
+    );
     assert.equal(await seed.call('get', (c) => c.get('/host/ro').string()), null);
   });
 });

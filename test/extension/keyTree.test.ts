@@ -7,10 +7,9 @@ import { silentLogger } from '../../src/etcd/logger';
 import type { TreeNode } from '../../src/keys/keyTreeProvider';
 import { until } from '../rig/wait';
 
-
 function label(tree: ExtensionApi['keyTree'], node: TreeNode): string {
   const item = tree.getTreeItem(node);
-  return typeof item.label === 'string' ? item.label : item.label?.label ?? '';
+  return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
 }
 
 async function childNamed(tree: ExtensionApi['keyTree'], parent: TreeNode, name: string): Promise<TreeNode> {
@@ -19,7 +18,6 @@ async function childNamed(tree: ExtensionApi['keyTree'], parent: TreeNode, name:
   assert.ok(found, `"${name}" among ${children.map((c) => label(tree, c)).join(', ')}`);
   return found;
 }
-
 
 describe('key tree in the extension host', function () {
   const endpoints = testEndpoints();
@@ -32,7 +30,13 @@ describe('key tree in the extension host', function () {
     for (const k of ['/tree/a/x', '/tree/a/y/z', '/tree/a', '/tree/live/one']) keys.push(Buffer.from(k));
     for (let i = 0; i < keys.length; i += 128) {
       const batch = keys.slice(i, i + 128);
-      await seed.write('seed', (c) => c.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value: Buffer.from('v') } })), failure: [] }));
+      await seed.write('seed', (c) =>
+        c.kv.txn({
+          compare: [],
+          success: batch.map((key) => ({ request_put: { key, value: Buffer.from('v') } })),
+          failure: [],
+        }),
+      );
     }
     await vscode.workspace.getConfiguration('etcd').update('keys.pageSize', 500, vscode.ConfigurationTarget.Global);
     const { connections } = await api();
@@ -42,7 +46,9 @@ describe('key tree in the extension host', function () {
   after(async () => {
     const { connections } = await api();
     await connections.remove('tree');
-    await vscode.workspace.getConfiguration('etcd').update('keys.pageSize', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('etcd')
+      .update('keys.pageSize', undefined, vscode.ConfigurationTarget.Global);
     await seed?.close();
   });
 
@@ -52,7 +58,10 @@ describe('key tree in the extension host', function () {
     const top = (await keyTree.getChildren(root)).map((n) => label(keyTree, n));
     assert.deepEqual(top, ['a', 'a/', 'big/', 'live/']);
     const a = await childNamed(keyTree, root, 'a/');
-    assert.deepEqual((await keyTree.getChildren(a)).map((n) => label(keyTree, n)), ['x', 'y/']);
+    assert.deepEqual(
+      (await keyTree.getChildren(a)).map((n) => label(keyTree, n)),
+      ['x', 'y/'],
+    );
 
     const big = await childNamed(keyTree, root, 'big/');
     let children = await keyTree.getChildren(big);
@@ -74,7 +83,10 @@ describe('key tree in the extension host', function () {
   it('keeps an expanded small folder current through its watch', async () => {
     const { keyTree } = await api();
     const live = await childNamed(keyTree, keyTree.connectionNode('tree'), 'live/');
-    assert.deepEqual((await keyTree.getChildren(live)).map((n) => label(keyTree, n)), ['one']);
+    assert.deepEqual(
+      (await keyTree.getChildren(live)).map((n) => label(keyTree, n)),
+      ['one'],
+    );
     await seed.write('put', (c) => c.put('/tree/live/two').value('2').exec());
     await until(async () => (await keyTree.getChildren(live)).map((n) => label(keyTree, n)).join() === 'one,two');
     await seed.write('delete', (c) => c.delete().key('/tree/live/one').exec());
@@ -95,7 +107,10 @@ describe('key tree in the extension host', function () {
   it('a changed etcd.keys.separator re-splits folders that were already listed', async () => {
     const { keyTree } = await api();
     const root = keyTree.connectionNode('tree');
-    assert.deepEqual((await keyTree.getChildren(root)).map((n) => label(keyTree, n)), ['a', 'a/', 'big/', 'live/']);
+    assert.deepEqual(
+      (await keyTree.getChildren(root)).map((n) => label(keyTree, n)),
+      ['a', 'a/', 'big/', 'live/'],
+    );
     const config = vscode.workspace.getConfiguration('etcd');
     try {
       await config.update('keys.separator', '-', vscode.ConfigurationTarget.Global);
@@ -121,9 +136,15 @@ describe('key tree in the extension host', function () {
     const { keyTree } = await api();
     keyTree.setFilter('tree', Buffer.from('a/'));
     const root = keyTree.connectionNode('tree');
-    assert.deepEqual((await keyTree.getChildren(root)).map((n) => label(keyTree, n)), ['x', 'y/']);
+    assert.deepEqual(
+      (await keyTree.getChildren(root)).map((n) => label(keyTree, n)),
+      ['x', 'y/'],
+    );
     keyTree.setFilter('tree', undefined);
-    assert.deepEqual((await keyTree.getChildren(root)).map((n) => label(keyTree, n)), ['a', 'a/', 'big/', 'live/']);
+    assert.deepEqual(
+      (await keyTree.getChildren(root)).map((n) => label(keyTree, n)),
+      ['a', 'a/', 'big/', 'live/'],
+    );
     const node = keyTree.nodeForKey('tree', Buffer.from('a/y/z'), 'key');
     const parent = keyTree.getParent(node);
     assert.ok(parent && parent.type === 'folder' && parent.key.toString() === 'a/y/');

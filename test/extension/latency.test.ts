@@ -9,12 +9,16 @@ describe('latency panel (extension host)', function () {
   before(async () => {
     const { connections } = await api();
     await connections.add({ id: 'latv', name: 'latv', endpoints });
-    await vscode.workspace.getConfiguration('etcd').update('latency.intervalMs', 250, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('etcd')
+      .update('latency.intervalMs', 250, vscode.ConfigurationTarget.Global);
   });
   after(async () => {
     const { connections, latency } = await api();
     latency.openPanels.forEach((p) => p.dispose());
-    await vscode.workspace.getConfiguration('etcd').update('latency.intervalMs', undefined, vscode.ConfigurationTarget.Global);
+    await vscode.workspace
+      .getConfiguration('etcd')
+      .update('latency.intervalMs', undefined, vscode.ConfigurationTarget.Global);
     await connections.remove('latv');
   });
 
@@ -22,21 +26,43 @@ describe('latency panel (extension host)', function () {
     const { latency, connections } = await api();
     const panel = await latency.open('latv');
     assert.ok(panel);
-    await until(() => {
-      const last = panel.history[panel.history.length - 1];
-      return !!last && last.probes.length === 4 && last.probes.every((p) => p.stats.count >= 2);
-    }, 60_000, 'every probe op has samples');
+    await until(
+      () => {
+        const last = panel.history[panel.history.length - 1];
+        return !!last && last.probes.length === 4 && last.probes.every((p) => p.stats.count >= 2);
+      },
+      60_000,
+      'every probe op has samples',
+    );
     const last = panel.history[panel.history.length - 1];
-    assert.deepEqual(last.probes.map((p) => p.op).sort(), ['putDelete', 'rangeLinearizable', 'rangeSerializable', 'status']);
+    assert.deepEqual(last.probes.map((p) => p.op).sort(), [
+      'putDelete',
+      'rangeLinearizable',
+      'rangeSerializable',
+      'status',
+    ]);
     for (const p of last.probes) {
-      assert.ok(p.stats.p50 !== null && p.stats.p50 > 0 && p.stats.p99! >= p.stats.p50, `${p.op}: ${JSON.stringify(p.stats)}`);
-      assert.equal(p.histogram.counts.reduce((a, b) => a + b, 0), p.stats.count - p.stats.errors - p.stats.timeouts);
+      assert.ok(
+        p.stats.p50 !== null && p.stats.p50 > 0 && p.stats.p99! >= p.stats.p50,
+        `${p.op}: ${JSON.stringify(p.stats)}`,
+      );
+      assert.equal(
+        p.histogram.counts.reduce((a, b) => a + b, 0),
+        p.stats.count - p.stats.errors - p.stats.timeouts,
+      );
     }
 
     // The extension's own calls on this connection show up by type.
     const conn = await connections.get('latv');
-    await conn.call('list keys', (c) => c.kv.range({ key: Buffer.from('/'), range_end: Buffer.from('0'), keys_only: true, limit: 10 }));
-    await until(() => (panel.history[panel.history.length - 1]?.own ?? []).some((o) => o.op === 'list keys' && o.stats.count >= 1), 60_000, 'own op recorded');
+    await conn.call('list keys', (c) =>
+      c.kv.range({ key: Buffer.from('/'), range_end: Buffer.from('0'), keys_only: true, limit: 10 }),
+    );
+    await until(
+      () =>
+        (panel.history[panel.history.length - 1]?.own ?? []).some((o) => o.op === 'list keys' && o.stats.count >= 1),
+      60_000,
+      'own op recorded',
+    );
 
     await until(() => panel.metricsHistory.filter((m) => m.ok).length >= 2, 60_000, 'two /metrics scrapes');
     const scraped = panel.metricsHistory.filter((m) => m.ok);
@@ -68,7 +94,13 @@ describe('latency panel (extension host)', function () {
     assert.match(message ?? '', /Wrote [\d,]+ keys .* writes\/s.* deleted [\d,]+ keys afterwards/);
     const conn = await connections.get('latv');
     const prefix = Buffer.from(vscode.workspace.getConfiguration('etcd').get<string>('latency.loadTestPrefix')!);
-    const left = await conn.call('count', (c) => c.kv.range({ key: prefix, range_end: Buffer.concat([prefix.subarray(0, -1), Buffer.from([prefix[prefix.length - 1] + 1])]), count_only: true }));
+    const left = await conn.call('count', (c) =>
+      c.kv.range({
+        key: prefix,
+        range_end: Buffer.concat([prefix.subarray(0, -1), Buffer.from([prefix[prefix.length - 1] + 1])]),
+        count_only: true,
+      }),
+    );
     assert.equal(Number(left.count), 0, 'nothing left under the load test prefix');
   });
 });

@@ -4,7 +4,6 @@ import { api, testEndpoints } from './api';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 
-
 describe('leases view', function () {
   const endpoints = testEndpoints();
   let answers: vscode.Disposable | undefined;

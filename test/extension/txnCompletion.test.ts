@@ -15,7 +15,11 @@ describe('Txn document completion (extension host)', function () {
     writeFileSync(file, text);
     const uri = vscode.Uri.file(file);
     await vscode.workspace.openTextDocument(uri);
-    const list = await vscode.commands.executeCommand<vscode.CompletionList>('vscode.executeCompletionItemProvider', uri, new vscode.Position(line, character));
+    const list = await vscode.commands.executeCommand<vscode.CompletionList>(
+      'vscode.executeCompletionItemProvider',
+      uri,
+      new vscode.Position(line, character),
+    );
     return list.items.map((i) => (typeof i.label === 'string' ? i.label : i.label.label));
   }
 
@@ -26,11 +30,15 @@ describe('Txn document completion (extension host)', function () {
     const compare = await labelsAt('compare:\n  - \n', 1, 4);
     assert.ok(compare.includes('compare mod_revision') && compare.includes('compare absent'), compare.join(', '));
     const targets = await labelsAt('compare:\n  - key: /a\n    target: \n', 2, 12);
-    for (const t of ['mod_revision', 'version', 'create_revision', 'value', 'lease']) assert.ok(targets.includes(t), targets.join(', '));
+    for (const t of ['mod_revision', 'version', 'create_revision', 'value', 'lease'])
+      assert.ok(targets.includes(t), targets.join(', '));
     const ops = await labelsAt('compare:\n  - key: /a\n    op: \n', 2, 8);
     for (const o of ['==', '!=', '<', '>']) assert.ok(ops.includes(o), ops.join(', '));
     const top = await labelsAt('\n', 0, 0);
-    assert.ok(['compare', 'success', 'failure'].every((s) => top.includes(s)), top.join(', '));
+    assert.ok(
+      ['compare', 'success', 'failure'].every((s) => top.includes(s)),
+      top.join(', '),
+    );
   });
 
   it('checks JSON Txn documents strictly (the bundled JSON scanner runs in the extension)', async () => {

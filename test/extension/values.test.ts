@@ -5,10 +5,11 @@ import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import type { ConflictChoice, ConflictQuestion } from '../../src/host/prompts';
 
-
 async function replaceAll(editor: vscode.TextEditor, text: string): Promise<void> {
   const doc = editor.document;
-  const ok = await editor.edit((e) => e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text));
+  const ok = await editor.edit((e) =>
+    e.replace(new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), text),
+  );
   assert.ok(ok);
 }
 
@@ -68,7 +69,11 @@ describe('values as editor documents', function () {
     nextChoice = 'keepEditing';
     assert.equal(await editor.document.save(), false, 'save refused');
     assert.equal(conflicts.length, 1);
-    assert.equal(Buffer.from(conflicts[0].serverValue!).toString(), 'enabled: maybe\n', 'the conflict carries the server value');
+    assert.equal(
+      Buffer.from(conflicts[0].serverValue!).toString(),
+      'enabled: maybe\n',
+      'the conflict carries the server value',
+    );
     assert.ok(editor.document.isDirty, 'edits kept');
     const server = async () => (await other.call('get', (c) => c.get('/vals/feature.yaml').string())) ?? '';
     assert.equal(await server(), 'enabled: maybe\n', 'nothing written');
@@ -81,7 +86,12 @@ describe('values as editor documents', function () {
   });
 
   it('opens a binary value as a read-only hex view', async () => {
-    await other.write('put', (c) => c.put('/vals/blob').value(Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff])).exec());
+    await other.write('put', (c) =>
+      c
+        .put('/vals/blob')
+        .value(Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff]))
+        .exec(),
+    );
     const { values } = await api();
     const editor = (await values.open('vals', Buffer.from('/vals/blob'), { asText: true }))!;
     assert.match(editor.document.getText(), /^00000000  de ad be ef 00 ff/);

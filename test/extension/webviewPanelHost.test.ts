@@ -72,7 +72,14 @@ class TestPanel extends WebviewPanelHost<ToWebview, FromWebview> {
 function capturingLogger(): Logger & { lines: string[] } {
   const lines: string[] = [];
   const line = (level: string) => (m: string) => lines.push(`${level} ${m}`);
-  return { lines, trace: line('trace'), debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+  return {
+    lines,
+    trace: line('trace'),
+    debug: line('debug'),
+    info: line('info'),
+    warn: line('warn'),
+    error: line('error'),
+  };
 }
 
 /** Lets handlers that already ran settle (promise callbacks), without waiting for time to pass. */
@@ -84,7 +91,11 @@ describe('webview panel host kit', () => {
   function open(): { side: WebviewSide; host: TestPanel; log: ReturnType<typeof capturingLogger> } {
     const side = new WebviewSide();
     const log = capturingLogger();
-    const host = new TestPanel(side as unknown as vscode.WebviewPanel, { extensionUri, log }, { bundle: 'test', parse, resentOnReady: ['init', 'tick'] });
+    const host = new TestPanel(
+      side as unknown as vscode.WebviewPanel,
+      { extensionUri, log },
+      { bundle: 'test', parse, resentOnReady: ['init', 'tick'] },
+    );
     return { side, host, log };
   }
 
@@ -92,7 +103,10 @@ describe('webview panel host kit', () => {
     const { side, host } = open();
     const options = side.webview.options as vscode.WebviewOptions;
     assert.equal(options.enableScripts, true);
-    assert.deepEqual(options.localResourceRoots?.map((u) => u.path), ['/ext/dist', '/ext/media']);
+    assert.deepEqual(
+      options.localResourceRoots?.map((u) => u.path),
+      ['/ext/dist', '/ext/media'],
+    );
     assert.match(side.webview.html, /default-src 'none'/);
     assert.match(side.webview.html, /<script nonce="[^"]+" src="file:\/\/\/ext\/dist\/webview\/test\.js">/);
     host.dispose();
@@ -104,7 +118,10 @@ describe('webview panel host kit', () => {
     host.answer('queued');
     assert.deepEqual(side.sent, [], 'nothing reaches a webview that is not ready');
     side.incoming.fire({ type: 'ready' });
-    assert.deepEqual(side.sent, [{ type: 'init', n: 1 }, { type: 'answer', text: 'queued' }]);
+    assert.deepEqual(side.sent, [
+      { type: 'init', n: 1 },
+      { type: 'answer', text: 'queued' },
+    ]);
     host.tick();
     assert.deepEqual(side.sent.at(-1), { type: 'tick', n: 2 }, 'once ready, messages go straight out');
     host.dispose();
@@ -119,7 +136,10 @@ describe('webview panel host kit', () => {
     assert.deepEqual(side.sent, [{ type: 'init', n: 0 }]);
     side.visible = true;
     side.incoming.fire({ type: 'ready' });
-    assert.deepEqual(side.sent.slice(1), [{ type: 'init', n: 1 }, { type: 'answer', text: 'while hidden' }]);
+    assert.deepEqual(side.sent.slice(1), [
+      { type: 'init', n: 1 },
+      { type: 'answer', text: 'while hidden' },
+    ]);
     host.dispose();
   });
 
@@ -131,7 +151,11 @@ describe('webview panel host kit', () => {
     side.incoming.fire('not an object');
     await settle();
     assert.deepEqual(side.sent.slice(1), [{ type: 'answer', text: 'HELLO' }]);
-    assert.equal(log.lines.filter((l) => l.startsWith('warn ') && l.includes('invalid message')).length, 2, log.lines.join('\n'));
+    assert.equal(
+      log.lines.filter((l) => l.startsWith('warn ') && l.includes('invalid message')).length,
+      2,
+      log.lines.join('\n'),
+    );
     host.dispose();
   });
 
@@ -140,7 +164,10 @@ describe('webview panel host kit', () => {
     side.incoming.fire({ type: 'ready' });
     side.incoming.fire({ type: 'fail' });
     await settle();
-    assert.ok(log.lines.some((l) => l.startsWith('error ') && l.includes('"fail" failed: handler failed on purpose')), log.lines.join('\n'));
+    assert.ok(
+      log.lines.some((l) => l.startsWith('error ') && l.includes('"fail" failed: handler failed on purpose')),
+      log.lines.join('\n'),
+    );
     host.dispose();
   });
 

@@ -13,7 +13,10 @@ registerCleanup();
 const b = (s: string) => Buffer.from(s);
 
 function items(prefix: string, count: number, value = (i: number) => `value-${i}`): BulkItem[] {
-  return Array.from({ length: count }, (_, i) => ({ key: b(`${prefix}${String(i).padStart(5, '0')}`), value: b(value(i)) }));
+  return Array.from({ length: count }, (_, i) => ({
+    key: b(`${prefix}${String(i).padStart(5, '0')}`),
+    value: b(value(i)),
+  }));
 }
 
 describe('bulk put and delete (real etcd)', function () {
@@ -21,13 +24,24 @@ describe('bulk put and delete (real etcd)', function () {
   let cluster: EtcdCluster;
   let conn: EtcdConnection;
   const connect = (extra: { namespace?: string; readOnly?: boolean } = {}) =>
-    new EtcdConnection({ id: 'bulk', name: 'bulk', endpoints: cluster.endpoints, timeoutMs: 5000, retries: 0, ...extra }, {}, silentLogger);
+    new EtcdConnection(
+      { id: 'bulk', name: 'bulk', endpoints: cluster.endpoints, timeoutMs: 5000, retries: 0, ...extra },
+      {},
+      silentLogger,
+    );
 
   /** Every key under `prefix` with its value, version and mod revision. */
   async function scan(prefix: string, c = conn) {
     const p = b(prefix);
-    const res = await c.call('scan', (cl) => cl.kv.range({ key: c.absoluteKey(p), range_end: prefixEnd(c.absoluteKey(p)) }));
-    return res.kvs.map((kv) => ({ key: c.relativeKey(kv.key).toString(), value: kv.value.toString(), version: kv.version, mod: kv.mod_revision }));
+    const res = await c.call('scan', (cl) =>
+      cl.kv.range({ key: c.absoluteKey(p), range_end: prefixEnd(c.absoluteKey(p)) }),
+    );
+    return res.kvs.map((kv) => ({
+      key: c.relativeKey(kv.key).toString(),
+      value: kv.value.toString(),
+      version: kv.version,
+      mod: kv.mod_revision,
+    }));
   }
 
   /** Asserts every item landed once: present, with its value, at version 1. */
@@ -56,28 +70,50 @@ describe('bulk put and delete (real etcd)', function () {
     const input = items('/p1/', 1000);
     const commitOrder: string[] = [];
     // One at a time, so commit order is batch order (with more in flight, answers may arrive in any order).
-    const result = await bulkPut(conn, input, { maxTxnOps: 128, concurrency: 1, onBatch: (x) => commitOrder.push(x.revision!) });
+    const result = await bulkPut(conn, input, {
+      maxTxnOps: 128,
+      concurrency: 1,
+      onBatch: (x) => commitOrder.push(x.revision!),
+    });
     assert.ok(result.complete);
     assert.equal(result.batches.length, 8);
-    assert.deepEqual(result.batches.map((x) => x.ops), [128, 128, 128, 128, 128, 128, 128, 104]);
+    assert.deepEqual(
+      result.batches.map((x) => x.ops),
+      [128, 128, 128, 128, 128, 128, 128, 104],
+    );
     assert.equal(result.written, 1000);
     assert.equal(new Set(commitOrder).size, 8, 'one revision per batch');
-    for (let i = 1; i < 8; i++) assert.ok(BigInt(result.batches[i].revision!) > BigInt(result.batches[i - 1].revision!), 'revisions increase');
+    for (let i = 1; i < 8; i++)
+      assert.ok(BigInt(result.batches[i].revision!) > BigInt(result.batches[i - 1].revision!), 'revisions increase');
     await assertExactlyOnce('/p1/', input);
     const got = await scan('/p1/');
-    for (const [i, kv] of got.entries()) assert.equal(kv.mod, result.batches[Math.floor(i / 128)].revision, 'the report names the revision that wrote the key');
+    for (const [i, kv] of got.entries())
+      assert.equal(
+        kv.mod,
+        result.batches[Math.floor(i / 128)].revision,
+        'the report names the revision that wrote the key',
+      );
     assert.match(renderBulkReport(result, 'Bulk put'), /Complete/);
   });
 
   it('drops repeated keys (last value wins) instead of sending a Txn etcd refuses', async () => {
-    const result = await bulkPut(conn, [{ key: b('/dup/a'), value: b('1') }, { key: b('/dup/a'), value: b('2') }]);
+    const result = await bulkPut(conn, [
+      { key: b('/dup/a'), value: b('1') },
+      { key: b('/dup/a'), value: b('2') },
+    ]);
     assert.ok(result.complete);
     assert.equal(result.duplicates, 1);
-    assert.deepEqual((await scan('/dup/')).map((k) => k.value), ['2']);
+    assert.deepEqual(
+      (await scan('/dup/')).map((k) => k.value),
+      ['2'],
+    );
   });
 
   it('atomic mode refuses 129 keys and writes nothing; 128 go in one Txn', async () => {
-    await assert.rejects(bulkPut(conn, items('/atomic/', 129), { atomic: true }), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'tooManyOps' && /129 keys/.test(err.message));
+    await assert.rejects(
+      bulkPut(conn, items('/atomic/', 129), { atomic: true }),
+      (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'tooManyOps' && /129 keys/.test(err.message),
+    );
     assert.equal((await scan('/atomic/')).length, 0);
     const result = await bulkPut(conn, items('/atomic/', 128), { atomic: true });
     assert.equal(result.batches.length, 1);
@@ -97,10 +133,17 @@ describe('bulk put and delete (real etcd)', function () {
     assert.ok(first.cancelled);
     assert.equal(first.complete, false);
     const committed = first.batches.filter((x) => x.status === 'committed');
-    assert.ok(committed.length >= 4 && committed.length < 16, `${committed.length} batches committed before the cancel took hold`);
+    assert.ok(
+      committed.length >= 4 && committed.length < 16,
+      `${committed.length} batches committed before the cancel took hold`,
+    );
     assert.ok(first.batches.some((x) => x.status === 'notSent'));
     assert.deepEqual(saved, first.checkpoint, 'the last checkpoint reported is the final one');
-    assert.equal((await scan('/cancel/')).length, committed.reduce((n, x) => n + x.ops, 0), 'the report says exactly what was written');
+    assert.equal(
+      (await scan('/cancel/')).length,
+      committed.reduce((n, x) => n + x.ops, 0),
+      'the report says exactly what was written',
+    );
 
     const second = await bulkPut(conn, input, { checkpoint: saved });
     assert.ok(second.complete, second.error);
@@ -135,7 +178,10 @@ describe('bulk put and delete (real etcd)', function () {
     const skipRun = await bulkPut(conn, skipInput, { mode: 'skip' });
     assert.equal(skipRun.written, 9);
     assert.equal(skipRun.skipped, 1);
-    const again = await bulkPut(conn, skipInput, { mode: 'skip', checkpoint: { ...skipRun.checkpoint, committed: [], unknown: [0] } });
+    const again = await bulkPut(conn, skipInput, {
+      mode: 'skip',
+      checkpoint: { ...skipRun.checkpoint, committed: [], unknown: [0] },
+    });
     assert.equal(again.batches[0].revision, skipRun.batches[0].revision);
     assert.equal(again.written, 9);
     const got = await scan('/lost2/');
@@ -145,7 +191,14 @@ describe('bulk put and delete (real etcd)', function () {
 
   it('an unknown batch that did not commit is sent on resume', async () => {
     const input = items('/unsent/', 50);
-    const fake: BulkCheckpoint = { version: 1, kind: 'put:overwrite', total: 50, batchSize: 128, committed: [], unknown: [0] };
+    const fake: BulkCheckpoint = {
+      version: 1,
+      kind: 'put:overwrite',
+      total: 50,
+      batchSize: 128,
+      committed: [],
+      unknown: [0],
+    };
     const result = await bulkPut(conn, input, { checkpoint: fake });
     assert.ok(result.complete);
     assert.equal(result.written, 50);
@@ -170,7 +223,10 @@ describe('bulk put and delete (real etcd)', function () {
     assert.ok(first.error, 'the run reports why it stopped');
     assert.ok(saved);
     assert.ok(saved.unknown.length > 0, 'batches in flight when the member died are listed as unknown');
-    assert.deepEqual(saved.unknown, first.batches.filter((x) => x.outcomeUnknown).map((x) => x.index));
+    assert.deepEqual(
+      saved.unknown,
+      first.batches.filter((x) => x.outcomeUnknown).map((x) => x.index),
+    );
     const committedBefore = first.batches.filter((x) => x.status === 'committed').length;
     assert.ok(committedBefore >= 3 && committedBefore < first.batches.length);
     assert.match(renderBulkReport(first, 'Import'), /Not committed/);
@@ -194,15 +250,27 @@ describe('bulk put and delete (real etcd)', function () {
     assert.equal((await scan('/modes/'))[1].value, 'old');
     const over = await bulkPut(conn, input, { mode: 'overwrite' });
     assert.equal(over.written, 3);
-    assert.deepEqual((await scan('/modes/')).map((k) => k.value), ['value-0', 'value-1', 'value-2']);
+    assert.deepEqual(
+      (await scan('/modes/')).map((k) => k.value),
+      ['value-0', 'value-1', 'value-2'],
+    );
   });
 
   it('a key given a lease is attached to it, the others to none', async () => {
     const lease = await conn.call('grant', (c) => c.leaseClient.leaseGrant({ TTL: 600 }));
-    const result = await bulkPut(conn, [{ key: b('/leased/a'), value: b('1'), lease: lease.ID }, { key: b('/leased/b'), value: b('2') }]);
+    const result = await bulkPut(conn, [
+      { key: b('/leased/a'), value: b('1'), lease: lease.ID },
+      { key: b('/leased/b'), value: b('2') },
+    ]);
     assert.ok(result.complete, result.error);
     const res = await conn.call('read', (c) => c.kv.range({ key: b('/leased/'), range_end: prefixEnd(b('/leased/')) }));
-    assert.deepEqual(res.kvs.map((kv) => [kv.key.toString(), kv.lease]), [['/leased/a', lease.ID], ['/leased/b', '0']]);
+    assert.deepEqual(
+      res.kvs.map((kv) => [kv.key.toString(), kv.lease]),
+      [
+        ['/leased/a', lease.ID],
+        ['/leased/b', '0'],
+      ],
+    );
   });
 
   it('keys are relative to the connection namespace', async () => {
@@ -219,7 +287,12 @@ describe('bulk put and delete (real etcd)', function () {
   });
 
   it('bulk delete of prefixes and keys, counted first by the preview', async () => {
-    await bulkPut(conn, [...items('/del/a/', 50), ...items('/del/b/', 30), { key: b('/del/c'), value: b('1') }, ...items('/del/keep/', 5)]);
+    await bulkPut(conn, [
+      ...items('/del/a/', 50),
+      ...items('/del/b/', 30),
+      { key: b('/del/c'), value: b('1') },
+      ...items('/del/keep/', 5),
+    ]);
     const targets = [
       { key: b('/del/a/'), prefix: true },
       { key: b('/del/c') },
@@ -234,7 +307,10 @@ describe('bulk put and delete (real etcd)', function () {
     assert.ok(result.complete);
     assert.equal(result.batches.length, 2, 'the covered key dropped: 4 targets in Txns of 2');
     assert.equal(result.deleted, 81);
-    assert.deepEqual((await scan('/del/')).map((k) => k.key), items('/del/keep/', 5).map((i) => i.key.toString()));
+    assert.deepEqual(
+      (await scan('/del/')).map((k) => k.key),
+      items('/del/keep/', 5).map((i) => i.key.toString()),
+    );
     assert.match(renderBulkReport(result, 'Bulk delete'), /Keys deleted: 81/);
   });
 
@@ -242,8 +318,14 @@ describe('bulk put and delete (real etcd)', function () {
     await bulkPut(conn, items('/ro-kept/', 10));
     const ro = connect({ readOnly: true });
     try {
-      await assert.rejects(bulkPut(ro, items('/ro/', 3)), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly');
-      await assert.rejects(bulkDelete(ro, [{ key: b('/ro-kept/'), prefix: true }]), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly');
+      await assert.rejects(
+        bulkPut(ro, items('/ro/', 3)),
+        (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly',
+      );
+      await assert.rejects(
+        bulkDelete(ro, [{ key: b('/ro-kept/'), prefix: true }]),
+        (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly',
+      );
     } finally {
       await ro.close();
     }
@@ -257,7 +339,10 @@ describe('bulk put and delete (real etcd)', function () {
     const client = {
       kv: {
         txn: (req: { compare?: Array<{ range_end?: Buffer }> }) => {
-          txns.push({ compares: req.compare?.length ?? 0, rangeEnd: req.compare?.some((c) => c.range_end !== undefined) ?? false });
+          txns.push({
+            compares: req.compare?.length ?? 0,
+            rangeEnd: req.compare?.some((c) => c.range_end !== undefined) ?? false,
+          });
           return conn.client.kv.txn(req as Parameters<typeof conn.client.kv.txn>[0]);
         },
       },
@@ -279,7 +364,10 @@ describe('bulk put and delete (real etcd)', function () {
     assert.equal(run.written, 300);
     const sends = txns.filter((t) => t.compares > 0);
     assert.equal(sends.length, 6, '3 batches, each sent twice');
-    assert.ok(sends.every((t) => t.compares === 1 && t.rangeEnd), 'one range compare per Txn');
+    assert.ok(
+      sends.every((t) => t.compares === 1 && t.rangeEnd),
+      'one range compare per Txn',
+    );
     await assertExactlyOnce('/twice/', input);
     const got = await scan('/twice/');
     for (const batch of run.batches) {
@@ -289,10 +377,17 @@ describe('bulk put and delete (real etcd)', function () {
 
     // Overwriting existing keys: still one send per batch (no first attempt that assumes them absent), and once.
     const again = spy(true);
-    const over = await bulkPut(again.spied, input.map((i) => ({ ...i, value: b('second') })), { concurrency: 2 });
+    const over = await bulkPut(
+      again.spied,
+      input.map((i) => ({ ...i, value: b('second') })),
+      { concurrency: 2 },
+    );
     assert.ok(over.complete, over.error);
     assert.equal(again.txns.filter((t) => t.compares > 0).length, 6);
-    assert.ok((await scan('/twice/')).every((k) => k.version === '2' && k.value === 'second'), 'each key written once more');
+    assert.ok(
+      (await scan('/twice/')).every((k) => k.version === '2' && k.value === 'second'),
+      'each key written once more',
+    );
   });
 
   it('the range guard sees a key of others changed between ours, and a range crowded with others falls back to a compare per key', async () => {
@@ -311,15 +406,25 @@ describe('bulk put and delete (real etcd)', function () {
     const run = await bulkPut(spied, input);
     assert.ok(run.complete, run.error);
     const guarded = txns.filter((t) => t.compares > 0);
-    assert.deepEqual(guarded.map((t) => t.compares), [1, 1], 'the first Txn failed its range compare and was re-sent');
+    assert.deepEqual(
+      guarded.map((t) => t.compares),
+      [1, 1],
+      'the first Txn failed its range compare and was re-sent',
+    );
     await assertExactlyOnce('/hot/', input.concat({ key: b('/hot/00005x'), value: b('theirs') }));
 
     // 2 of ours around 1,000 of others: the range would read them all, so each key gets its own compare.
     await bulkPut(conn, items('/crowd/m', 1000));
-    const sparse = [{ key: b('/crowd/a'), value: b('1') }, { key: b('/crowd/z'), value: b('2') }];
+    const sparse = [
+      { key: b('/crowd/a'), value: b('1') },
+      { key: b('/crowd/z'), value: b('2') },
+    ];
     const crowded = spy();
     const r = await bulkPut(crowded.spied, sparse);
     assert.ok(r.complete, r.error);
-    assert.deepEqual(crowded.txns.filter((t) => t.compares > 0).map((t) => [t.compares, t.rangeEnd]), [[2, false]]);
+    assert.deepEqual(
+      crowded.txns.filter((t) => t.compares > 0).map((t) => [t.compares, t.rangeEnd]),
+      [[2, false]],
+    );
   });
 });

@@ -2,7 +2,19 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { MemberClients, compact, saveSnapshot, defragment, disarmAlarms, hashKv, listAlarms, listMembers, memberEndpoints, memberHex, memberStatuses } from '../../src/etcd/cluster';
+import {
+  MemberClients,
+  compact,
+  saveSnapshot,
+  defragment,
+  disarmAlarms,
+  hashKv,
+  listAlarms,
+  listMembers,
+  memberEndpoints,
+  memberHex,
+  memberStatuses,
+} from '../../src/etcd/cluster';
 import { HealthDoctor } from '../../src/etcd/health';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { EtcdExplorerError } from '../../src/etcd/errors';
@@ -20,7 +32,11 @@ describe('cluster core (real etcd)', function () {
     let clients: MemberClients;
     before(async () => {
       cluster = await EtcdCluster.start({ size: 3 });
-      conn = new EtcdConnection({ id: 'c', name: 'c', endpoints: cluster.endpoints, timeoutMs: 2000 }, {}, silentLogger);
+      conn = new EtcdConnection(
+        { id: 'c', name: 'c', endpoints: cluster.endpoints, timeoutMs: 2000 },
+        {},
+        silentLogger,
+      );
       clients = new MemberClients(conn);
     });
     after(async () => {
@@ -32,7 +48,11 @@ describe('cluster core (real etcd)', function () {
     it('lists members like `etcdctl member list`, with hex ids', async () => {
       const members = await listMembers(conn);
       const ctl = await cluster.etcdctl(['member', 'list']);
-      const ctlIds = ctl.stdout.split('\n').filter(Boolean).map((l) => l.split(',')[0].trim()).sort();
+      const ctlIds = ctl.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(',')[0].trim())
+        .sort();
       assert.deepEqual(members.map((m) => memberHex(m.id)).sort(), ctlIds);
       assert.deepEqual(members.map((m) => m.name).sort(), ['m0', 'm1', 'm2']);
     });
@@ -67,7 +87,9 @@ describe('cluster core (real etcd)', function () {
     it('saves a snapshot of a member to a file', async () => {
       const file = join(mkdtempSync(join(tmpdir(), 'etcd-snap-')), 'member.db');
       const progress: number[] = [];
-      const bytes = await saveSnapshot(clients.for(cluster.endpoints[0]), file, { onProgress: (w) => progress.push(w) });
+      const bytes = await saveSnapshot(clients.for(cluster.endpoints[0]), file, {
+        onProgress: (w) => progress.push(w),
+      });
       assert.ok(bytes > 10_000);
       assert.equal(statSync(file).size, bytes);
       assert.ok(progress.length > 0);
@@ -126,7 +148,11 @@ describe('cluster core (real etcd)', function () {
       dead = await startDeadEndpoint();
       // The member advertises a client URL nobody can reach, as a pod IP looks from a laptop.
       cluster = await EtcdCluster.start({ extraArgs: [`--advertise-client-urls=${dead}`] });
-      conn = new EtcdConnection({ id: 'pf', name: 'pf', endpoints: cluster.endpoints, timeoutMs: 1000, retries: 0 }, {}, silentLogger);
+      conn = new EtcdConnection(
+        { id: 'pf', name: 'pf', endpoints: cluster.endpoints, timeoutMs: 1000, retries: 0 },
+        {},
+        silentLogger,
+      );
       clients = new MemberClients(conn);
     });
     after(async () => {
@@ -141,7 +167,10 @@ describe('cluster core (real etcd)', function () {
       const reach = await memberEndpoints(clients, conn.profile.endpoints, members);
       assert.equal(reach.get(members[0].id), cluster.endpoints[0]);
       const report = await new HealthDoctor(conn, clients, { scanLargeValues: false }).check();
-      assert.ok(!report.findings.some((f) => f.rule === 'membersDown' || f.rule === 'insufficientMembers'), JSON.stringify(report.findings.map((f) => f.title)));
+      assert.ok(
+        !report.findings.some((f) => f.rule === 'membersDown' || f.rule === 'insufficientMembers'),
+        JSON.stringify(report.findings.map((f) => f.title)),
+      );
       assert.equal(report.snapshot.members[0].endpoint, cluster.endpoints[0]);
     });
   });

@@ -28,7 +28,11 @@ function profile(endpoints: readonly string[], extra: Partial<ConnectionProfile>
   return { id: 'test', name: 'test', endpoints, ...extra };
 }
 
-async function expectError(promise: Promise<unknown>, kind: EtcdErrorKind, message?: RegExp): Promise<EtcdExplorerError> {
+async function expectError(
+  promise: Promise<unknown>,
+  kind: EtcdErrorKind,
+  message?: RegExp,
+): Promise<EtcdExplorerError> {
   try {
     await promise;
   } catch (err) {
@@ -82,7 +86,11 @@ describe('connection (real etcd)', function () {
 
     it('refuses a write on a read-only profile in the core, and nothing is written', async () => {
       const ro = connect(profile(cluster.endpoints, { readOnly: true }));
-      await expectError(ro.write('put /ro/x', (client) => client.put('/ro/x').value('1').exec()), 'readOnly', /read-only/);
+      await expectError(
+        ro.write('put /ro/x', (client) => client.put('/ro/x').value('1').exec()),
+        'readOnly',
+        /read-only/,
+      );
       const rw = connect(profile(cluster.endpoints));
       assert.equal(await rw.call('get', (client) => client.get('/ro/x').string()), null);
       await rw.write('put', (client) => client.put('/ro/readable').value('1').exec());
@@ -163,7 +171,9 @@ describe('connection (real etcd)', function () {
 
     it('connects, verifies the server against the CA and reads/writes', async () => {
       assert.ok(cluster.endpoints.every((e) => e.startsWith('https://')));
-      const c = connect(profile(cluster.endpoints, { tls: { caFile: tls.caFile, certFile: tls.clientCert, keyFile: tls.clientKey } }));
+      const c = connect(
+        profile(cluster.endpoints, { tls: { caFile: tls.caFile, certFile: tls.clientCert, keyFile: tls.clientKey } }),
+      );
       await c.connect();
       await c.write('put', (client) => client.put('/tls/k').value('secure').exec());
       assert.equal(await c.call('get', (client) => client.get('/tls/k').string()), 'secure');
@@ -171,7 +181,11 @@ describe('connection (real etcd)', function () {
 
     it('fails with a TLS error when the server is signed by another CA', async () => {
       const c = connect(
-        profile(cluster.endpoints, { tls: { caFile: tls.otherCaFile, certFile: tls.clientCert, keyFile: tls.clientKey }, timeoutMs: 2000, retries: 0 }),
+        profile(cluster.endpoints, {
+          tls: { caFile: tls.otherCaFile, certFile: tls.clientCert, keyFile: tls.clientKey },
+          timeoutMs: 2000,
+          retries: 0,
+        }),
       );
       await expectError(c.connect(), 'tls', /TLS handshake/);
     });
@@ -207,7 +221,11 @@ describe('connection (real etcd)', function () {
     it('reports permission denied for a restricted role', async () => {
       const c = connect(profile(cluster.endpoints, { username: users.reader.user, retries: 0 }), users.reader.password);
       assert.equal(await c.call('get', (client) => client.get('/app/x').string()), '1');
-      await expectError(c.write('put /app/x', (client) => client.put('/app/x').value('2').exec()), 'permission', /permission denied/);
+      await expectError(
+        c.write('put /app/x', (client) => client.put('/app/x').value('2').exec()),
+        'permission',
+        /permission denied/,
+      );
     });
   });
 

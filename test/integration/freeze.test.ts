@@ -241,7 +241,11 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     for (const endpoint of StreamRouter.for(conn).order()) {
       const candidate = cluster.endpoints.indexOf(endpoint);
       freeze(candidate);
-      const stale = await until(() => cache.peek(Buffer.from('/lf/'))?.staleSince !== undefined, 15_000, 'stale listing').then(
+      const stale = await until(
+        () => cache.peek(Buffer.from('/lf/'))?.staleSince !== undefined,
+        15_000,
+        'stale listing',
+      ).then(
         () => true,
         () => false,
       );

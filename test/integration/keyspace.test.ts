@@ -14,7 +14,11 @@ function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer): string[] 
     if (!key.subarray(0, prefix.length).equals(prefix)) continue;
     const rest = key.subarray(prefix.length);
     const cut = rest.indexOf(sep);
-    out.add(cut < 0 ? `key:${key.toString('hex')}` : `folder:${key.subarray(0, prefix.length + cut + sep.length).toString('hex')}`);
+    out.add(
+      cut < 0
+        ? `key:${key.toString('hex')}`
+        : `folder:${key.subarray(0, prefix.length + cut + sep.length).toString('hex')}`,
+    );
   }
   return [...out].sort();
 }
@@ -43,7 +47,13 @@ describe('keyspace listing (real etcd)', function () {
     cluster = await EtcdCluster.start();
     conn = new EtcdConnection({ id: 'k', name: 'k', endpoints: cluster.endpoints }, {}, silentLogger);
     for (const key of keys) await conn.write('put', (c) => c.put(key).value('v').exec());
-    for (let i = 0; i < 25; i++) await conn.write('put', (c) => c.put(`/many/${String(i).padStart(2, '0')}`).value('v').exec());
+    for (let i = 0; i < 25; i++)
+      await conn.write('put', (c) =>
+        c
+          .put(`/many/${String(i).padStart(2, '0')}`)
+          .value('v')
+          .exec(),
+      );
   });
   after(async () => {
     await conn?.close();
@@ -51,14 +61,19 @@ describe('keyspace listing (real etcd)', function () {
   });
 
   async function allKeys(): Promise<Buffer[]> {
-    const res = await conn.call('range', (c) => c.kv.range({ key: Buffer.from([0]), range_end: Buffer.from([0]), keys_only: true }));
+    const res = await conn.call('range', (c) =>
+      c.kv.range({ key: Buffer.from([0]), range_end: Buffer.from([0]), keys_only: true }),
+    );
     return res.kvs.map((kv) => kv.key);
   }
 
   for (const prefix of ['', '/', '/a/', 'no-leading/', '/many/']) {
     it(`lists the exact children of "${prefix}"`, async () => {
       const page = await listChildren(conn, Buffer.from(prefix), { separator: '/', pageSize: 1000 });
-      assert.deepEqual(page.children.map(describeChild).sort(), expectedChildren(await allKeys(), Buffer.from(prefix), Buffer.from('/')));
+      assert.deepEqual(
+        page.children.map(describeChild).sort(),
+        expectedChildren(await allKeys(), Buffer.from(prefix), Buffer.from('/')),
+      );
       assert.equal(page.next, undefined);
     });
   }
@@ -71,7 +86,12 @@ describe('keyspace listing (real etcd)', function () {
     // A write between pages must not show up: the listing is pinned.
     await conn.write('put', (c) => c.put('/many/00-new').value('v').exec());
     while (page.next) {
-      page = await listChildren(conn, Buffer.from('/many/'), { separator: '/', pageSize: 10, after: page.next, revision });
+      page = await listChildren(conn, Buffer.from('/many/'), {
+        separator: '/',
+        pageSize: 10,
+        after: page.next,
+        revision,
+      });
       seen.push(...page.children.map(describeChild));
     }
     assert.equal(seen.length, 25);
@@ -85,10 +105,12 @@ describe('keyspace listing (real etcd)', function () {
     // prefixes, binary bytes at the diverging position, leaves mixed with folders, keys equal to folders.
     const root = '/nasty/';
     const keys: Buffer[] = [];
-    const add = (k: string | Buffer) => keys.push(typeof k === 'string' ? Buffer.from(root + k) : Buffer.concat([Buffer.from(root), k]));
+    const add = (k: string | Buffer) =>
+      keys.push(typeof k === 'string' ? Buffer.from(root + k) : Buffer.concat([Buffer.from(root), k]));
     for (let i = 0; i < 120; i++) for (let j = 0; j < 40; j++) add(`s${i}/k${j}`);
     for (let j = 0; j < 300; j++) add(`sharedprefix-sharedprefix-${j}/x`);
-    for (let b = 0; b < 256; b += 7) for (let j = 0; j < 30; j++) add(Buffer.from([0x62, b, 0x2f, 0x30 + (j % 10), 0x30 + Math.floor(j / 10)]));
+    for (let b = 0; b < 256; b += 7)
+      for (let j = 0; j < 30; j++) add(Buffer.from([0x62, b, 0x2f, 0x30 + (j % 10), 0x30 + Math.floor(j / 10)]));
     for (let j = 0; j < 50; j++) add(`leaf-${j}`);
     add('s7');
     add('//double/slash');
@@ -97,7 +119,13 @@ describe('keyspace listing (real etcd)', function () {
     add('ü/键/🔑');
     for (let i = 0; i < keys.length; i += 128) {
       const batch = keys.slice(i, i + 128);
-      await conn.write('put', (c) => c.kv.txn({ compare: [], success: batch.map((key) => ({ request_put: { key, value: Buffer.from('v') } })), failure: [] }));
+      await conn.write('put', (c) =>
+        c.kv.txn({
+          compare: [],
+          success: batch.map((key) => ({ request_put: { key, value: Buffer.from('v') } })),
+          failure: [],
+        }),
+      );
     }
     const all = await allKeys();
     const prefixes = [root, `${root}s7/`, root + 'sharedprefix-sharedprefix-1/'].map((p) => Buffer.from(p));
@@ -119,17 +147,34 @@ describe('keyspace listing (real etcd)', function () {
           assert.ok(pages < 2000, 'paging terminates');
         }
         assert.equal(new Set(seen).size, seen.length, `no duplicates (${prefix}, page ${pageSize})`);
-        assert.deepEqual([...seen].sort(), expectedChildren(all, p, Buffer.from('/')), `exact (${prefix}, page ${pageSize})`);
-        assert.deepEqual(seen, [...seen].sort((a, b) => Buffer.compare(Buffer.from(a.split(':')[1], 'hex'), Buffer.from(b.split(':')[1], 'hex'))), 'in key order');
+        assert.deepEqual(
+          [...seen].sort(),
+          expectedChildren(all, p, Buffer.from('/')),
+          `exact (${prefix}, page ${pageSize})`,
+        );
+        assert.deepEqual(
+          seen,
+          [...seen].sort((a, b) =>
+            Buffer.compare(Buffer.from(a.split(':')[1], 'hex'), Buffer.from(b.split(':')[1], 'hex')),
+          ),
+          'in key order',
+        );
       }
     }
   });
 
   it('lists inside a namespace with keys relative to it', async () => {
-    const ns = new EtcdConnection({ id: 'n', name: 'n', endpoints: cluster.endpoints, namespace: '/a/' }, {}, silentLogger);
+    const ns = new EtcdConnection(
+      { id: 'n', name: 'n', endpoints: cluster.endpoints, namespace: '/a/' },
+      {},
+      silentLogger,
+    );
     try {
       const page = await listChildren(ns, Buffer.alloc(0), { separator: '/', pageSize: 100 });
-      assert.deepEqual(page.children.map((c) => `${c.kind}:${c.key.toString()}`).sort(), ['folder:/', 'folder:trailing/', 'key:b'].sort());
+      assert.deepEqual(
+        page.children.map((c) => `${c.kind}:${c.key.toString()}`).sort(),
+        ['folder:/', 'folder:trailing/', 'key:b'].sort(),
+      );
       assert.deepEqual(prefixEnd(Buffer.from('/a/')), Buffer.from('/a0'));
     } finally {
       await ns.close();

@@ -20,7 +20,6 @@ import { until } from '../rig/wait';
 
 registerCleanup();
 
-
 describe('leases (real etcd)', function () {
   this.timeout(120_000);
 
@@ -44,7 +43,12 @@ describe('leases (real etcd)', function () {
       const leases = await listLeases(conn);
       const ctl = await cluster.etcdctl(['lease', 'list']);
       assert.equal(ctl.code, 0, ctl.stderr);
-      const ctlIds = ctl.stdout.split('\n').slice(1).map((l) => l.trim()).filter(Boolean).sort();
+      const ctlIds = ctl.stdout
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .sort();
       assert.deepEqual(leases.map((l) => leaseHex(l.id)).sort(), ctlIds);
       const first = leases.find((l) => l.id === ids[0])!;
       assert.deepEqual(first.keys.map((k) => k.toString()).sort(), ['/svc/a', '/svc/b']);
@@ -110,12 +114,27 @@ describe('leases (real etcd)', function () {
     it('groups lock and election keys with the holder (lowest create revision) and waiters', async () => {
       const l1 = await grantLease(conn, 60);
       const l2 = await grantLease(conn, 60);
-      await conn.write('put', (c) => c.put(`/locks/ledger/${leaseHex(l2)}`).value('').lease(l2).exec());
-      await conn.write('put', (c) => c.put(`/locks/ledger/${leaseHex(l1)}`).value('').lease(l1).exec());
+      await conn.write('put', (c) =>
+        c
+          .put(`/locks/ledger/${leaseHex(l2)}`)
+          .value('')
+          .lease(l2)
+          .exec(),
+      );
+      await conn.write('put', (c) =>
+        c
+          .put(`/locks/ledger/${leaseHex(l1)}`)
+          .value('')
+          .lease(l1)
+          .exec(),
+      );
       const [group] = await lockGroups(conn, Buffer.from('/locks/'));
       assert.equal(group.name.toString(), '/locks/ledger/');
       assert.equal(group.holder.key.toString(), `/locks/ledger/${leaseHex(l2)}`);
-      assert.deepEqual(group.waiters.map((w) => w.key.toString()), [`/locks/ledger/${leaseHex(l1)}`]);
+      assert.deepEqual(
+        group.waiters.map((w) => w.key.toString()),
+        [`/locks/ledger/${leaseHex(l1)}`],
+      );
     });
   });
 
@@ -124,7 +143,11 @@ describe('leases (real etcd)', function () {
     let conn: EtcdConnection;
     before(async () => {
       cluster = await EtcdCluster.start({ size: 3 });
-      conn = new EtcdConnection({ id: 'l3', name: 'l3', endpoints: cluster.endpoints, timeoutMs: 2000, retries: 3 }, {}, silentLogger);
+      conn = new EtcdConnection(
+        { id: 'l3', name: 'l3', endpoints: cluster.endpoints, timeoutMs: 2000, retries: 3 },
+        {},
+        silentLogger,
+      );
     });
     after(async () => {
       await conn?.close();

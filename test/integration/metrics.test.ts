@@ -34,7 +34,10 @@ describe('metrics scrape (real etcd)', function () {
   it('fails a blackholed /metrics with a clear timeout', async () => {
     const hole = await startBlackhole();
     try {
-      await assert.rejects(scrapeMetrics(hole.endpoint, { timeoutMs: 300 }), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'timeout');
+      await assert.rejects(
+        scrapeMetrics(hole.endpoint, { timeoutMs: 300 }),
+        (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'timeout',
+      );
     } finally {
       await hole.close();
     }

@@ -194,7 +194,10 @@ describe('etcd rig', function () {
     });
 
     it('refuses plaintext on the https client URL', async () => {
-      const etcd = tlsClient(undefined, cluster!.endpoints.map((e) => e.replace('https:', 'http:')));
+      const etcd = tlsClient(
+        undefined,
+        cluster!.endpoints.map((e) => e.replace('https:', 'http:')),
+      );
       await assert.rejects(etcd.get('rig/tls').string(), /UNAVAILABLE/);
     });
   });
@@ -241,8 +244,10 @@ describe('etcd rig', function () {
     it('rejects a wrong password and an anonymous client', async () => {
       const users = cluster!.auth;
       assert.ok(users, 'enableAuth ran in the previous test');
-      await assert.rejects(as('reader', `${users.reader.password}-wrong`).get('/app/x').string(),
-        EtcdAuthenticationFailedError);
+      await assert.rejects(
+        as('reader', `${users.reader.password}-wrong`).get('/app/x').string(),
+        EtcdAuthenticationFailedError,
+      );
       const anonymous = client(cluster!.endpoints);
       clients.push(anonymous);
       await assert.rejects(anonymous.get('/app/x').string(), /user name is empty/);
@@ -390,7 +395,10 @@ describe('etcd rig', function () {
         await waitUntil('every etcd member is gone', () => report.pids.every((pid) => !isAlive(pid)));
         if (ending !== 'SIGKILL') {
           // SIGKILL runs no handler, so only the parent-death signal reaps etcd; the dirs stay for the after hook.
-          assert.ok(report.dirs.every((d) => !fs.existsSync(d)), 'data dirs removed');
+          assert.ok(
+            report.dirs.every((d) => !fs.existsSync(d)),
+            'data dirs removed',
+          );
         }
       });
     }

@@ -24,7 +24,11 @@ describe('export and import (real etcd)', function () {
   let dir: string;
 
   const connect = (cluster: EtcdCluster, extra: { readOnly?: boolean } = {}) =>
-    new EtcdConnection({ id: 'x', name: 'x', endpoints: cluster.endpoints, timeoutMs: 5000, ...extra }, {}, silentLogger);
+    new EtcdConnection(
+      { id: 'x', name: 'x', endpoints: cluster.endpoints, timeoutMs: 5000, ...extra },
+      {},
+      silentLogger,
+    );
 
   async function range(c: EtcdConnection, prefix: string) {
     const p = b(prefix);
@@ -33,7 +37,8 @@ describe('export and import (real etcd)', function () {
   }
 
   /** Keys and values exactly as bytes, for a byte-exact comparison of two ranges. */
-  const bytesOf = (kvs: { key: Buffer; value: Buffer }[]) => kvs.map((kv) => [kv.key.toString('hex'), kv.value.toString('hex')]);
+  const bytesOf = (kvs: { key: Buffer; value: Buffer }[]) =>
+    kvs.map((kv) => [kv.key.toString('hex'), kv.value.toString('hex')]);
 
   const binaryKey = Buffer.concat([b('/t/bin/'), Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x0a])]);
   const binaryValue = Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xc3, 0x28]);
@@ -86,8 +91,14 @@ describe('export and import (real etcd)', function () {
     assert.equal(result.batches.length, 3);
     const [a, c] = [await range(src, '/t/'), await range(dst, '/t/')];
     assert.deepEqual(bytesOf(c), bytesOf(a));
-    assert.ok(c.every((kv) => kv.lease === '0'), 'leases dropped by default');
-    assert.match(renderBulkReport(result, 'Import'), /Leases were not imported \(they belong to the source cluster\): 1 keys had one/);
+    assert.ok(
+      c.every((kv) => kv.lease === '0'),
+      'leases dropped by default',
+    );
+    assert.match(
+      renderBulkReport(result, 'Import'),
+      /Leases were not imported \(they belong to the source cluster\): 1 keys had one/,
+    );
     assert.equal((await range(dst, '/outside')).length, 0);
   });
 
@@ -110,7 +121,11 @@ describe('export and import (real etcd)', function () {
     const fresh = await EtcdCluster.start();
     const c = connect(fresh);
     try {
-      await assert.rejects(importExport(c, file, { mode: 'overwrite' }), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'invalid' && /does not match its checksum/.test(err.message));
+      await assert.rejects(
+        importExport(c, file, { mode: 'overwrite' }),
+        (err: unknown) =>
+          err instanceof EtcdExplorerError && err.kind === 'invalid' && /does not match its checksum/.test(err.message),
+      );
       await assert.rejects(verifyExport(file), /does not match its checksum/);
       assert.equal((await range(c, '/')).length, 0, 'nothing written');
       fs.rmSync(manifestPath(file));
@@ -122,13 +137,17 @@ describe('export and import (real etcd)', function () {
   });
 
   it('import modes on existing keys: skip, overwrite, ifUnchanged (CAS on the exported mod revision)', async () => {
-    await bulkPut(src, ['a', 'b', 'c', 'd'].map((k) => ({ key: b(`/m/${k}`), value: b(`v-${k}`) })));
+    await bulkPut(
+      src,
+      ['a', 'b', 'c', 'd'].map((k) => ({ key: b(`/m/${k}`), value: b(`v-${k}`) })),
+    );
     const file = path.join(dir, 'modes.ndjson');
     await exportPrefix(src, b('/m/'), file);
     // Since the export: a changed, b deleted, c and d untouched.
     await src.write('put', (c) => c.put('/m/a').value('changed').exec());
     await src.write('del', (c) => c.delete().key('/m/b').exec());
-    const state = async () => Object.fromEntries((await range(src, '/m/')).map((kv) => [kv.key.toString(), `${kv.value}@${kv.version}`]));
+    const state = async () =>
+      Object.fromEntries((await range(src, '/m/')).map((kv) => [kv.key.toString(), `${kv.value}@${kv.version}`]));
 
     const cas = await importExport(src, file, { mode: 'ifUnchanged' });
     assert.deepEqual([cas.written, cas.skipped, cas.conflicts], [3, 0, 1]);
@@ -145,15 +164,22 @@ describe('export and import (real etcd)', function () {
   });
 
   it('an import cancelled midway and resumed lands every key once', async () => {
-    await bulkPut(src, Array.from({ length: 600 }, (_, i) => ({ key: b(`/r/${String(i).padStart(4, '0')}`), value: b(`r${i}`) })));
+    await bulkPut(
+      src,
+      Array.from({ length: 600 }, (_, i) => ({ key: b(`/r/${String(i).padStart(4, '0')}`), value: b(`r${i}`) })),
+    );
     const file = path.join(dir, 'resume.ndjson');
     await exportPrefix(src, b('/r/'), file);
     const abort = new AbortController();
     let saved: BulkCheckpoint | undefined;
     let progress = 0;
     const first = await importExport(dst, file, {
-      mode: 'skip', maxTxnOps: 50, concurrency: 2, signal: abort.signal,
-      onCheckpoint: (c) => (saved = c), onProgress: (k) => (progress = k),
+      mode: 'skip',
+      maxTxnOps: 50,
+      concurrency: 2,
+      signal: abort.signal,
+      onCheckpoint: (c) => (saved = c),
+      onProgress: (k) => (progress = k),
       onBatch: (_x, done) => done === 3 && abort.abort(),
     });
     assert.ok(first.cancelled);
@@ -164,16 +190,25 @@ describe('export and import (real etcd)', function () {
     const kvs = await range(dst, '/r/');
     assert.equal(kvs.length, 600);
     assert.ok(kvs.every((kv) => kv.version === '1'));
-    await assert.rejects(importExport(dst, file, { mode: 'overwrite', maxTxnOps: 50, checkpoint: saved }), /checkpoint does not belong/);
+    await assert.rejects(
+      importExport(dst, file, { mode: 'overwrite', maxTxnOps: 50, checkpoint: saved }),
+      /checkpoint does not belong/,
+    );
   });
 
   it('atomic import refuses an export larger than one Txn; read-only refuses up front', async () => {
     const file = path.join(dir, 'atomic.ndjson');
     await exportPrefix(src, b('/t/'), file);
-    await assert.rejects(importExport(dst, file, { mode: 'overwrite', atomic: true, maxTxnOps: 10 }), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'tooManyOps');
+    await assert.rejects(
+      importExport(dst, file, { mode: 'overwrite', atomic: true, maxTxnOps: 10 }),
+      (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'tooManyOps',
+    );
     const ro = connect(target, { readOnly: true });
     try {
-      await assert.rejects(importExport(ro, file, { mode: 'overwrite' }), (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly');
+      await assert.rejects(
+        importExport(ro, file, { mode: 'overwrite' }),
+        (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly',
+      );
     } finally {
       await ro.close();
     }

@@ -21,7 +21,8 @@ function specOf(text: string): TxnSpec {
 }
 
 function isError(kind: EtcdExplorerError['kind'], message?: RegExp) {
-  return (err: unknown) => err instanceof EtcdExplorerError && err.kind === kind && (!message || message.test(err.message));
+  return (err: unknown) =>
+    err instanceof EtcdExplorerError && err.kind === kind && (!message || message.test(err.message));
 }
 
 describe('txn (real etcd)', function () {
@@ -31,13 +32,19 @@ describe('txn (real etcd)', function () {
   let other: EtcdConnection;
   const connections: EtcdConnection[] = [];
   const connect = (extra: { namespace?: string; readOnly?: boolean } = {}) => {
-    const c = new EtcdConnection({ id: `t${connections.length}`, name: `t${connections.length}`, endpoints: cluster.endpoints, ...extra }, {}, silentLogger);
+    const c = new EtcdConnection(
+      { id: `t${connections.length}`, name: `t${connections.length}`, endpoints: cluster.endpoints, ...extra },
+      {},
+      silentLogger,
+    );
     connections.push(c);
     return c;
   };
-  const put = (key: string | Buffer, value: string | Buffer) => other.write('put', (c) => c.kv.put({ key: Buffer.from(key), value: Buffer.from(value) }));
+  const put = (key: string | Buffer, value: string | Buffer) =>
+    other.write('put', (c) => c.kv.put({ key: Buffer.from(key), value: Buffer.from(value) }));
   const value = async (key: string | Buffer) => (await readValue(conn, Buffer.from(key)))?.value.toString();
-  const storeRevision = async () => (await conn.call('revision', (c) => c.kv.range({ key: b('\0probe') }))).header.revision;
+  const storeRevision = async () =>
+    (await conn.call('revision', (c) => c.kv.range({ key: b('\0probe') }))).header.revision;
 
   before(async () => {
     cluster = await EtcdCluster.start();
@@ -93,13 +100,26 @@ failure:
       lease: BigInt(kv.lease),
     };
     // For each op: [an expected value that makes it hold, one that makes it fail].
-    const numeric = (a: bigint): Record<CompareOp, [bigint, bigint]> => ({ '==': [a, a + 1n], '!=': [a + 1n, a], '<': [a + 1n, a], '>': [a - 1n, a] });
-    const text: Record<CompareOp, [string, string]> = { '==': ['m', 'n'], '!=': ['n', 'm'], '<': ['n', 'm'], '>': ['l', 'm'] };
+    const numeric = (a: bigint): Record<CompareOp, [bigint, bigint]> => ({
+      '==': [a, a + 1n],
+      '!=': [a + 1n, a],
+      '<': [a + 1n, a],
+      '>': [a - 1n, a],
+    });
+    const text: Record<CompareOp, [string, string]> = {
+      '==': ['m', 'n'],
+      '!=': ['n', 'm'],
+      '<': ['n', 'm'],
+      '>': ['l', 'm'],
+    };
     let checked = 0;
     for (const target of ['value', 'version', 'create_revision', 'mod_revision', 'lease'] as CompareTarget[]) {
       for (const op of ['==', '!=', '<', '>'] as CompareOp[]) {
         for (const shouldHold of [true, false]) {
-          const expected = target === 'value' ? b(text[op][shouldHold ? 0 : 1]) : numeric(actual[target])[op][shouldHold ? 0 : 1].toString();
+          const expected =
+            target === 'value'
+              ? b(text[op][shouldHold ? 0 : 1])
+              : numeric(actual[target])[op][shouldHold ? 0 : 1].toString();
           const spec: TxnSpec = {
             compare: [{ key: b('/cmp/k'), target, op, value: expected }],
             success: [{ kind: 'get', key: b('/cmp/k'), countOnly: true }],
@@ -118,7 +138,12 @@ failure:
     }
     assert.equal(checked, 40);
     // A document spells the lease in hex; the dry run reports it in hex too.
-    const dry = await dryRunTxn(conn, specOf(`compare:\n  - { key: /cmp/k, target: lease, op: "==", value: ${leaseHex(lease)} }\nsuccess: [ { get: { key: /cmp/k } } ]\n`));
+    const dry = await dryRunTxn(
+      conn,
+      specOf(
+        `compare:\n  - { key: /cmp/k, target: lease, op: "==", value: ${leaseHex(lease)} }\nsuccess: [ { get: { key: /cmp/k } } ]\n`,
+      ),
+    );
     assert.equal(dry.wouldSucceed, true);
     assert.equal(dry.compares[0].actual, leaseHex(lease));
   });
@@ -145,24 +170,55 @@ failure: []
     );
     assert.equal(result.branch, 'success');
     const [p, all, range, limited, counted, del, delRange, after] = result.responses;
-    assert.deepEqual(p.prevKvs!.map((kv) => [kv.key, kv.value]), [['/ops/a', 'v-a']]);
-    assert.deepEqual(all.kvs!.map((kv) => [kv.key, kv.value]), [['/ops/a', 'new-a'], ['/ops/b', 'v-b'], ['/ops/c', 'v-c'], ['/ops/d', 'v-d']]);
+    assert.deepEqual(
+      p.prevKvs!.map((kv) => [kv.key, kv.value]),
+      [['/ops/a', 'v-a']],
+    );
+    assert.deepEqual(
+      all.kvs!.map((kv) => [kv.key, kv.value]),
+      [
+        ['/ops/a', 'new-a'],
+        ['/ops/b', 'v-b'],
+        ['/ops/c', 'v-c'],
+        ['/ops/d', 'v-d'],
+      ],
+    );
     assert.equal(all.kvs![0].lease, leaseHex(lease));
     assert.equal(all.kvs![0].modRevision, result.revision);
-    assert.deepEqual(range.kvs!.map((kv) => [kv.key, kv.value]), [['/ops/b', undefined], ['/ops/c', undefined]]);
+    assert.deepEqual(
+      range.kvs!.map((kv) => [kv.key, kv.value]),
+      [
+        ['/ops/b', undefined],
+        ['/ops/c', undefined],
+      ],
+    );
     assert.equal(limited.kvs!.length, 2);
     assert.equal(limited.count, 4);
     assert.equal(counted.count, 4);
     assert.deepEqual(counted.kvs, []);
     assert.equal(del.deleted, 1);
-    assert.deepEqual(del.prevKvs!.map((kv) => kv.key), ['/ops/b']);
+    assert.deepEqual(
+      del.prevKvs!.map((kv) => kv.key),
+      ['/ops/b'],
+    );
     assert.equal(delRange.deleted, 1);
-    assert.deepEqual(after.kvs!.map((kv) => kv.key), ['/ops/a', '/ops/d']);
+    assert.deepEqual(
+      after.kvs!.map((kv) => kv.key),
+      ['/ops/a', '/ops/d'],
+    );
     assert.equal((await readValue(conn, b('/ops/a')))!.lease, lease);
 
-    const prefixDelete = await runTxn(conn, specOf('compare:\n  - { key: /ops/a, target: value, op: "==", value: new-a }\nsuccess:\n  - delete: { key: /ops/, prefix: true, prevKv: true }\n'));
+    const prefixDelete = await runTxn(
+      conn,
+      specOf(
+        'compare:\n  - { key: /ops/a, target: value, op: "==", value: new-a }\nsuccess:\n  - delete: { key: /ops/, prefix: true, prevKv: true }\n',
+      ),
+    );
     assert.equal(prefixDelete.responses[0].deleted, 2);
-    assert.deepEqual(prefixDelete.responses[0].prevKvs!.map((kv) => kv.key), ['/ops/a', '/ops/d']);
+    assert.deepEqual(
+      prefixDelete.responses[0].prevKvs!.map((kv) => kv.key),
+      ['/ops/a', '/ops/d'],
+    );
     assert.equal(await value('/ops-sibling'), 'outside the prefix', 'a prefix delete stays inside its prefix');
   });
 
@@ -199,19 +255,35 @@ failure:
     await put('/dry/k', 'moved on');
     const stale = await dryRunTxn(conn, spec);
     assert.equal(stale.branch, 'failure');
-    assert.deepEqual(stale.compares.map((c) => c.holds), [false, true, false]);
+    assert.deepEqual(
+      stale.compares.map((c) => c.holds),
+      [false, true, false],
+    );
     assert.equal(stale.compares[2].actual, 'moved on');
     assert.deepEqual(stale.wouldRun, spec.failure);
     assert.equal(await readValue(conn, b('/dry/failed')), undefined);
   });
 
   it('a 129-op spec is refused before anything is sent; the server enforces the same limit', async () => {
-    const spec: TxnSpec = { compare: [], success: Array.from({ length: 129 }, (_, i) => ({ kind: 'put' as const, key: b(`/many/${i}`), value: b('x') })), failure: [] };
+    const spec: TxnSpec = {
+      compare: [],
+      success: Array.from({ length: 129 }, (_, i) => ({ kind: 'put' as const, key: b(`/many/${i}`), value: b('x') })),
+      failure: [],
+    };
     let calls = 0;
     const sub = conn.onDidCall(() => calls++);
     try {
       await assert.rejects(runTxn(conn, spec), isError('tooManyOps', /129/));
-      const compares = { compare: Array.from({ length: 129 }, (_, i) => ({ key: b(`/many/${i}`), target: 'version' as const, op: '>' as const, value: '0' })), success: [], failure: [] };
+      const compares = {
+        compare: Array.from({ length: 129 }, (_, i) => ({
+          key: b(`/many/${i}`),
+          target: 'version' as const,
+          op: '>' as const,
+          value: '0',
+        })),
+        success: [],
+        failure: [],
+      };
       await assert.rejects(dryRunTxn(conn, compares), isError('tooManyOps'));
       assert.equal(calls, 0, 'no call reached the server');
     } finally {
@@ -219,7 +291,9 @@ failure:
     }
     // With the client check lifted the server refuses it too, and the refusal reads the same.
     await assert.rejects(runTxn(conn, spec, { maxTxnOps: 1000 }), isError('tooManyOps', /--max-txn-ops/));
-    const count = await conn.call('count', (c) => c.kv.range({ key: b('/many/'), range_end: b('/many0'), count_only: true }));
+    const count = await conn.call('count', (c) =>
+      c.kv.range({ key: b('/many/'), range_end: b('/many0'), count_only: true }),
+    );
     assert.equal(count.count, '0', 'nothing was written');
     // 128 goes through.
     const ok = await runTxn(conn, { ...spec, success: spec.success.slice(0, 128) });
@@ -231,12 +305,17 @@ failure:
     await put('/ro/k', 'v');
     let calls = 0;
     const sub = ro.onDidCall(() => calls++);
-    const writing = specOf('compare:\n  - { key: /ro/k, target: version, op: ">", value: 0 }\nsuccess:\n  - get: { key: /ro/k }\nfailure:\n  - delete: { key: /ro/k }\n');
+    const writing = specOf(
+      'compare:\n  - { key: /ro/k, target: version, op: ">", value: 0 }\nsuccess:\n  - get: { key: /ro/k }\nfailure:\n  - delete: { key: /ro/k }\n',
+    );
     await assert.rejects(runTxn(ro, writing), isError('readOnly', /read-only/));
     assert.equal(calls, 0);
     sub.dispose();
     assert.equal(await value('/ro/k'), 'v');
-    const reads = await runTxn(ro, specOf('compare:\n  - { key: /ro/k, target: version, op: ">", value: 0 }\nsuccess:\n  - get: { key: /ro/k }\n'));
+    const reads = await runTxn(
+      ro,
+      specOf('compare:\n  - { key: /ro/k, target: version, op: ">", value: 0 }\nsuccess:\n  - get: { key: /ro/k }\n'),
+    );
     assert.equal(reads.responses[0].kvs![0].value, 'v');
     const dry = await dryRunTxn(ro, writing);
     assert.equal(dry.branch, 'success');
@@ -257,21 +336,42 @@ failure: []
 `),
     );
     assert.equal(result.branch, 'success');
-    assert.deepEqual(result.responses[1].kvs!.map((kv) => kv.key), ['x', 'y']);
+    assert.deepEqual(
+      result.responses[1].kvs!.map((kv) => kv.key),
+      ['x', 'y'],
+    );
     assert.equal(await value('/tenant/y'), 'new', 'written under the namespace');
     assert.equal(await readValue(conn, b('y')), undefined);
 
-    const dry = await dryRunTxn(ns, specOf('compare:\n  - { key: y, target: value, op: "==", value: new }\nsuccess:\n  - get: { key: y }\n'));
+    const dry = await dryRunTxn(
+      ns,
+      specOf('compare:\n  - { key: y, target: value, op: "==", value: new }\nsuccess:\n  - get: { key: y }\n'),
+    );
     assert.equal(dry.compares[0].key, 'y');
     assert.equal(dry.compares[0].holds, true);
 
-    const wipe = await runTxn(ns, specOf(`compare:\n  - { key: x, target: version, op: ">", value: 0 }\nsuccess:\n  - delete: { key: "", rangeEnd: '\\x00', prevKv: true }\n`));
-    assert.deepEqual(wipe.responses[0].prevKvs!.map((kv) => kv.key), ['x', 'y']);
+    const wipe = await runTxn(
+      ns,
+      specOf(
+        `compare:\n  - { key: x, target: version, op: ">", value: 0 }\nsuccess:\n  - delete: { key: "", rangeEnd: '\\x00', prevKv: true }\n`,
+      ),
+    );
+    assert.deepEqual(
+      wipe.responses[0].prevKvs!.map((kv) => kv.key),
+      ['x', 'y'],
+    );
     assert.equal(await value('/outside'), 'out', 'keys outside the namespace survive');
 
     // Inside a namespace the open end becomes a real bound, so etcd's duplicate-key check applies.
     await assert.rejects(
-      runTxn(ns, { compare: [], success: [{ kind: 'delete', key: b('m'), rangeEnd: Buffer.from([0]) }, { kind: 'put', key: b('z'), value: b('1') }], failure: [] }),
+      runTxn(ns, {
+        compare: [],
+        success: [
+          { kind: 'delete', key: b('m'), rangeEnd: Buffer.from([0]) },
+          { kind: 'put', key: b('z'), value: b('1') },
+        ],
+        failure: [],
+      }),
       isError('invalid', /same key twice.*duplicate key given in txn request.*Nothing was written/),
     );
   });
@@ -298,7 +398,12 @@ failure: []
 
   it('a missing lease is reported as such and writes nothing', async () => {
     await assert.rejects(
-      runTxn(conn, specOf('compare:\n  - { key: /lease/k, target: create_revision, op: "==", value: 0 }\nsuccess:\n  - put: { key: /lease/k, value: x, lease: 1234abcd }\n')),
+      runTxn(
+        conn,
+        specOf(
+          'compare:\n  - { key: /lease/k, target: create_revision, op: "==", value: 0 }\nsuccess:\n  - put: { key: /lease/k, value: x, lease: 1234abcd }\n',
+        ),
+      ),
       isError('invalid', /lease 0*1234abcd does not exist/),
     );
     assert.equal(await readValue(conn, b('/lease/k')), undefined);

@@ -97,7 +97,10 @@ describe('values (real etcd)', function () {
     await createKey(conn, b('/cas/from'), b('payload'));
     await createKey(conn, b('/cas/taken'), b('t'));
     const from = (await readValue(conn, b('/cas/from')))!;
-    assert.deepEqual(await copyKey(conn, from, b('/cas/taken'), { deleteSource: true }).then((r) => r.reason), 'targetExists');
+    assert.deepEqual(
+      await copyKey(conn, from, b('/cas/taken'), { deleteSource: true }).then((r) => r.reason),
+      'targetExists',
+    );
     const ok = await copyKey(conn, from, b('/cas/to'), { deleteSource: true });
     assert.ok(ok.ok);
     assert.equal(await readValue(conn, b('/cas/from')), undefined);
@@ -131,7 +134,8 @@ describe('values (real etcd)', function () {
     const sub = conn.onDidCall(() => calls++);
     await assert.rejects(
       casPut(conn, b('/cas/huge'), Buffer.alloc(2 * 1024 * 1024, 1), '0'),
-      (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'valueTooLarge' && /2\.00 MiB/.test(err.message),
+      (err: unknown) =>
+        err instanceof EtcdExplorerError && err.kind === 'valueTooLarge' && /2\.00 MiB/.test(err.message),
     );
     sub.dispose();
     assert.equal(calls, 0, 'nothing was sent');
@@ -139,7 +143,11 @@ describe('values (real etcd)', function () {
   });
 
   it('refuses every write on a read-only profile', async () => {
-    const ro = new EtcdConnection({ id: 'ro', name: 'ro', endpoints: cluster.endpoints, readOnly: true }, {}, silentLogger);
+    const ro = new EtcdConnection(
+      { id: 'ro', name: 'ro', endpoints: cluster.endpoints, readOnly: true },
+      {},
+      silentLogger,
+    );
     try {
       const isReadOnly = (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'readOnly';
       await createKey(conn, b('/ro/kept'), b('1'));
@@ -158,14 +166,20 @@ describe('values (real etcd)', function () {
     const key = b('/hist/k');
     for (let i = 1; i <= 5; i++) await conn.write('put', (c) => c.put(key).value(`v${i}`).exec());
     const full = await keyHistory(conn, key);
-    assert.deepEqual(full.versions.map((v) => v.value.toString()), ['v5', 'v4', 'v3', 'v2', 'v1']);
+    assert.deepEqual(
+      full.versions.map((v) => v.value.toString()),
+      ['v5', 'v4', 'v3', 'v2', 'v1'],
+    );
     assert.equal(full.compacted, false);
     assert.equal(await compactRevision(conn), undefined, 'nothing compacted yet');
 
     const v3 = full.versions[2];
     await conn.call('compact', (c) => c.kv.compact({ revision: v3.modRevision, physical: true }));
     const cut = await keyHistory(conn, key);
-    assert.deepEqual(cut.versions.map((v) => v.value.toString()), ['v5', 'v4', 'v3']);
+    assert.deepEqual(
+      cut.versions.map((v) => v.value.toString()),
+      ['v5', 'v4', 'v3'],
+    );
     assert.equal(cut.compacted, true);
     assert.equal(cut.compactedBefore, v3.modRevision, 'the compaction revision is reported');
   });
@@ -176,7 +190,10 @@ describe('values (real etcd)', function () {
     const a = (await readValue(conn, b('/undel/a')))!;
     await deleteKey(conn, b('/undel/a'), a.modRevision);
     const deleted = await deletedSince(conn, b('/undel/'), since);
-    assert.deepEqual(deleted.map((d) => d.key.toString()), ['/undel/a']);
+    assert.deepEqual(
+      deleted.map((d) => d.key.toString()),
+      ['/undel/a'],
+    );
     assert.equal(deleted[0].lastValue.value.toString(), 'value-a');
     assert.ok((await createKey(conn, deleted[0].key, deleted[0].lastValue.value)).ok, 'restored');
   });

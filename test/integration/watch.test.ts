@@ -13,7 +13,11 @@ describe('resilient watch (real etcd, 3 members)', function () {
   let cluster: EtcdCluster;
   const conns: EtcdConnection[] = [];
   const open = (endpoints: string[]) => {
-    const c = new EtcdConnection({ id: `w${conns.length}`, name: 'w', endpoints, timeoutMs: 3000, retries: 4 }, {}, silentLogger);
+    const c = new EtcdConnection(
+      { id: `w${conns.length}`, name: 'w', endpoints, timeoutMs: 3000, retries: 4 },
+      {},
+      silentLogger,
+    );
     conns.push(c);
     return c;
   };
@@ -31,7 +35,12 @@ describe('resilient watch (real etcd, 3 members)', function () {
     const writer = open(cluster.endpoints);
     const start = await writer.call('rev', (c) => c.kv.range({ key: Buffer.from('/w/'), count_only: true }));
     const from = String(BigInt(start.header.revision) + 1n);
-    const watch = new ResilientWatch(watcherConn, { key: Buffer.from('/w/'), prefix: true, startRevision: from, progressIntervalMs: 500 });
+    const watch = new ResilientWatch(watcherConn, {
+      key: Buffer.from('/w/'),
+      prefix: true,
+      startRevision: from,
+      progressIntervalMs: 500,
+    });
     const received: WatchEvent[] = [];
     const states: WatchStatus['state'][] = [];
     watch.onEvents((events) => received.push(...events));
@@ -60,7 +69,12 @@ describe('resilient watch (real etcd, 3 members)', function () {
       while (next < total) {
         const i = next++;
         try {
-          await writer.write('put', (c) => c.put(`/w/k${i % 500}`).value(String(i)).exec());
+          await writer.write('put', (c) =>
+            c
+              .put(`/w/k${i % 500}`)
+              .value(String(i))
+              .exec(),
+          );
         } catch {
           failed++; // a write that timed out may or may not have landed: the comparison below uses the server's history
         }
@@ -69,15 +83,21 @@ describe('resilient watch (real etcd, 3 members)', function () {
     await Promise.all([...writers, chaos()]);
     // Right after the chaos every member's circuit may still be open for a few seconds: wait it out.
     let last: bigint | undefined;
-    for (const deadline = Date.now() + 30_000; last === undefined && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 30_000; last === undefined && Date.now() < deadline;) {
       try {
-        last = BigInt((await writer.call('rev', (c) => c.kv.range({ key: Buffer.from('/w/'), count_only: true }))).header.revision);
+        last = BigInt(
+          (await writer.call('rev', (c) => c.kv.range({ key: Buffer.from('/w/'), count_only: true }))).header.revision,
+        );
       } catch {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
     assert.ok(last !== undefined, 'cluster answers after the chaos');
-    await until(() => received.length > 0 && BigInt(received[received.length - 1].modRevision) >= last!, 60_000, 'watch caught up');
+    await until(
+      () => received.length > 0 && BigInt(received[received.length - 1].modRevision) >= last!,
+      60_000,
+      'watch caught up',
+    );
 
     const expected = await serverHistory(open(cluster.endpoints), '/w/', from, last);
     const got = received.map(sig);

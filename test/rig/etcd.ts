@@ -565,18 +565,47 @@ export async function makeTlsFiles(): Promise<TlsFiles> {
       ),
     );
   const makeCa = (name: string, cn: string): Promise<void> =>
-    openssl(['req', '-x509', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.crt`), '-days', '30',
-      '-subj', `/CN=${cn}`]);
+    openssl([
+      'req',
+      '-x509',
+      ...key,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.crt`),
+      '-days',
+      '30',
+      '-subj',
+      `/CN=${cn}`,
+    ]);
   const makeLeaf = async (name: string, cn: string, ext: string): Promise<void> => {
     fs.writeFileSync(f(`${name}.ext`), ext);
     await openssl(['req', '-new', ...key, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=${cn}`]);
-    await openssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'),
-      '-CAcreateserial', '-days', '30', '-extfile', f(`${name}.ext`), '-out', f(`${name}.crt`)]);
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '30',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.crt`),
+    ]);
   };
   try {
     await Promise.all([makeCa('ca', 'etcd-rig-ca'), makeCa('other-ca', 'etcd-rig-other-ca')]);
-    await makeLeaf('server', '127.0.0.1',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
+    await makeLeaf(
+      'server',
+      '127.0.0.1',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n',
+    );
     await makeLeaf('client', 'client', 'extendedKeyUsage=clientAuth\n');
   } catch (err) {
     await removeTlsFiles({ dir } as TlsFiles);

@@ -246,15 +246,25 @@ export async function startVscodeServer(opts: ServerOptions): Promise<VscodeServ
     delete env.ELECTRON_RUN_AS_NODE;
 
     const dataArgs = [
-      '--user-data-dir', dirs.userData,
-      '--server-data-dir', dirs.userData,
-      '--extensions-dir', dirs.extensions,
+      '--user-data-dir',
+      dirs.userData,
+      '--server-data-dir',
+      dirs.userData,
+      '--extensions-dir',
+      dirs.extensions,
     ];
 
     for (const vsix of opts.installExtensions ?? []) {
       await runToCompletion(
         rig.node,
-        [rig.serverMain, ...dataArgs, '--accept-server-license-terms', '--install-extension', path.resolve(vsix), '--force'],
+        [
+          rig.serverMain,
+          ...dataArgs,
+          '--accept-server-license-terms',
+          '--install-extension',
+          path.resolve(vsix),
+          '--force',
+        ],
         env,
       );
     }
@@ -270,8 +280,10 @@ export async function startVscodeServer(opts: ServerOptions): Promise<VscodeServ
       [
         ...prefix,
         rig.serverMain,
-        '--host', '127.0.0.1',
-        '--port', String(port),
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
         '--without-connection-token',
         '--accept-server-license-terms',
         ...(opts.smokeTestDriver ? ['--enable-smoke-test-driver'] : []),
@@ -355,7 +367,11 @@ export async function launchBrowser(opts: { viewport?: { width: number; height: 
       headless: true,
       args: CHROMIUM_ARGS,
       // Keeps Chromium's crash-report database and caches out of the real home.
-      env: { ...process.env, XDG_CONFIG_HOME: path.join(profile, 'xdg-config'), XDG_CACHE_HOME: path.join(profile, 'xdg-cache') },
+      env: {
+        ...process.env,
+        XDG_CONFIG_HOME: path.join(profile, 'xdg-config'),
+        XDG_CACHE_HOME: path.join(profile, 'xdg-cache'),
+      },
       viewport: opts.viewport ?? { width: 1400, height: 900 },
     });
     // Limits, not measurements: on a busy machine a first workbench load or a click can take well over the
@@ -501,7 +517,10 @@ export function forwardConsole(page: Page): void {
     }
     let level: string = msg.type();
     if (typeof values[0] === 'string' && /^%c\s*\w+/.test(values[0])) {
-      level = values[0].replace(/^%c\s*/, '').trim().toLowerCase();
+      level = values[0]
+        .replace(/^%c\s*/, '')
+        .trim()
+        .toLowerCase();
       values = values.slice(2);
     }
     const text = values.length ? util.format(...values) : msg.text();

@@ -58,7 +58,9 @@ function importsOf(file: string): Imports {
         ? stmt.moduleSpecifier.text
         : undefined;
     if (!spec?.startsWith('.')) continue;
-    const erased = ts.isImportDeclaration(stmt) ? stmt.importClause?.isTypeOnly : ts.isExportDeclaration(stmt) && stmt.isTypeOnly;
+    const erased = ts.isImportDeclaration(stmt)
+      ? stmt.importClause?.isTypeOnly
+      : ts.isExportDeclaration(stmt) && stmt.isTypeOnly;
     if (erased) typeOnly.add(resolveRelative(file, spec));
   }
   const result = { files, packages, typeOnly };

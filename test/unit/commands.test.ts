@@ -14,8 +14,8 @@ function sources(dir: string): string[] {
 
 /** Every `when` clause of the menus, with the menu and command it belongs to. */
 function whenClauses(): Array<{ menu: string; command: string; when: string }> {
-  return Object.entries(pkg.contributes.menus as Record<string, Array<{ command?: string; when?: string }>>).flatMap(([menu, items]) =>
-    items.filter((i) => i.when).map((i) => ({ menu, command: i.command ?? '', when: i.when! })),
+  return Object.entries(pkg.contributes.menus as Record<string, Array<{ command?: string; when?: string }>>).flatMap(
+    ([menu, items]) => items.filter((i) => i.when).map((i) => ({ menu, command: i.command ?? '', when: i.when! })),
   );
 }
 
@@ -31,7 +31,14 @@ function producedContextValues(): RegExp[] {
     const assigned: string[] = [];
     for (const m of text.matchAll(/contextValue\s*=\s*([^;]+);/g)) {
       for (const lit of m[1].matchAll(/'([^']*)'|`([^`]*)`/g)) {
-        assigned.push(lit[1] !== undefined ? escape(lit[1]) : lit[2].split(/\$\{[^}]*\}/).map(escape).join('[^.]+'));
+        assigned.push(
+          lit[1] !== undefined
+            ? escape(lit[1])
+            : lit[2]
+                .split(/\$\{[^}]*\}/)
+                .map(escape)
+                .join('[^.]+'),
+        );
       }
     }
     produced.push(...assigned.map((a) => new RegExp(`^${a}$`)));
@@ -70,21 +77,33 @@ describe('commands and menus (package.json ⇄ code)', () => {
   it('every viewItem in a when clause is a contextValue some tree item produces, scoped to its view', () => {
     const produced = producedContextValues();
     assert.ok(produced.length > 10, 'contextValues found in the sources');
-    const sample = (re: RegExp) => re.source.replace(/^\^|\$$/g, '').replace(/\[\^\.\]\+/g, '\u0000').replace(/\\(.)/g, '$1');
+    const sample = (re: RegExp) =>
+      re.source
+        .replace(/^\^|\$$/g, '')
+        .replace(/\[\^\.\]\+/g, '\u0000')
+        .replace(/\\(.)/g, '$1');
     let checked = 0;
     for (const { menu, command, when } of whenClauses()) {
       if (!when.includes('viewItem')) continue;
-      assert.match(when, /view == etcd\.\w+ && /, `${menu} ${command}: a viewItem test must name its view (values repeat across views)`);
+      assert.match(
+        when,
+        /view == etcd\.\w+ && /,
+        `${menu} ${command}: a viewItem test must name its view (values repeat across views)`,
+      );
       for (const m of when.matchAll(/viewItem == ([\w.-]+)/g)) {
         checked++;
-        assert.ok(produced.some((re) => re.test(m[1])), `${menu} ${command}: no tree item has contextValue ${m[1]}`);
+        assert.ok(
+          produced.some((re) => re.test(m[1])),
+          `${menu} ${command}: no tree item has contextValue ${m[1]}`,
+        );
       }
       for (const m of when.matchAll(/viewItem =~ \/((?:[^/\\]|\\.)+)\//g)) {
         checked++;
         const re = new RegExp(m[1]);
         // A value built from a template (e.g. etcd.health.finding.<rule>) matches when the regex starts with its fixed part.
         const literal = m[1].replace(/^\^/, '').replace(/\\(.)/g, '$1');
-        const matches = (p: RegExp) => (p.source.includes('[^.]+') ? literal.startsWith(sample(p).split('\u0000')[0]) : re.test(sample(p)));
+        const matches = (p: RegExp) =>
+          p.source.includes('[^.]+') ? literal.startsWith(sample(p).split('\u0000')[0]) : re.test(sample(p));
         assert.ok(produced.some(matches), `${menu} ${command}: no tree item's contextValue matches /${m[1]}/`);
       }
     }

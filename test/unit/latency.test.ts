@@ -79,17 +79,33 @@ describe('RollingWindow', () => {
     assert.equal(countAt(5), 1);
     assert.equal(countAt(50), 2);
     assert.equal(h.counts[h.counts.length - 1], 1);
-    assert.equal(h.counts.reduce((a, b) => a + b, 0), 9);
-    for (let i = 1; i < h.bounds.length; i++) assert.ok(h.bounds[i] / h.bounds[i - 1] <= 2.5 && h.bounds[i] > h.bounds[i - 1]);
+    assert.equal(
+      h.counts.reduce((a, b) => a + b, 0),
+      9,
+    );
+    for (let i = 1; i < h.bounds.length; i++)
+      assert.ok(h.bounds[i] / h.bounds[i - 1] <= 2.5 && h.bounds[i] > h.bounds[i - 1]);
   });
 
   it('refuses a window that cannot hold anything', () => {
-    assert.throws(() => new RollingWindow(0), (e: unknown) => e instanceof EtcdExplorerError && e.kind === 'invalid');
-    assert.throws(() => new RollingWindow(1000, 0), (e: unknown) => e instanceof EtcdExplorerError && e.kind === 'invalid');
+    assert.throws(
+      () => new RollingWindow(0),
+      (e: unknown) => e instanceof EtcdExplorerError && e.kind === 'invalid',
+    );
+    assert.throws(
+      () => new RollingWindow(1000, 0),
+      (e: unknown) => e instanceof EtcdExplorerError && e.kind === 'invalid',
+    );
   });
 });
 
-function scrape(opts: { committed: number; failed: number; fsync: [number, number, number]; handledPut: number; leaderChanges?: number }): string {
+function scrape(opts: {
+  committed: number;
+  failed: number;
+  fsync: [number, number, number];
+  handledPut: number;
+  leaderChanges?: number;
+}): string {
   const [a, b, c] = opts.fsync; // cumulative counts at le 0.001, 0.002, 0.004 (+Inf = c)
   return String.raw`# TYPE etcd_disk_wal_fsync_duration_seconds histogram
 etcd_disk_wal_fsync_duration_seconds_bucket{le="0.001"} ${a}
@@ -146,7 +162,10 @@ describe('server metrics series', () => {
     assert.ok(Math.abs(v.wal_fsync_p99_ms - 3.92) < 1e-9, String(v.wal_fsync_p99_ms));
     // Peer RTT merged over peers: 2 observations, one ≤1 ms, one in (1, 2].
     assert.ok(Math.abs(v.peer_rtt_p50_ms - 1) < 1e-9, String(v.peer_rtt_p50_ms));
-    assert.equal(Object.keys(v).some((k) => k.endsWith('_per_s')), false);
+    assert.equal(
+      Object.keys(v).some((k) => k.endsWith('_per_s')),
+      false,
+    );
   });
 
   it('second scrape: counter rates and quantiles over the interval only', () => {
@@ -167,7 +186,10 @@ describe('server metrics series', () => {
   });
 
   it('treats a counter that went down as a restart and counts from zero', () => {
-    const restarted = snap(T0 + 4000, scrape({ committed: 20, failed: 0, fsync: [2, 4, 4], handledPut: 10, leaderChanges: 1 }));
+    const restarted = snap(
+      T0 + 4000,
+      scrape({ committed: 20, failed: 0, fsync: [2, 4, 4], handledPut: 10, leaderChanges: 1 }),
+    );
     const v = serverSeries(restarted, second);
     assert.equal(v.proposals_committed_per_s, 10);
     assert.equal(v.proposals_failed_per_s, 0);
@@ -196,7 +218,10 @@ describe('operationType', () => {
 describe('load levels', () => {
   it('keep etcdctl check perf concurrency and rates, with bounded totals', () => {
     assert.deepEqual([LOAD_LEVELS.s.clients, LOAD_LEVELS.m.clients, LOAD_LEVELS.l.clients], [50, 200, 500]);
-    assert.deepEqual([LOAD_LEVELS.s.ratePerSecond, LOAD_LEVELS.m.ratePerSecond, LOAD_LEVELS.l.ratePerSecond], [150, 1000, 8000]);
+    assert.deepEqual(
+      [LOAD_LEVELS.s.ratePerSecond, LOAD_LEVELS.m.ratePerSecond, LOAD_LEVELS.l.ratePerSecond],
+      [150, 1000, 8000],
+    );
     for (const level of Object.values(LOAD_LEVELS)) {
       const seconds = level.totalOps / level.ratePerSecond!;
       assert.ok(seconds >= 2 && seconds <= 20, `${level.label}: ${seconds} s at the target rate`);

@@ -1,5 +1,11 @@
 import * as assert from 'node:assert/strict';
-import { histogramQuantile, histograms, mergeHistograms, parsePrometheusText, sampleQuantile } from '../../src/etcd/metrics';
+import {
+  histogramQuantile,
+  histograms,
+  mergeHistograms,
+  parsePrometheusText,
+  sampleQuantile,
+} from '../../src/etcd/metrics';
 
 const TEXT = String.raw`# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL.
 # TYPE etcd_disk_wal_fsync_duration_seconds histogram
@@ -37,7 +43,10 @@ describe('Prometheus text format', () => {
   it('groups histogram series by labels with buckets, sum and count', () => {
     const fsync = histograms(families.get('etcd_disk_wal_fsync_duration_seconds'));
     assert.equal(fsync.length, 1);
-    assert.deepEqual(fsync[0].buckets.map((b) => b.le), [0.001, 0.002, 0.004, Infinity]);
+    assert.deepEqual(
+      fsync[0].buckets.map((b) => b.le),
+      [0.001, 0.002, 0.004, Infinity],
+    );
     assert.equal(fsync[0].count, 40);
     assert.equal(fsync[0].sum, 0.06);
     assert.match(families.get('etcd_disk_wal_fsync_duration_seconds')!.help, /fsync called by WAL/);
@@ -47,7 +56,10 @@ describe('Prometheus text format', () => {
     assert.deepEqual(put.labels, { grpc_method: 'Put', grpc_service: 'etcdserverpb.KV' });
     assert.equal(put.count, 4);
     const merged = mergeHistograms(grpc)!;
-    assert.deepEqual(merged.buckets.map((b) => b.count), [6, 10]);
+    assert.deepEqual(
+      merged.buckets.map((b) => b.count),
+      [6, 10],
+    );
     assert.equal(merged.count, 10);
   });
 
@@ -73,15 +85,31 @@ describe('Prometheus text format', () => {
     // rank 39.6: in (0.002, 0.004], 9.6 of 10 -> 0.002 + 0.002 * 0.96
     assert.ok(Math.abs(histogramQuantile(0.99, fsync.buckets) - 0.00392) < 1e-12);
     // All in +Inf: the highest finite bound.
-    assert.equal(histogramQuantile(0.9, [{ le: 0.1, count: 0 }, { le: Infinity, count: 5 }]), 0.1);
-    assert.ok(Number.isNaN(histogramQuantile(0.5, [{ le: 1, count: 0 }, { le: Infinity, count: 0 }])));
+    assert.equal(
+      histogramQuantile(0.9, [
+        { le: 0.1, count: 0 },
+        { le: Infinity, count: 5 },
+      ]),
+      0.1,
+    );
+    assert.ok(
+      Number.isNaN(
+        histogramQuantile(0.5, [
+          { le: 1, count: 0 },
+          { le: Infinity, count: 0 },
+        ]),
+      ),
+    );
   });
 
   it('recovers quantiles of a known distribution from its histogram', () => {
     // 10,000 values uniform in [0, 1): bucket bounds every 0.05.
     const values = Array.from({ length: 10_000 }, (_, i) => (i + 0.5) / 10_000);
     const bounds = Array.from({ length: 20 }, (_, i) => (i + 1) * 0.05);
-    const buckets = [...bounds.map((le) => ({ le, count: values.filter((v) => v <= le).length })), { le: Infinity, count: values.length }];
+    const buckets = [
+      ...bounds.map((le) => ({ le, count: values.filter((v) => v <= le).length })),
+      { le: Infinity, count: values.length },
+    ];
     for (const q of [0.5, 0.95, 0.99]) assert.ok(Math.abs(histogramQuantile(q, buckets) - q) < 0.001, `q=${q}`);
     const sorted = [...values].sort((a, b) => a - b);
     assert.ok(Math.abs(sampleQuantile(sorted, 0.99) - 0.99) < 0.001);

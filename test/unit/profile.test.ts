@@ -3,7 +3,10 @@ import { EtcdExplorerError } from '../../src/etcd/errors';
 import { normalizeEndpoint, parseEndpoints, validateProfile } from '../../src/etcd/profile';
 
 function configError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'config' && pattern.test(err.message));
+  assert.throws(
+    fn,
+    (err: unknown) => err instanceof EtcdExplorerError && err.kind === 'config' && pattern.test(err.message),
+  );
 }
 
 describe('connection profiles', () => {
@@ -30,7 +33,10 @@ describe('connection profiles', () => {
     configError(() => validateProfile({ endpoints: ['a:1'] }), /no "name"/);
     configError(() => validateProfile({ name: 'x', endpoints: [] }), /no "endpoints"/);
     configError(() => validateProfile({ name: 'x', endpoints: ['a:1'], timeoutMs: 5 }), /timeoutMs/);
-    configError(() => validateProfile({ name: 'x', endpoints: ['a:1'], tls: { certFile: '/c.pem' } }), /certFile and tls.keyFile/);
+    configError(
+      () => validateProfile({ name: 'x', endpoints: ['a:1'], tls: { certFile: '/c.pem' } }),
+      /certFile and tls.keyFile/,
+    );
   });
 
   it('has no field that could hold a password', () => {

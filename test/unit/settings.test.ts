@@ -12,7 +12,11 @@ describe('settings documentation', () => {
     const rows = new Map([...readme.matchAll(/^\| `(etcd\.[\w.]+)` \| `([^`]*)` \|/gm)].map((m) => [m[1], m[2]]));
     assert.deepEqual([...rows.keys()].sort(), Object.keys(properties).sort(), 'the same settings in both');
     for (const [name, { default: value }] of Object.entries(properties)) {
-      assert.equal(rows.get(name), typeof value === 'string' ? value : JSON.stringify(value), `${name}: README default`);
+      assert.equal(
+        rows.get(name),
+        typeof value === 'string' ? value : JSON.stringify(value),
+        `${name}: README default`,
+      );
     }
   });
 });

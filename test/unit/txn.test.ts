@@ -73,7 +73,13 @@ function diagnose(text: string, format: TxnFormat = 'yaml', maxTxnOps?: number):
 }
 
 /** Asserts exactly one diagnostic: it covers `covered` and says `message`; the spec is withheld for errors. */
-function expectOnly(text: string, covered: string, message: RegExp, severity: 'error' | 'warning' = 'error', format: TxnFormat = 'yaml'): void {
+function expectOnly(
+  text: string,
+  covered: string,
+  message: RegExp,
+  severity: 'error' | 'warning' = 'error',
+  format: TxnFormat = 'yaml',
+): void {
   const seen = diagnose(text, format);
   assert.equal(seen.length, 1, `one diagnostic expected, got ${JSON.stringify(seen, null, 1)}`);
   assert.equal(seen[0].severity, severity);
@@ -133,16 +139,28 @@ failure:
     });
 
     it('decodes \\xNN and \\\\ in keys, in plain, single-quoted and JSON strings', () => {
-      const yaml = parseTxnDocument(guarded(`  - get: { key: /bin/\\xff\\x00 }\n  - get: { key: '/back\\\\slash' }\n`), 'yaml');
+      const yaml = parseTxnDocument(
+        guarded(`  - get: { key: /bin/\\xff\\x00 }\n  - get: { key: '/back\\\\slash' }\n`),
+        'yaml',
+      );
       assert.deepEqual(yaml.diagnostics, []);
       assert.deepEqual(yaml.spec!.success[0].key, Buffer.concat([b('/bin/'), Buffer.from([0xff, 0])]));
       assert.deepEqual(yaml.spec!.success[1].key, b('/back\\slash'));
-      const json = parseTxnDocument(JSON.stringify({ compare: [{ key: '/g', target: 'version', op: '>', value: 0 }], success: [{ get: { key: '/bin/\\xff' } }] }), 'json');
+      const json = parseTxnDocument(
+        JSON.stringify({
+          compare: [{ key: '/g', target: 'version', op: '>', value: 0 }],
+          success: [{ get: { key: '/bin/\\xff' } }],
+        }),
+        'json',
+      );
       assert.deepEqual(json.spec!.success[0].key, Buffer.concat([b('/bin/'), Buffer.from([0xff])]));
     });
 
     it('accepts a whole-keyspace prefix with an empty key, and "\\x00" as an open range end', () => {
-      const parsed = parseTxnDocument(guarded(`  - get: { key: "", prefix: true }\n  - get: { key: /m, rangeEnd: '\\x00' }\n`), 'yaml');
+      const parsed = parseTxnDocument(
+        guarded(`  - get: { key: "", prefix: true }\n  - get: { key: /m, rangeEnd: '\\x00' }\n`),
+        'yaml',
+      );
       assert.deepEqual(parsed.diagnostics, []);
       assert.deepEqual(parsed.spec!.success, [
         { kind: 'get', key: Buffer.alloc(0), rangeEnd: Buffer.from([0]) },
@@ -193,10 +211,23 @@ failure:
     });
 
     it('JSON documents: ranges cover the quoted names and values', () => {
-      const doc = (success: unknown[], compare: unknown[] = [{ key: '/g', target: 'version', op: '>', value: 0 }]) => JSON.stringify({ compare, success }, null, 2);
-      expectOnly(doc([{ putt: { key: '/a', value: 'x' } }]), '"putt"', /Unknown operation "putt" \(did you mean "put"\?\)/, 'error', 'json');
+      const doc = (success: unknown[], compare: unknown[] = [{ key: '/g', target: 'version', op: '>', value: 0 }]) =>
+        JSON.stringify({ compare, success }, null, 2);
+      expectOnly(
+        doc([{ putt: { key: '/a', value: 'x' } }]),
+        '"putt"',
+        /Unknown operation "putt" \(did you mean "put"\?\)/,
+        'error',
+        'json',
+      );
       expectOnly(doc([{ get: { key: '/a', limt: 1 } }]), '"limt"', /did you mean "limit"/, 'error', 'json');
-      expectOnly(doc([], [{ key: '/a', target: 'mod_revision', op: '==', value: -1 }]), '-1', /non-negative integer/, 'error', 'json');
+      expectOnly(
+        doc([], [{ key: '/a', target: 'mod_revision', op: '==', value: -1 }]),
+        '-1',
+        /non-negative integer/,
+        'error',
+        'json',
+      );
       expectOnly(doc([{ put: { key: '/a', value: 'x', lease: 'xyz' } }]), '"xyz"', /not a lease id/, 'error', 'json');
       expectOnly(doc([{ get: { keyBase64: 'A=B' } }]), '"A=B"', /not valid base64/, 'error', 'json');
       const dup = doc([{ put: { key: '/a', value: '1' } }, { delete: { key: '/a' } }]);
@@ -204,7 +235,8 @@ failure:
     });
 
     it('JSON with a comment is an error, the same text as YAML is not', () => {
-      const text = '{ "compare": [ { "key": "/a", "target": "version", "op": ">", "value": 0 } ], # note\n "success": [] }';
+      const text =
+        '{ "compare": [ { "key": "/a", "target": "version", "op": ">", "value": 0 } ], # note\n "success": [] }';
       assert.equal(diagnose(text, 'json')[0].covered, '#');
       assert.ok(!diagnose(text, 'yaml').some((d) => d.severity === 'error'));
     });
@@ -224,22 +256,42 @@ failure:
     });
 
     it('unknown top-level field, with a suggestion', () => {
-      expectOnly(guarded('  - get: { key: /a }\nsucess: []\n'), 'sucess', /Unknown field "sucess".*did you mean "success"/);
+      expectOnly(
+        guarded('  - get: { key: /a }\nsucess: []\n'),
+        'sucess',
+        /Unknown field "sucess".*did you mean "success"/,
+      );
     });
 
     it('unknown op kind, with a suggestion ("putt" → put, "range" → get)', () => {
-      expectOnly(guarded('  - putt: { key: /a, value: x }\n'), 'putt', /Unknown operation "putt" \(did you mean "put"\?\)/);
+      expectOnly(
+        guarded('  - putt: { key: /a, value: x }\n'),
+        'putt',
+        /Unknown operation "putt" \(did you mean "put"\?\)/,
+      );
       expectOnly(guarded('  - range: { key: /a }\n'), 'range', /Unknown operation "range" \(did you mean "get"\?\)/);
-      expectOnly(guarded('  - frobnicate: { key: /a }\n'), 'frobnicate', /Unknown operation "frobnicate"\. Use put, get or delete/);
+      expectOnly(
+        guarded('  - frobnicate: { key: /a }\n'),
+        'frobnicate',
+        /Unknown operation "frobnicate"\. Use put, get or delete/,
+      );
     });
 
     it('unknown op field; a sort order is refused with the reason', () => {
-      expectOnly(guarded('  - get: { key: /a, limt: 3 }\n'), 'limt', /Unknown field "limt" in a get \(did you mean "limit"\?\)/);
+      expectOnly(
+        guarded('  - get: { key: /a, limt: 3 }\n'),
+        'limt',
+        /Unknown field "limt" in a get \(did you mean "limit"\?\)/,
+      );
       expectOnly(guarded('  - get: { key: /a, sortOrder: ASCEND }\n'), 'sortOrder', /no sort order/);
     });
 
     it('two operations in one list item', () => {
-      expectOnly(guarded('  - put: { key: /a, value: x }\n    get: { key: /a }\n'), 'get', /One operation per list item/);
+      expectOnly(
+        guarded('  - put: { key: /a, value: x }\n    get: { key: /a }\n'),
+        'get',
+        /One operation per list item/,
+      );
     });
 
     it('an operation that is not a mapping', () => {
@@ -259,7 +311,11 @@ failure:
 
     it('missing value of a put, and of a compare', () => {
       expectOnly(guarded('  - put: { key: /a }\n'), 'put', /Missing `value`/);
-      expectOnly('compare:\n  - { key: /a, target: mod_revision, op: "==" }\n', '{ key: /a, target: mod_revision, op: "==" }', /Missing `value`/);
+      expectOnly(
+        'compare:\n  - { key: /a, target: mod_revision, op: "==" }\n',
+        '{ key: /a, target: mod_revision, op: "==" }',
+        /Missing `value`/,
+      );
     });
 
     it('empty key outside a range', () => {
@@ -271,43 +327,86 @@ failure:
     });
 
     it('prefix and rangeEnd both', () => {
-      expectOnly(guarded('  - delete: { key: /a, prefix: true, rangeEnd: /b }\n'), 'prefix', /either `prefix: true` or `rangeEnd`/);
+      expectOnly(
+        guarded('  - delete: { key: /a, prefix: true, rangeEnd: /b }\n'),
+        'prefix',
+        /either `prefix: true` or `rangeEnd`/,
+      );
     });
 
     it('bad base64 (key, value, compare value)', () => {
       expectOnly(guarded('  - get: { keyBase64: "A=B" }\n'), '"A=B"', /not valid base64/);
       expectOnly(guarded('  - put: { key: /a, valueBase64: abc }\n'), 'abc', /not valid base64/);
-      expectOnly('compare:\n  - { key: /a, target: value, op: "==", valueBase64: "!!!!" }\n', '"!!!!"', /not valid base64/);
+      expectOnly(
+        'compare:\n  - { key: /a, target: value, op: "==", valueBase64: "!!!!" }\n',
+        '"!!!!"',
+        /not valid base64/,
+      );
     });
 
     it('bad \\x escape: the escape itself, in YAML and in JSON', () => {
       expectOnly(guarded('  - get: { key: /a/\\x4g/b }\n'), '\\x4', /Bad escape "\\x4"/);
       expectOnly(guarded("  - get: { key: '/a/\\q' }\n"), '\\q', /Bad escape "\\q"/);
-      const json = '{"compare": [{"key": "/g", "target": "version", "op": ">", "value": 0}], "success": [{"get": {"key": "/ok\\\\x41/bad\\\\xZZ"}}]}';
+      const json =
+        '{"compare": [{"key": "/g", "target": "version", "op": ">", "value": 0}], "success": [{"get": {"key": "/ok\\\\x41/bad\\\\xZZ"}}]}';
       expectOnly(json, '\\\\x', /Bad escape "\\x"/, 'error', 'json');
     });
 
     it('bad target and bad op', () => {
       expectOnly('compare:\n  - { key: /a, target: mod, op: "==", value: 1 }\n', 'mod', /Unknown compare target "mod"/);
-      expectOnly('compare:\n  - { key: /a, target: modrevision, op: "==", value: 1 }\n', 'modrevision', /did you mean "mod_revision"/);
+      expectOnly(
+        'compare:\n  - { key: /a, target: modrevision, op: "==", value: 1 }\n',
+        'modrevision',
+        /did you mean "mod_revision"/,
+      );
       expectOnly('compare:\n  - { key: /a, target: version, op: "=", value: 1 }\n', '"="', /Unknown compare op "="/);
-      expectOnly('compare:\n  - { key: /a, target: version, value: 1 }\n', '{ key: /a, target: version, value: 1 }', /Missing `op`/);
+      expectOnly(
+        'compare:\n  - { key: /a, target: version, value: 1 }\n',
+        '{ key: /a, target: version, value: 1 }',
+        /Missing `op`/,
+      );
     });
 
     it('value type not matching the target', () => {
-      for (const [value, covered] of [['-1', '-1'], ['1.5', '1.5'], ['abc', 'abc'], ['"12x"', '"12x"'], ['9223372036854775808', '9223372036854775808']]) {
-        expectOnly(`compare:\n  - { key: /a, target: mod_revision, op: "==", value: ${value} }\n`, covered, /mod_revision must be a non-negative integer/);
+      for (const [value, covered] of [
+        ['-1', '-1'],
+        ['1.5', '1.5'],
+        ['abc', 'abc'],
+        ['"12x"', '"12x"'],
+        ['9223372036854775808', '9223372036854775808'],
+      ]) {
+        expectOnly(
+          `compare:\n  - { key: /a, target: mod_revision, op: "==", value: ${value} }\n`,
+          covered,
+          /mod_revision must be a non-negative integer/,
+        );
       }
-      expectOnly('compare:\n  - { key: /a, target: version, op: "==", value: [1] }\n', '[1]', /version must be a non-negative integer/);
-      expectOnly('compare:\n  - { key: /a, target: version, op: "==", valueBase64: AA== }\n', 'valueBase64', /only goes with target value/);
-      expectOnly('compare:\n  - { key: /a, target: value, op: "==", value: { x: 1 } }\n', '{ x: 1 }', /`value` must be text/);
+      expectOnly(
+        'compare:\n  - { key: /a, target: version, op: "==", value: [1] }\n',
+        '[1]',
+        /version must be a non-negative integer/,
+      );
+      expectOnly(
+        'compare:\n  - { key: /a, target: version, op: "==", valueBase64: AA== }\n',
+        'valueBase64',
+        /only goes with target value/,
+      );
+      expectOnly(
+        'compare:\n  - { key: /a, target: value, op: "==", value: { x: 1 } }\n',
+        '{ x: 1 }',
+        /`value` must be text/,
+      );
       expectOnly(guarded('  - get: { key: /a, limit: -2 }\n'), '-2', /limit must be a non-negative integer/);
       expectOnly(guarded('  - get: { key: /a, prefix: yes }\n'), 'yes', /`prefix` is true or false/);
     });
 
     it('bad lease hex (put and compare)', () => {
       expectOnly(guarded('  - put: { key: /a, value: x, lease: xyz }\n'), 'xyz', /"xyz" is not a lease id/);
-      expectOnly(guarded('  - put: { key: /a, value: x, lease: 1ffffffffffffffff }\n'), '1ffffffffffffffff', /not a lease id/);
+      expectOnly(
+        guarded('  - put: { key: /a, value: x, lease: 1ffffffffffffffff }\n'),
+        '1ffffffffffffffff',
+        /not a lease id/,
+      );
       expectOnly('compare:\n  - { key: /a, target: lease, op: "==", value: "g1" }\n', '"g1"', /not a lease id/);
     });
 
@@ -321,9 +420,15 @@ failure:
     });
 
     it('129 operations in JSON, 129 compares, and a lower server limit', () => {
-      const json = JSON.stringify({ compare: [{ key: '/g', target: 'version', op: '>', value: 0 }], success: Array.from({ length: 129 }, (_, i) => ({ get: { key: `/k${i}` } })) });
+      const json = JSON.stringify({
+        compare: [{ key: '/g', target: 'version', op: '>', value: 0 }],
+        success: Array.from({ length: 129 }, (_, i) => ({ get: { key: `/k${i}` } })),
+      });
       expectOnly(json, '"success"', /129 operations/, 'error', 'json');
-      const compares = Array.from({ length: 129 }, (_, i) => `  - { key: /k${i}, target: version, op: ">", value: 0 }\n`).join('');
+      const compares = Array.from(
+        { length: 129 },
+        (_, i) => `  - { key: /k${i}, target: version, op: ">", value: 0 }\n`,
+      ).join('');
       expectOnly(`compare:\n${compares}success:\n  - get: { key: /a }\n`, 'compare', /`compare` has 129 compares/);
       const four = guarded('  - get: { key: /a }\n  - get: { key: /b }\n  - get: { key: /c }\n  - get: { key: /d }\n');
       assert.equal(diagnose(four, 'yaml', 3)[0].covered, 'success');
@@ -332,19 +437,44 @@ failure:
     });
 
     it('the same key put twice in one branch', () => {
-      const text = guarded('  - put: { key: /a, value: "1" }\n  - get: { key: /a }\n  - put: { key: /a, value: "2" }\n');
+      const text = guarded(
+        '  - put: { key: /a, value: "1" }\n  - get: { key: /a }\n  - put: { key: /a, value: "2" }\n',
+      );
       const seen = diagnose(text);
       assert.equal(seen.length, 1);
       assert.equal(seen[0].covered, 'put');
-      assert.equal(text.indexOf('put', text.indexOf('- get')), parseTxnDocument(text, 'yaml').diagnostics[0].start, 'on the second put');
-      assert.match(seen[0].message, /"\/a" is also written by the put at line 4 of `success`.*duplicate key given in txn request/);
+      assert.equal(
+        text.indexOf('put', text.indexOf('- get')),
+        parseTxnDocument(text, 'yaml').diagnostics[0].start,
+        'on the second put',
+      );
+      assert.match(
+        seen[0].message,
+        /"\/a" is also written by the put at line 4 of `success`.*duplicate key given in txn request/,
+      );
     });
 
     it('a put and a delete of the same key, in either order, and a put inside a deleted prefix', () => {
-      expectOnly(guarded('  - put: { key: /a, value: x }\n  - delete: { key: /a }\n'), 'delete', /"\/a" is also written by the put at line 4/);
-      expectOnly(guarded('  - delete: { key: /a }\n  - put: { key: /a, value: x }\n'), 'put', /also written by the delete at line 4/);
-      expectOnly(guarded('  - delete: { key: /dir/, prefix: true }\n  - put: { key: /dir/x, value: x }\n'), 'put', /"\/dir\/x" is also written/);
-      expectOnly(guarded('  - delete: { key: /a, rangeEnd: /c }\n  - put: { key: /b, value: x }\n'), 'put', /duplicate key/);
+      expectOnly(
+        guarded('  - put: { key: /a, value: x }\n  - delete: { key: /a }\n'),
+        'delete',
+        /"\/a" is also written by the put at line 4/,
+      );
+      expectOnly(
+        guarded('  - delete: { key: /a }\n  - put: { key: /a, value: x }\n'),
+        'put',
+        /also written by the delete at line 4/,
+      );
+      expectOnly(
+        guarded('  - delete: { key: /dir/, prefix: true }\n  - put: { key: /dir/x, value: x }\n'),
+        'put',
+        /"\/dir\/x" is also written/,
+      );
+      expectOnly(
+        guarded('  - delete: { key: /a, rangeEnd: /c }\n  - put: { key: /b, value: x }\n'),
+        'put',
+        /duplicate key/,
+      );
     });
 
     it('what etcd 3.4 accepts is not an error: put at the range end, two deletes, a read and a put, the same key in both branches', () => {
@@ -359,11 +489,21 @@ failure:
     });
 
     it('a put inside an open-ended delete range is a warning (etcd 3.4 checks it only inside a namespace)', () => {
-      expectOnly(guarded("  - delete: { key: /m, rangeEnd: '\\x00' }\n  - put: { key: /z, value: x }\n"), 'put', /open-ended delete range/, 'warning');
+      expectOnly(
+        guarded("  - delete: { key: /m, rangeEnd: '\\x00' }\n  - put: { key: /z, value: x }\n"),
+        'put',
+        /open-ended delete range/,
+        'warning',
+      );
     });
 
     it('warns about a Txn without compares, and about a range delete without compares', () => {
-      expectOnly('compare: []\nsuccess:\n  - put: { key: /a, value: x }\n', 'compare', /no compares: it always runs `success`/, 'warning');
+      expectOnly(
+        'compare: []\nsuccess:\n  - put: { key: /a, value: x }\n',
+        'compare',
+        /no compares: it always runs `success`/,
+        'warning',
+      );
       expectOnly('success:\n  - put: { key: /a, value: x }\n', 'success', /no compares/, 'warning');
       const text = 'success:\n  - delete: { key: /old/, prefix: true }\n';
       const seen = diagnose(text);
@@ -379,7 +519,12 @@ failure:
     });
 
     it('warns when neither branch has an operation', () => {
-      expectOnly('compare:\n  - { key: /a, target: version, op: ">", value: 0 }\nsuccess: []\n', 'success', /does nothing/, 'warning');
+      expectOnly(
+        'compare:\n  - { key: /a, target: version, op: ">", value: 0 }\nsuccess: []\n',
+        'success',
+        /does nothing/,
+        'warning',
+      );
     });
 
     it('duplicate field names are a syntax error on the second one', () => {
@@ -394,28 +539,57 @@ failure:
     const gets = (n: number) => Array.from({ length: n }, (_, i) => ({ kind: 'get' as const, key: b(`/k${i}`) }));
 
     it('refuses 129 ops in any list with tooManyOps, accepts 128', () => {
-      assert.throws(() => validateTxnSpec({ compare: [], success: gets(129), failure: [] }), (e: EtcdExplorerError) => e.kind === 'tooManyOps' && /129/.test(e.message));
-      assert.throws(() => validateTxnSpec({ compare: [], success: [], failure: gets(129) }), (e: EtcdExplorerError) => e.kind === 'tooManyOps');
+      assert.throws(
+        () => validateTxnSpec({ compare: [], success: gets(129), failure: [] }),
+        (e: EtcdExplorerError) => e.kind === 'tooManyOps' && /129/.test(e.message),
+      );
+      assert.throws(
+        () => validateTxnSpec({ compare: [], success: [], failure: gets(129) }),
+        (e: EtcdExplorerError) => e.kind === 'tooManyOps',
+      );
       validateTxnSpec({ compare: [], success: gets(128), failure: gets(128) });
-      assert.throws(() => validateTxnSpec({ compare: [], success: gets(11), failure: [] }, 10), (e: EtcdExplorerError) => e.kind === 'tooManyOps');
+      assert.throws(
+        () => validateTxnSpec({ compare: [], success: gets(11), failure: [] }, 10),
+        (e: EtcdExplorerError) => e.kind === 'tooManyOps',
+      );
     });
 
     it('refuses a key written twice and an empty key', () => {
       const put = { kind: 'put' as const, key: b('/a'), value: b('x') };
-      assert.throws(() => validateTxnSpec({ compare: [], success: [put, put], failure: [] }), (e: EtcdExplorerError) => e.kind === 'invalid' && /duplicate key/.test(e.message));
       assert.throws(
-        () => validateTxnSpec({ compare: [], success: [], failure: [{ kind: 'delete', key: b('/'), rangeEnd: b('0') }, put] }),
+        () => validateTxnSpec({ compare: [], success: [put, put], failure: [] }),
+        (e: EtcdExplorerError) => e.kind === 'invalid' && /duplicate key/.test(e.message),
+      );
+      assert.throws(
+        () =>
+          validateTxnSpec({
+            compare: [],
+            success: [],
+            failure: [{ kind: 'delete', key: b('/'), rangeEnd: b('0') }, put],
+          }),
         (e: EtcdExplorerError) => e.kind === 'invalid',
       );
-      assert.throws(() => validateTxnSpec({ compare: [], success: [{ kind: 'get', key: Buffer.alloc(0) }], failure: [] }), (e: EtcdExplorerError) => e.kind === 'invalid' && /empty key/.test(e.message));
-      validateTxnSpec({ compare: [], success: [{ kind: 'get', key: Buffer.alloc(0), rangeEnd: Buffer.from([0]) }], failure: [] });
+      assert.throws(
+        () => validateTxnSpec({ compare: [], success: [{ kind: 'get', key: Buffer.alloc(0) }], failure: [] }),
+        (e: EtcdExplorerError) => e.kind === 'invalid' && /empty key/.test(e.message),
+      );
+      validateTxnSpec({
+        compare: [],
+        success: [{ kind: 'get', key: Buffer.alloc(0), rangeEnd: Buffer.from([0]) }],
+        failure: [],
+      });
     });
   });
 
   describe('documents from records and specs', () => {
     const records = [
       { key: b('/config/a'), value: b('on'), modRevision: '17', lease: '0' },
-      { key: Buffer.from([0x2f, 0xff, 0x00, 0x5c]), value: Buffer.from([0, 1, 0xfe]), modRevision: '9007199254740993', lease: '7587855208592378385' },
+      {
+        key: Buffer.from([0x2f, 0xff, 0x00, 0x5c]),
+        value: Buffer.from([0, 1, 0xfe]),
+        modRevision: '9007199254740993',
+        lease: '7587855208592378385',
+      },
       { key: b('/config/new key: "quoted"'), value: b(''), modRevision: '0', lease: '0' },
     ];
 
@@ -485,11 +659,15 @@ failure:
 
     it('accepts the documented example and generated documents', () => {
       const { validate } = load();
-      const yamlScalars = parseYaml('compare:\n  - { key: /n, target: value, op: "==", value: 42 }\n  - { key: /n, target: lease, op: "!=", value: 0x1f }\nsuccess:\n  - put: { key: 2024, value: 7 }\n');
+      const yamlScalars = parseYaml(
+        'compare:\n  - { key: /n, target: value, op: "==", value: 42 }\n  - { key: /n, target: lease, op: "!=", value: 0x1f }\nsuccess:\n  - put: { key: 2024, value: 7 }\n',
+      );
       for (const doc of [
         JSON.parse(EXAMPLE_JSON),
         parseYaml(EXAMPLE_YAML),
-        parseYaml(txnDocumentFromRecords([{ key: b('/a'), value: Buffer.from([0xff]), modRevision: '3', lease: '10' }])),
+        parseYaml(
+          txnDocumentFromRecords([{ key: b('/a'), value: Buffer.from([0xff]), modRevision: '3', lease: '10' }]),
+        ),
         yamlScalars,
       ]) {
         assert.ok(validate(doc), JSON.stringify(validate.errors));
@@ -526,12 +704,30 @@ failure:
         revision: '42',
         durationMs: 3.2,
         responses: [
-          { kind: 'get', key: '/a', count: 1, kvs: [{ key: '/a', value: 'x', valueEncoding: 'utf8', createRevision: '2', modRevision: '40', version: '3', lease: '0' }] },
+          {
+            kind: 'get',
+            key: '/a',
+            count: 1,
+            kvs: [
+              {
+                key: '/a',
+                value: 'x',
+                valueEncoding: 'utf8',
+                createRevision: '2',
+                modRevision: '40',
+                version: '3',
+                lease: '0',
+              },
+            ],
+          },
           { kind: 'delete', key: '/b', deleted: 0 },
         ],
       };
       const text = renderTxnResult(result, 'prod', new Date('2026-01-02T03:04:05Z'));
-      assert.match(text, /^# Txn result on "prod" at 2026-01-02T03:04:05\.000Z\n# The compares did not hold: the `failure` branch ran\./);
+      assert.match(
+        text,
+        /^# Txn result on "prod" at 2026-01-02T03:04:05\.000Z\n# The compares did not hold: the `failure` branch ran\./,
+      );
       const doc = parseYaml(text);
       assert.equal(doc.connection, 'prod');
       assert.equal(doc.succeeded, false);

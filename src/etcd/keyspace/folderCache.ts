@@ -155,7 +155,11 @@ export class FolderCache {
    * from a silent member and resumes without loss; meanwhile the listing says since when it is stale.
    */
   private watch(entry: Entry): void {
-    const watch = new ResilientWatch(this.conn, { key: entry.prefix, prefix: true, startRevision: String(BigInt(entry.revision) + 1n) });
+    const watch = new ResilientWatch(this.conn, {
+      key: entry.prefix,
+      prefix: true,
+      startRevision: String(BigInt(entry.revision) + 1n),
+    });
     entry.stopWatch = () => {
       entry.stopWatch = undefined;
       watch.stop();

@@ -55,7 +55,10 @@ let loaded: KubernetesSchemaIndex | undefined;
  * Where the descriptor is: beside the bundle (dist/kubernetes-schema.json, copied by esbuild.mjs) or beside
  * this module when running from tsc output (out/src/etcd/kubernetes/schema/kubernetes.json).
  */
-const SCHEMA_FILES = [path.join(__dirname, 'kubernetes-schema.json'), path.join(__dirname, 'schema', 'kubernetes.json')];
+const SCHEMA_FILES = [
+  path.join(__dirname, 'kubernetes-schema.json'),
+  path.join(__dirname, 'schema', 'kubernetes.json'),
+];
 
 /**
  * The descriptor, read from its own file on the first Kubernetes value rather than at activation: it is

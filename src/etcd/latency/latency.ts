@@ -40,7 +40,9 @@ export interface LatencyHistogram {
 }
 
 /** 1-2-5 steps from 0.1 ms to 10 s: log-spaced yet readable on an axis. */
-export const HISTOGRAM_BOUNDS_MS: readonly number[] = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000];
+export const HISTOGRAM_BOUNDS_MS: readonly number[] = [
+  0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000,
+];
 
 const DEFAULT_MAX_SAMPLES = 10_000;
 const MIN_INTERVAL_MS = 10;
@@ -87,8 +89,13 @@ export class RollingWindow {
     readonly windowMs: number,
     readonly maxSamples = DEFAULT_MAX_SAMPLES,
   ) {
-    if (!(windowMs > 0) || !Number.isFinite(windowMs)) throw new EtcdExplorerError('invalid', `The latency window must be a positive number of milliseconds, not ${windowMs}.`);
-    if (!Number.isInteger(maxSamples) || maxSamples < 1) throw new EtcdExplorerError('invalid', `The latency window must hold at least one sample, not ${maxSamples}.`);
+    if (!(windowMs > 0) || !Number.isFinite(windowMs))
+      throw new EtcdExplorerError(
+        'invalid',
+        `The latency window must be a positive number of milliseconds, not ${windowMs}.`,
+      );
+    if (!Number.isInteger(maxSamples) || maxSamples < 1)
+      throw new EtcdExplorerError('invalid', `The latency window must hold at least one sample, not ${maxSamples}.`);
   }
 
   /** Samples currently held (after the memory bound; expired ones go at the next stats/histogram/add). */
@@ -116,7 +123,11 @@ export class RollingWindow {
   }
 
   histogram(now = Date.now()): LatencyHistogram {
-    return bucketize(this.live(now).filter((s) => s.outcome === 'ok').map((s) => s.ms));
+    return bucketize(
+      this.live(now)
+        .filter((s) => s.outcome === 'ok')
+        .map((s) => s.ms),
+    );
   }
 
   private live(now: number): ProbeSample[] {
@@ -188,14 +199,22 @@ export class LatencyProbe {
     private readonly clients: MemberClients,
     private readonly options: ProbeOptions,
   ) {
-    if (options.endpoints.length === 0) throw new EtcdExplorerError('invalid', 'Latency probes need at least one endpoint.');
+    if (options.endpoints.length === 0)
+      throw new EtcdExplorerError('invalid', 'Latency probes need at least one endpoint.');
     checkInterval(options.intervalMs);
     new RollingWindow(options.windowMs); // validates the window
     const ops = options.ops ?? [...PROBE_OPS];
     const unknown = ops.filter((op) => !PROBE_OPS.includes(op));
-    if (unknown.length) throw new EtcdExplorerError('invalid', `Unknown latency probe "${unknown[0]}". Use one of ${PROBE_OPS.join(', ')}.`);
+    if (unknown.length)
+      throw new EtcdExplorerError(
+        'invalid',
+        `Unknown latency probe "${unknown[0]}". Use one of ${PROBE_OPS.join(', ')}.`,
+      );
     if (ops.includes('putDelete') && !conn.readOnly && !options.probePrefix) {
-      throw new EtcdExplorerError('invalid', 'The Put + Delete probe needs a key prefix to write under (it must not write at the root of the keyspace).');
+      throw new EtcdExplorerError(
+        'invalid',
+        'The Put + Delete probe needs a key prefix to write under (it must not write at the root of the keyspace).',
+      );
     }
     this.ops = ops;
     this.intervalMs = options.intervalMs;
@@ -218,7 +237,9 @@ export class LatencyProbe {
     await Promise.all(loops);
     for (const key of [...this.dirty]) {
       try {
-        await this.conn.write('delete a latency probe key', (c) => c.kv.deleteRange({ key: Buffer.from(key, 'latin1') }));
+        await this.conn.write('delete a latency probe key', (c) =>
+          c.kv.deleteRange({ key: Buffer.from(key, 'latin1') }),
+        );
         this.dirty.delete(key);
       } catch {
         // Left for the next stop(); the key is tiny and under the probe prefix.
@@ -240,7 +261,8 @@ export class LatencyProbe {
 
   /** Runs one op against one member, records it in the window and fires {@link onSample}. Never throws for a failed request. */
   async probeOnce(endpoint: string, op: ProbeOp): Promise<ProbeSample> {
-    if (!this.options.endpoints.includes(endpoint)) throw new EtcdExplorerError('invalid', `${endpoint} is not one of the probed endpoints.`);
+    if (!this.options.endpoints.includes(endpoint))
+      throw new EtcdExplorerError('invalid', `${endpoint} is not one of the probed endpoints.`);
     if (!PROBE_OPS.includes(op)) throw new EtcdExplorerError('invalid', `Unknown latency probe "${op}".`);
     if (op === 'putDelete') this.conn.assertWritable('run the Put + Delete latency probe');
     const member = this.clients.for(endpoint);

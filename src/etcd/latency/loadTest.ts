@@ -24,9 +24,27 @@ export interface LoadSpec {
  * (20–37 s); a cluster that reaches 8000/s finishes in 4 s.
  */
 export const LOAD_LEVELS: Record<LoadLevel, LoadSpec & { readonly label: string }> = {
-  s: { label: 'Small: 1,500 writes, ≤150/s, 50 clients, 1 KiB values (~10 s)', clients: 50, totalOps: 1_500, valueBytes: 1024, ratePerSecond: 150 },
-  m: { label: 'Medium: 10,000 writes, ≤1,000/s, 200 clients, 1 KiB values (~10 s)', clients: 200, totalOps: 10_000, valueBytes: 1024, ratePerSecond: 1000 },
-  l: { label: 'Large: 30,000 writes, ≤8,000/s, 500 clients, 1 KiB values (4–20 s)', clients: 500, totalOps: 30_000, valueBytes: 1024, ratePerSecond: 8000 },
+  s: {
+    label: 'Small: 1,500 writes, ≤150/s, 50 clients, 1 KiB values (~10 s)',
+    clients: 50,
+    totalOps: 1_500,
+    valueBytes: 1024,
+    ratePerSecond: 150,
+  },
+  m: {
+    label: 'Medium: 10,000 writes, ≤1,000/s, 200 clients, 1 KiB values (~10 s)',
+    clients: 200,
+    totalOps: 10_000,
+    valueBytes: 1024,
+    ratePerSecond: 1000,
+  },
+  l: {
+    label: 'Large: 30,000 writes, ≤8,000/s, 500 clients, 1 KiB values (4–20 s)',
+    clients: 500,
+    totalOps: 30_000,
+    valueBytes: 1024,
+    ratePerSecond: 8000,
+  },
 };
 
 export interface LoadProgress {
@@ -59,10 +77,14 @@ const CLEANUP_ATTEMPTS = 3;
 
 function checkSpec(spec: LoadSpec, prefix: string): void {
   const bad = (message: string) => new EtcdExplorerError('invalid', message);
-  if (!Number.isInteger(spec.clients) || spec.clients < 1 || spec.clients > MAX_CLIENTS) throw bad(`A load test needs 1 to ${MAX_CLIENTS} clients, not ${spec.clients}.`);
-  if (!Number.isInteger(spec.totalOps) || spec.totalOps < 1 || spec.totalOps > MAX_OPS) throw bad(`A load test writes 1 to ${MAX_OPS} keys, not ${spec.totalOps}.`);
-  if (!Number.isInteger(spec.valueBytes) || spec.valueBytes < 0 || spec.valueBytes > MAX_VALUE_BYTES) throw bad(`Load-test values must be 0 to ${MAX_VALUE_BYTES} bytes, not ${spec.valueBytes}.`);
-  if (spec.ratePerSecond !== undefined && !(spec.ratePerSecond > 0 && Number.isFinite(spec.ratePerSecond))) throw bad(`The load-test rate must be a positive number of writes per second, not ${spec.ratePerSecond}.`);
+  if (!Number.isInteger(spec.clients) || spec.clients < 1 || spec.clients > MAX_CLIENTS)
+    throw bad(`A load test needs 1 to ${MAX_CLIENTS} clients, not ${spec.clients}.`);
+  if (!Number.isInteger(spec.totalOps) || spec.totalOps < 1 || spec.totalOps > MAX_OPS)
+    throw bad(`A load test writes 1 to ${MAX_OPS} keys, not ${spec.totalOps}.`);
+  if (!Number.isInteger(spec.valueBytes) || spec.valueBytes < 0 || spec.valueBytes > MAX_VALUE_BYTES)
+    throw bad(`Load-test values must be 0 to ${MAX_VALUE_BYTES} bytes, not ${spec.valueBytes}.`);
+  if (spec.ratePerSecond !== undefined && !(spec.ratePerSecond > 0 && Number.isFinite(spec.ratePerSecond)))
+    throw bad(`The load-test rate must be a positive number of writes per second, not ${spec.ratePerSecond}.`);
   if (!prefix) throw bad('A load test needs a scratch prefix to write under (never the root of the keyspace).');
 }
 
@@ -75,7 +97,12 @@ function checkSpec(spec: LoadSpec, prefix: string): void {
 export async function runLoadTest(
   conn: EtcdConnection,
   spec: LoadSpec,
-  options: { prefix: string; signal?: AbortSignal; onProgress?: (p: LoadProgress) => void; onSample?: (s: ProbeSample) => void },
+  options: {
+    prefix: string;
+    signal?: AbortSignal;
+    onProgress?: (p: LoadProgress) => void;
+    onSample?: (s: ProbeSample) => void;
+  },
 ): Promise<LoadTestResult> {
   checkSpec(spec, options.prefix);
   conn.assertWritable('run a load test');
@@ -123,8 +150,16 @@ export async function runLoadTest(
         errors++;
         if (timeout) timeouts++;
         const message = errorText(err);
-        options.onSample?.({ at, endpoint: '(load test)', op: 'put', ms, outcome: timeout ? 'timeout' : 'error', error: message });
-        if (++failuresInARow >= GIVE_UP_AFTER_FAILURES) stoppedEarly ??= `${GIVE_UP_AFTER_FAILURES} writes failed in a row; last: ${message}`;
+        options.onSample?.({
+          at,
+          endpoint: '(load test)',
+          op: 'put',
+          ms,
+          outcome: timeout ? 'timeout' : 'error',
+          error: message,
+        });
+        if (++failuresInARow >= GIVE_UP_AFTER_FAILURES)
+          stoppedEarly ??= `${GIVE_UP_AFTER_FAILURES} writes failed in a row; last: ${message}`;
       }
       done++;
       report(false);
@@ -159,9 +194,13 @@ async function deleteRun(conn: EtcdConnection, absPrefix: Buffer, prefix: string
   for (let attempt = 0; attempt < CLEANUP_ATTEMPTS; attempt++) {
     if (attempt > 0) await sleep(200 * attempt);
     try {
-      const res = await conn.write('delete load-test keys', (c) => c.kv.deleteRange({ key: absPrefix, range_end: rangeEnd }));
+      const res = await conn.write('delete load-test keys', (c) =>
+        c.kv.deleteRange({ key: absPrefix, range_end: rangeEnd }),
+      );
       deleted += Number(res.deleted);
-      const left = await conn.call('count load-test keys', (c) => c.kv.range({ key: absPrefix, range_end: rangeEnd, count_only: true }));
+      const left = await conn.call('count load-test keys', (c) =>
+        c.kv.range({ key: absPrefix, range_end: rangeEnd, count_only: true }),
+      );
       if (Number(left.count) === 0) return deleted;
     } catch (err) {
       lastError = err;

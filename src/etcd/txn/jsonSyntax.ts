@@ -22,7 +22,10 @@ function describe(text: string, error: ParseError): { at: number; message: strin
     case ParseErrorCode.InvalidEscapeCharacter: {
       // Reported at the string; point at the bad backslash inside it.
       const bad = /\\(?!["\\/bfnrt]|u[0-9a-fA-F]{4})/.exec(text.slice(at, at + error.length));
-      return { at: bad ? at + bad.index : at, message: 'invalid escape in a string (JSON has \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)' };
+      return {
+        at: bad ? at + bad.index : at,
+        message: 'invalid escape in a string (JSON has \\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)',
+      };
     }
     case ParseErrorCode.InvalidCharacter:
       return { at, message: 'control character in a string (escape it)' };

@@ -22,7 +22,13 @@ export interface TxnCompare {
 
 /** One operation of a branch; keys are namespace-relative, a `rangeEnd` of "\0" means "no upper bound". */
 export type TxnOp =
-  | { readonly kind: 'put'; readonly key: Buffer; readonly value: Buffer; readonly lease?: string; readonly prevKv?: boolean }
+  | {
+      readonly kind: 'put';
+      readonly key: Buffer;
+      readonly value: Buffer;
+      readonly lease?: string;
+      readonly prevKv?: boolean;
+    }
   | {
       readonly kind: 'get';
       readonly key: Buffer;
@@ -69,7 +75,11 @@ export function overlap(a: TxnOp, b: TxnOp): false | 'error' | 'open' {
  * --max-txn-ops, empty keys, and a key written twice in one branch. Throws an {@link EtcdExplorerError}.
  */
 export function validateTxnSpec(spec: TxnSpec, maxTxnOps = DEFAULT_MAX_TXN_OPS): void {
-  for (const [name, list] of [['compare', spec.compare], ['success', spec.success], ['failure', spec.failure]] as const) {
+  for (const [name, list] of [
+    ['compare', spec.compare],
+    ['success', spec.success],
+    ['failure', spec.failure],
+  ] as const) {
     if (list.length > maxTxnOps) {
       throw new EtcdExplorerError(
         'tooManyOps',
@@ -83,7 +93,10 @@ export function validateTxnSpec(spec: TxnSpec, maxTxnOps = DEFAULT_MAX_TXN_OPS):
       throw new EtcdExplorerError('invalid', 'The Txn has an empty key; etcd has no empty key. Nothing was sent.');
     }
   }
-  for (const [name, ops] of [['success', spec.success], ['failure', spec.failure]] as const) {
+  for (const [name, ops] of [
+    ['success', spec.success],
+    ['failure', spec.failure],
+  ] as const) {
     for (let i = 0; i < ops.length; i++) {
       for (let j = 0; j < i; j++) {
         if (overlap(ops[j], ops[i]) === 'error') {
@@ -163,10 +176,18 @@ function isWrite(op: TxnOp): boolean {
 }
 
 /** Absolute key/range_end for a relative range; an open end stays inside the namespace. */
-function absRange(conn: EtcdConnection, key: Buffer, rangeEnd: Buffer | undefined): { key: Buffer; range_end?: Buffer } {
+function absRange(
+  conn: EtcdConnection,
+  key: Buffer,
+  rangeEnd: Buffer | undefined,
+): { key: Buffer; range_end?: Buffer } {
   const abs = conn.absoluteKey(key);
   if (!rangeEnd) return { key: abs };
-  const end = isOpenEnd(rangeEnd) ? (conn.namespace.length ? prefixEnd(conn.namespace) : OPEN_END) : conn.absoluteKey(rangeEnd);
+  const end = isOpenEnd(rangeEnd)
+    ? conn.namespace.length
+      ? prefixEnd(conn.namespace)
+      : OPEN_END
+    : conn.absoluteKey(rangeEnd);
   return { key: abs.length ? abs : OPEN_END, range_end: end };
 }
 
@@ -189,11 +210,23 @@ function toCompare(conn: EtcdConnection, c: TxnCompare): ICompare {
 function toRequest(conn: EtcdConnection, op: TxnOp): IRequestOp {
   switch (op.kind) {
     case 'put':
-      return { request_put: { key: conn.absoluteKey(op.key), value: op.value, lease: op.lease ?? '0', prev_kv: op.prevKv === true } };
+      return {
+        request_put: {
+          key: conn.absoluteKey(op.key),
+          value: op.value,
+          lease: op.lease ?? '0',
+          prev_kv: op.prevKv === true,
+        },
+      };
     case 'get':
       // Never a sort order (etcd ≤ 3.6 ignores the limit of a sorted range).
       return {
-        request_range: { ...absRange(conn, op.key, op.rangeEnd), limit: op.limit ?? 0, keys_only: op.keysOnly === true, count_only: op.countOnly === true },
+        request_range: {
+          ...absRange(conn, op.key, op.rangeEnd),
+          limit: op.limit ?? 0,
+          keys_only: op.keysOnly === true,
+          count_only: op.countOnly === true,
+        },
       };
     case 'delete':
       return { request_delete_range: { ...absRange(conn, op.key, op.rangeEnd), prev_kv: op.prevKv === true } };
@@ -201,7 +234,9 @@ function toRequest(conn: EtcdConnection, op: TxnOp): IRequestOp {
 }
 
 function encodeValue(value: Buffer): { value: string; valueEncoding: 'utf8' | 'base64' } {
-  return isValidUtf8(value) ? { value: value.toString('utf8'), valueEncoding: 'utf8' } : { value: value.toString('base64'), valueEncoding: 'base64' };
+  return isValidUtf8(value)
+    ? { value: value.toString('utf8'), valueEncoding: 'utf8' }
+    : { value: value.toString('base64'), valueEncoding: 'base64' };
 }
 
 function toKv(conn: EtcdConnection, kv: IKeyValue, keysOnly: boolean): TxnKv {
@@ -228,7 +263,12 @@ function toOpResult(conn: EtcdConnection, op: TxnOp, res: IResponseOp, revision:
     }
     case 'get': {
       const r = res.response_range;
-      return { kind: 'get', key, count: Number(r?.count ?? 0), kvs: (r?.kvs ?? []).map((kv) => toKv(conn, kv, op.keysOnly === true)) };
+      return {
+        kind: 'get',
+        key,
+        count: Number(r?.count ?? 0),
+        kvs: (r?.kvs ?? []).map((kv) => toKv(conn, kv, op.keysOnly === true)),
+      };
     }
     case 'delete': {
       const r = res.response_delete_range;
@@ -257,7 +297,13 @@ function refine(err: unknown, spec: TxnSpec): unknown {
     );
   }
   if (/requested lease not found/i.test(detail)) {
-    const leases = [...new Set([...spec.success, ...spec.failure].flatMap((op) => (op.kind === 'put' && op.lease && op.lease !== '0' ? [leaseHex(op.lease)] : [])))];
+    const leases = [
+      ...new Set(
+        [...spec.success, ...spec.failure].flatMap((op) =>
+          op.kind === 'put' && op.lease && op.lease !== '0' ? [leaseHex(op.lease)] : [],
+        ),
+      ),
+    ];
     return new EtcdExplorerError(
       'invalid',
       `Could not run the Txn: lease ${leases.join(', ') || '(unknown)'} does not exist (expired or revoked). Nothing was written.`,
@@ -288,7 +334,9 @@ export async function runTxn(
   let res: ITxnResponse;
   try {
     const send = (c: Etcd3) => c.kv.txn(request);
-    res = writes ? await conn.write('run the Txn', send, options.signal) : await conn.call('run the Txn', send, options.signal);
+    res = writes
+      ? await conn.write('run the Txn', send, options.signal)
+      : await conn.call('run the Txn', send, options.signal);
   } catch (err) {
     throw refine(err, spec);
   }
@@ -309,7 +357,11 @@ export async function runTxn(
  * read the compared keys. The server decides the branch exactly; the reads (same revision) give the actual
  * values for the report. Allowed on read-only profiles.
  */
-export async function dryRunTxn(conn: EtcdConnection, spec: TxnSpec, options: { signal?: AbortSignal; maxTxnOps?: number } = {}): Promise<DryRunResult> {
+export async function dryRunTxn(
+  conn: EtcdConnection,
+  spec: TxnSpec,
+  options: { signal?: AbortSignal; maxTxnOps?: number } = {},
+): Promise<DryRunResult> {
   validateTxnSpec({ compare: spec.compare, success: [], failure: [] }, options.maxTxnOps);
   const keys = new Map<string, { key: Buffer; value: boolean }>();
   for (const c of spec.compare) {
@@ -318,7 +370,9 @@ export async function dryRunTxn(conn: EtcdConnection, spec: TxnSpec, options: { 
     keys.set(id, { key: c.key, value: (seen?.value ?? false) || c.target === 'value' });
   }
   // Values are read only where a value is compared: the others need just the metadata.
-  const reads: IRequestOp[] = [...keys.values()].map((k) => ({ request_range: { key: conn.absoluteKey(k.key), keys_only: !k.value } }));
+  const reads: IRequestOp[] = [...keys.values()].map((k) => ({
+    request_range: { key: conn.absoluteKey(k.key), keys_only: !k.value },
+  }));
   const res = await conn.call(
     'dry-run the Txn',
     (c) => c.kv.txn({ compare: spec.compare.map((cmp) => toCompare(conn, cmp)), success: reads, failure: reads }),
@@ -342,13 +396,28 @@ function evaluateCompare(c: TxnCompare, kv: IKeyValue | undefined): DryRunResult
   if (c.target === 'value') {
     const expected = showBytes(c.value as Buffer);
     if (!kv) return { ...base, expected, actual: undefined, holds: false };
-    return { ...base, expected, actual: showBytes(kv.value), holds: holds(c.op, Buffer.compare(kv.value, c.value as Buffer)) };
+    return {
+      ...base,
+      expected,
+      actual: showBytes(kv.value),
+      holds: holds(c.op, Buffer.compare(kv.value, c.value as Buffer)),
+    };
   }
-  const field = { version: 'version', create_revision: 'create_revision', mod_revision: 'mod_revision', lease: 'lease' } as const;
+  const field = {
+    version: 'version',
+    create_revision: 'create_revision',
+    mod_revision: 'mod_revision',
+    lease: 'lease',
+  } as const;
   const actual = kv ? BigInt(kv[field[c.target]] || '0') : 0n;
   const expected = BigInt(c.value as string);
   const show = (n: bigint) => (c.target === 'lease' ? leaseHex(n.toString()) : n.toString());
-  return { ...base, expected: show(expected), actual: kv ? show(actual) : undefined, holds: holds(c.op, actual < expected ? -1 : actual > expected ? 1 : 0) };
+  return {
+    ...base,
+    expected: show(expected),
+    actual: kv ? show(actual) : undefined,
+    holds: holds(c.op, actual < expected ? -1 : actual > expected ? 1 : 0),
+  };
 }
 
 function holds(op: CompareOp, cmp: number): boolean {

@@ -31,7 +31,12 @@ const OP_FIELDS: Record<TxnOp['kind'], string[]> = {
   delete: ['key', 'keyBase64', 'prefix', 'rangeEnd', 'rangeEndBase64', 'prevKv'],
 };
 /** Names people reach for (etcd's RPC names, etcdctl verbs) → the kind they mean. */
-const OP_ALIASES: Record<string, TxnOp['kind']> = { range: 'get', deleteRange: 'delete', 'delete-range': 'delete', del: 'delete' };
+const OP_ALIASES: Record<string, TxnOp['kind']> = {
+  range: 'get',
+  deleteRange: 'delete',
+  'delete-range': 'delete',
+  del: 'delete',
+};
 const INT64_MAX = (1n << 63n) - 1n;
 
 type Range = readonly [number, number];
@@ -113,20 +118,30 @@ class TxnDocumentParser {
     return false;
   }
 
-  private warnings(fields: Map<string, Pair>, compares: number, branches: Record<'success' | 'failure', Written[]>): void {
+  private warnings(
+    fields: Map<string, Pair>,
+    compares: number,
+    branches: Record<'success' | 'failure', Written[]>,
+  ): void {
     if (compares === 0) {
       const anchor = fields.get('compare') ?? fields.get('success') ?? fields.get('failure');
       const at: Range = anchor ? rangeOf(anchor.key) : [0, 0];
       this.warn(at, 'This Txn has no compares: it always runs `success` (and never `failure`).');
       for (const w of branches.success) {
         if (w.op.kind === 'delete' && w.op.rangeEnd) {
-          this.warn(w.at, 'Range delete without any compare: it deletes whatever is there when it runs. Add a compare to guard it.');
+          this.warn(
+            w.at,
+            'Range delete without any compare: it deletes whatever is there when it runs. Add a compare to guard it.',
+          );
         }
       }
     }
     if (!branches.success.length && !branches.failure.length && fields.size) {
       const anchor = fields.get('success') ?? fields.get('failure') ?? fields.get('compare')!;
-      this.warn(rangeOf(anchor.key), 'Neither `success` nor `failure` has an operation: running this Txn does nothing.');
+      this.warn(
+        rangeOf(anchor.key),
+        'Neither `success` nor `failure` has an operation: running this Txn does nothing.',
+      );
     }
   }
 
@@ -173,13 +188,21 @@ class TxnDocumentParser {
     else {
       const t = scalarText(targetPair.value);
       if (t !== undefined && (TARGETS as readonly string[]).includes(t)) target = t as CompareTarget;
-      else this.error(rangeOf(targetPair.value), `Unknown compare target "${t ?? ''}"${suggest(t, TARGETS)}. Use ${TARGETS.join(', ')}.`);
+      else
+        this.error(
+          rangeOf(targetPair.value),
+          `Unknown compare target "${t ?? ''}"${suggest(t, TARGETS)}. Use ${TARGETS.join(', ')}.`,
+        );
     }
     if (!opPair) this.error(rangeOf(node), 'Missing `op`: one of ==, !=, <, >.');
     else {
       const o = scalarText(opPair.value);
       if (o !== undefined && (OPS as readonly string[]).includes(o)) op = o as CompareOp;
-      else this.error(rangeOf(opPair.value), `Unknown compare op "${o ?? ''}". Use ==, !=, < or > (quoted in YAML: op: "==").`);
+      else
+        this.error(
+          rangeOf(opPair.value),
+          `Unknown compare op "${o ?? ''}". Use ==, !=, < or > (quoted in YAML: op: "==").`,
+        );
     }
     const valuePair = fields.get('value');
     const base64Pair = fields.get('valueBase64');
@@ -275,8 +298,13 @@ class TxnDocumentParser {
       if (name === undefined) {
         this.error(rangeOf(item.key), `Field names of ${what} are plain words.`);
       } else if (!allowed.includes(name)) {
-        const sortHint = /^sort/i.test(name) ? ' Txn reads take no sort order (etcd ignores the limit of a sorted read).' : '';
-        this.error(rangeOf(item.key), `Unknown field "${name}" in ${what}${suggest(name, allowed)}. Allowed: ${allowed.join(', ')}.${sortHint}`);
+        const sortHint = /^sort/i.test(name)
+          ? ' Txn reads take no sort order (etcd ignores the limit of a sorted read).'
+          : '';
+        this.error(
+          rangeOf(item.key),
+          `Unknown field "${name}" in ${what}${suggest(name, allowed)}. Allowed: ${allowed.join(', ')}.${sortHint}`,
+        );
       } else {
         out.set(name, item);
       }
@@ -297,7 +325,12 @@ class TxnDocumentParser {
    * Exactly one of `name` (text) and `base64Name`: both is an error; neither is an error at `missing` when
    * given (an optional field passes undefined and reports nothing).
    */
-  private textOrBase64(fields: Map<string, Pair>, name: string, base64Name: string, missing: [Range, string] | undefined): { textPair?: Pair; b64Pair?: Pair } | undefined {
+  private textOrBase64(
+    fields: Map<string, Pair>,
+    name: string,
+    base64Name: string,
+    missing: [Range, string] | undefined,
+  ): { textPair?: Pair; b64Pair?: Pair } | undefined {
     const textPair = fields.get(name);
     const b64Pair = fields.get(base64Name);
     if (textPair && b64Pair) {
@@ -312,26 +345,53 @@ class TxnDocumentParser {
   }
 
   /** A key given as display text (`name`) or base64 (`name`Base64), exactly one of them. */
-  private key(fields: Map<string, Pair>, name: string, base64Name: string, at: Range, required: boolean, isEnd = false): Buffer | undefined {
-    const chosen = this.textOrBase64(fields, name, base64Name, isEnd ? undefined : [at, `Missing \`${name}\` (or \`${base64Name}\` for binary keys).`]);
+  private key(
+    fields: Map<string, Pair>,
+    name: string,
+    base64Name: string,
+    at: Range,
+    required: boolean,
+    isEnd = false,
+  ): Buffer | undefined {
+    const chosen = this.textOrBase64(
+      fields,
+      name,
+      base64Name,
+      isEnd ? undefined : [at, `Missing \`${name}\` (or \`${base64Name}\` for binary keys).`],
+    );
     if (!chosen) return undefined;
     const { textPair, b64Pair } = chosen;
     const pair = (textPair ?? b64Pair)!;
     const key = textPair ? this.displayText(textPair, name) : this.base64(b64Pair!);
     if (key && key.length === 0 && isEnd) {
-      this.error(rangeOf(pair.value ?? pair.key), `\`${name}\` is empty; leave it out to address a single key, or write "\\x00" for "no upper bound".`);
+      this.error(
+        rangeOf(pair.value ?? pair.key),
+        `\`${name}\` is empty; leave it out to address a single key, or write "\\x00" for "no upper bound".`,
+      );
       return undefined;
     }
     if (key && key.length === 0 && required) {
-      this.error(rangeOf(pair.value ?? pair.key), `\`${name}\` is empty; etcd has no empty key (add \`prefix: true\` for every key).`);
+      this.error(
+        rangeOf(pair.value ?? pair.key),
+        `\`${name}\` is empty; etcd has no empty key (add \`prefix: true\` for every key).`,
+      );
       return undefined;
     }
     return key;
   }
 
   /** A value given as UTF-8 text or base64 (exactly one). */
-  private bytes(fields: Map<string, Pair>, name: string, base64Name: string, at: Range, what: string): Buffer | undefined {
-    const chosen = this.textOrBase64(fields, name, base64Name, [at, `Missing \`${name}\` (${what}; or \`${base64Name}\` for binary values).`]);
+  private bytes(
+    fields: Map<string, Pair>,
+    name: string,
+    base64Name: string,
+    at: Range,
+    what: string,
+  ): Buffer | undefined {
+    const chosen = this.textOrBase64(fields, name, base64Name, [
+      at,
+      `Missing \`${name}\` (${what}; or \`${base64Name}\` for binary values).`,
+    ]);
     if (!chosen) return undefined;
     const { textPair, b64Pair } = chosen;
     if (b64Pair) return this.base64(b64Pair);
@@ -376,7 +436,11 @@ class TxnDocumentParser {
   private base64(pair: Pair): Buffer | undefined {
     const text = scalarText(pair.value);
     const decoded = text === undefined ? undefined : decodeBase64(text);
-    if (!decoded) this.error(rangeOf(pair.value ?? pair.key), `\`${scalarText(pair.key)}\` is not valid base64 (A–Z, a–z, 0–9, +, /, padded with = to a multiple of 4).`);
+    if (!decoded)
+      this.error(
+        rangeOf(pair.value ?? pair.key),
+        `\`${scalarText(pair.key)}\` is not valid base64 (A–Z, a–z, 0–9, +, /, padded with = to a multiple of 4).`,
+      );
     return decoded;
   }
 
@@ -384,7 +448,10 @@ class TxnDocumentParser {
     const text = scalarText(pair.value);
     const t = text?.trim().toLowerCase().replace(/^0x/, '');
     if (t !== undefined && /^[0-9a-f]{1,16}$/.test(t) && BigInt(`0x${t}`) <= INT64_MAX) return parseLeaseId(t);
-    this.error(rangeOf(pair.value ?? pair.key), `"${text ?? ''}" is not a lease id: write it in hex as etcdctl shows it (e.g. 694d7a1c2b3f0a11), 0 for none.`);
+    this.error(
+      rangeOf(pair.value ?? pair.key),
+      `"${text ?? ''}" is not a lease id: write it in hex as etcdctl shows it (e.g. 694d7a1c2b3f0a11), 0 for none.`,
+    );
     return undefined;
   }
 

@@ -109,14 +109,21 @@ export function txnDocumentFromSpec(spec: TxnSpec, headerComment?: string): stri
  * == 0 for a key that does not exist), a put per key with its current value and lease, and reads of the keys in
  * the failure branch so a conflict shows what changed.
  */
-export function txnDocumentFromRecords(records: ReadonlyArray<{ key: Buffer; value: Buffer; modRevision: string; lease: string }>): string {
+export function txnDocumentFromRecords(
+  records: ReadonlyArray<{ key: Buffer; value: Buffer; modRevision: string; lease: string }>,
+): string {
   const spec: TxnSpec = {
     compare: records.map((r) =>
       r.modRevision === '0'
         ? { key: r.key, target: 'create_revision' as const, op: '==' as const, value: '0' }
         : { key: r.key, target: 'mod_revision' as const, op: '==' as const, value: r.modRevision },
     ),
-    success: records.map((r) => ({ kind: 'put' as const, key: r.key, value: r.value, ...(r.lease && r.lease !== '0' ? { lease: r.lease } : {}) })),
+    success: records.map((r) => ({
+      kind: 'put' as const,
+      key: r.key,
+      value: r.value,
+      ...(r.lease && r.lease !== '0' ? { lease: r.lease } : {}),
+    })),
     failure: records.map((r) => ({ kind: 'get' as const, key: r.key })),
   };
   return txnDocumentFromSpec(

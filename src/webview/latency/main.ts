@@ -17,7 +17,14 @@ const vscode = acquireVsCodeApi();
 const send = (message: LatencyToHost) => vscode.postMessage(message);
 registerToolkit();
 
-const PALETTE = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
+const PALETTE = [
+  '--vscode-charts-blue',
+  '--vscode-charts-orange',
+  '--vscode-charts-green',
+  '--vscode-charts-purple',
+  '--vscode-charts-red',
+  '--vscode-charts-yellow',
+];
 const FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
 
 function cssVar(name: string, fallback: string): string {
@@ -63,7 +70,11 @@ class Chart {
     private readonly source: () => ChartData,
     private readonly kind: 'lines' | 'bars' = 'lines',
   ) {
-    const png = el('vscode-button', { appearance: 'icon', title: 'Save as PNG', 'aria-label': `Save ${title} as PNG` }, el('span', { class: 'codicon-text' }, 'PNG'));
+    const png = el(
+      'vscode-button',
+      { appearance: 'icon', title: 'Save as PNG', 'aria-label': `Save ${title} as PNG` },
+      el('span', { class: 'codicon-text' }, 'PNG'),
+    );
     png.addEventListener('click', () => this.savePng());
     this.body = el('div', { class: 'chart-body' });
     this.empty = el('div', { class: 'chart-empty' }, 'No data yet');
@@ -100,11 +111,19 @@ class Chart {
     return {
       width,
       height: 180,
-      scales: { x: bars ? { time: false, distr: 2 } : { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, unit === 'ms' ? 1 : 1) * 1.1] } },
+      scales: {
+        x: bars ? { time: false, distr: 2 } : { time: true },
+        y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, unit === 'ms' ? 1 : 1) * 1.1] },
+      },
       legend: { show: true, live: true },
       cursor: { drag: { x: true, y: false } },
       axes: [
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, ...(bars ? { values: (_u: uPlot, vals: number[]) => vals.map((v) => this.barLabel(v)) } : {}) },
+        {
+          stroke: fg,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          ...(bars ? { values: (_u: uPlot, vals: number[]) => vals.map((v) => this.barLabel(v)) } : {}),
+        },
         {
           stroke: fg,
           grid: { stroke: grid, width: 1 },
@@ -112,7 +131,9 @@ class Chart {
           size: 70,
           values: (_u: uPlot, vals: number[]) => vals.map((v) => formatValue(v, unit)),
           // Counts are whole numbers: no 0.5 ticks rounded to a repeated label.
-          ...(unit === 'count' ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000] } : {}),
+          ...(unit === 'count'
+            ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 100_000, 1_000_000] }
+            : {}),
         },
       ],
       series: [
@@ -175,11 +196,21 @@ const app = document.getElementById('app')!;
 app.classList.add('latency');
 const title = el('h2', { class: 'title' }, 'Latency');
 const intervalSelect = el('vscode-dropdown', { id: 'interval', title: 'Probe interval' });
-for (const [ms, label] of [[500, 'every 0.5 s'], [1000, 'every 1 s'], [2000, 'every 2 s'], [5000, 'every 5 s']] as const) {
+for (const [ms, label] of [
+  [500, 'every 0.5 s'],
+  [1000, 'every 1 s'],
+  [2000, 'every 2 s'],
+  [5000, 'every 5 s'],
+] as const) {
   intervalSelect.append(el('vscode-option', { value: String(ms) }, label));
 }
 const quantileSelect = el('vscode-dropdown', { id: 'quantiles', title: 'Quantiles plotted for the probes' });
-for (const [value, label] of [['p99,p50', 'p99 + p50'], ['p95', 'p95'], ['max', 'max'], ['p99,p95,p50,max', 'all']] as const) {
+for (const [value, label] of [
+  ['p99,p50', 'p99 + p50'],
+  ['p95', 'p95'],
+  ['max', 'max'],
+  ['p99,p95,p50,max', 'all'],
+] as const) {
   quantileSelect.append(el('vscode-option', { value }, label));
 }
 const levelSelect = el('vscode-dropdown', { id: 'level', title: 'Load level' });
@@ -189,7 +220,20 @@ cancelButton.hidden = true;
 const csvButton = el('vscode-button', { appearance: 'secondary' }, 'Export CSV');
 const jsonButton = el('vscode-button', { appearance: 'secondary' }, 'Export JSON');
 const loadStatus = el('span', { class: 'load-status', id: 'load-status' });
-const toolbar = el('div', { class: 'toolbar' }, title, intervalSelect, quantileSelect, levelSelect, loadButton, cancelButton, loadStatus, el('span', { class: 'spacer-flex' }), csvButton, jsonButton);
+const toolbar = el(
+  'div',
+  { class: 'toolbar' },
+  title,
+  intervalSelect,
+  quantileSelect,
+  levelSelect,
+  loadButton,
+  cancelButton,
+  loadStatus,
+  el('span', { class: 'spacer-flex' }),
+  csvButton,
+  jsonButton,
+);
 const probeGrid = el('div', { class: 'grid', id: 'probe-charts' });
 const statsTable = el('table', { class: 'stats-table', id: 'probe-stats' });
 const histEndpoint = el('vscode-dropdown', { id: 'hist-endpoint' });
@@ -225,23 +269,47 @@ function buildCharts(): void {
   ownGrid.replaceChildren();
   metricsGrid.replaceChildren();
   charts = [];
-  for (const op of ops) charts.push(place(probeGrid, new Chart(OP_LABELS[op] ?? op, 'ms', () => model.probeChart(op, shownQuantiles()))));
-  charts.push(place(probeGrid, new Chart('Failed probes per tick (errors solid, timeouts dashed)', 'count', () => model.failureChart())));
-  histChart = place(probeGrid, new Chart('Latency histogram, ms (rolling window)', 'count', () => histogramData(), 'bars'));
+  for (const op of ops)
+    charts.push(place(probeGrid, new Chart(OP_LABELS[op] ?? op, 'ms', () => model.probeChart(op, shownQuantiles()))));
+  charts.push(
+    place(
+      probeGrid,
+      new Chart('Failed probes per tick (errors solid, timeouts dashed)', 'count', () => model.failureChart()),
+    ),
+  );
+  histChart = place(
+    probeGrid,
+    new Chart('Latency histogram, ms (rolling window)', 'count', () => histogramData(), 'bars'),
+  );
   charts.push(histChart);
   charts.push(place(ownGrid, new Chart('Extension operations — p99 by type', 'ms', () => model.ownChart())));
-  const metric = (t: string, unit: Unit, names: string[]) => charts.push(place(metricsGrid, new Chart(t, unit, () => model.metricChart(names))));
+  const metric = (t: string, unit: Unit, names: string[]) =>
+    charts.push(place(metricsGrid, new Chart(t, unit, () => model.metricChart(names))));
   metric('WAL fsync p99', 'ms', ['wal_fsync_p99_ms']);
   metric('Backend commit p99', 'ms', ['backend_commit_p99_ms']);
   metric('Peer round trip p99', 'ms', ['peer_rtt_p99_ms']);
-  metric('Proposals committed (solid) / applied (dashed)', 'rate', ['proposals_committed_per_s', 'proposals_applied_per_s']);
+  metric('Proposals committed (solid) / applied (dashed)', 'rate', [
+    'proposals_committed_per_s',
+    'proposals_applied_per_s',
+  ]);
   metric('Proposals pending', 'count', ['proposals_pending']);
   metric('Proposals failed', 'rate', ['proposals_failed_per_s']);
   metric('Leader changes seen', 'count', ['leader_changes']);
   metric('DB size total (solid) / in use (dashed)', 'bytes', ['db_size_bytes', 'db_size_in_use_bytes']);
-  charts.push(place(metricsGrid, new Chart('gRPC requests by method (all members)', 'rate', () => model.grpcChart('rate'))));
-  charts.push(place(metricsGrid, new Chart('gRPC failures by method (all members)', 'rate', () => model.grpcChart('errors'))));
-  charts.push(place(metricsGrid, new Chart('gRPC handling p99 by method (worst member; needs --metrics=extensive)', 'ms', () => model.grpcChart('p99'))));
+  charts.push(
+    place(metricsGrid, new Chart('gRPC requests by method (all members)', 'rate', () => model.grpcChart('rate'))),
+  );
+  charts.push(
+    place(metricsGrid, new Chart('gRPC failures by method (all members)', 'rate', () => model.grpcChart('errors'))),
+  );
+  charts.push(
+    place(
+      metricsGrid,
+      new Chart('gRPC handling p99 by method (worst member; needs --metrics=extensive)', 'ms', () =>
+        model.grpcChart('p99'),
+      ),
+    ),
+  );
   charts.forEach((c) => c.update(true));
 }
 
@@ -266,7 +334,10 @@ function histogramData(): ChartData {
   const h = endpoint && op ? model.histogram(endpoint, op) : undefined;
   if (!h) return { x: [], series: [] };
   const idx = model.endpoints.findIndex((e) => e.url === endpoint);
-  return { x: h.bounds.map((b) => (Number.isFinite(b) ? b : h.bounds[h.bounds.length - 2] * 2)), series: [{ label: 'probes', color: Math.max(0, idx), values: h.counts }] };
+  return {
+    x: h.bounds.map((b) => (Number.isFinite(b) ? b : h.bounds[h.bounds.length - 2] * 2)),
+    series: [{ label: 'probes', color: Math.max(0, idx), values: h.counts }],
+  };
 }
 
 function statsRow(cells: string[], header = false): HTMLTableRowElement {
@@ -276,7 +347,15 @@ function statsRow(cells: string[], header = false): HTMLTableRowElement {
 function renderTables(): void {
   const last = model.ticks[model.ticks.length - 1];
   const cols = ['count', 'p50', 'p95', 'p99', 'max', 'errors', 'timeouts'];
-  const fmt = (s: StatsDto) => [String(s.count), formatValue(s.p50, 'ms'), formatValue(s.p95, 'ms'), formatValue(s.p99, 'ms'), formatValue(s.max, 'ms'), String(s.errors), String(s.timeouts)];
+  const fmt = (s: StatsDto) => [
+    String(s.count),
+    formatValue(s.p50, 'ms'),
+    formatValue(s.p95, 'ms'),
+    formatValue(s.p99, 'ms'),
+    formatValue(s.max, 'ms'),
+    String(s.errors),
+    String(s.timeouts),
+  ];
   statsTable.replaceChildren(statsRow(['member', 'probe', ...cols], true));
   for (const p of last?.probes ?? []) {
     const name = model.endpoints.find((e) => e.url === p.endpoint)?.name ?? p.endpoint;
@@ -287,12 +366,17 @@ function renderTables(): void {
   ownTable.replaceChildren(statsRow(['operation', ...cols], true));
   const own = (last?.own ?? []).slice().sort((a, b) => b.stats.count - a.stats.count);
   for (const o of own) ownTable.append(statsRow([o.op, ...fmt(o.stats)]));
-  if (!own.length) ownTable.append(statsRow(['No calls yet: browse keys, save values or run a Txn on this connection.', '', '', '', '', '', '', '']));
+  if (!own.length)
+    ownTable.append(
+      statsRow(['No calls yet: browse keys, save values or run a Txn on this connection.', '', '', '', '', '', '', '']),
+    );
 }
 
 function renderMetricsNote(): void {
   const problems = model.metricsProblems();
-  metricsNote.textContent = problems.length ? `Metrics unavailable — ${problems.join('; ')}. Client probes continue.` : '';
+  metricsNote.textContent = problems.length
+    ? `Metrics unavailable — ${problems.join('; ')}. Client probes continue.`
+    : '';
   metricsNote.hidden = !problems.length;
 }
 
@@ -314,7 +398,7 @@ function showLoad(load: LoadStateDto): void {
   (loadButton as unknown as { disabled: boolean }).disabled = running;
   loadStatus.textContent = running
     ? `Load test running: ${(load.done ?? 0).toLocaleString()} / ${(load.total ?? 0).toLocaleString()} writes${load.errors ? `, ${load.errors} errors` : ''}`
-    : load.message ?? load.state;
+    : (load.message ?? load.state);
   loadStatus.className = `load-status ${load.state}`;
 }
 
@@ -356,8 +440,12 @@ window.addEventListener('message', (event: MessageEvent<HostToLatency>) => {
   }
 });
 
-intervalSelect.addEventListener('change', () => send({ type: 'setInterval', ms: Number((intervalSelect as unknown as { value: string }).value) }));
-loadButton.addEventListener('click', () => send({ type: 'loadTest', level: (levelSelect as unknown as { value: string }).value || 's' }));
+intervalSelect.addEventListener('change', () =>
+  send({ type: 'setInterval', ms: Number((intervalSelect as unknown as { value: string }).value) }),
+);
+loadButton.addEventListener('click', () =>
+  send({ type: 'loadTest', level: (levelSelect as unknown as { value: string }).value || 's' }),
+);
 cancelButton.addEventListener('click', () => send({ type: 'cancelLoad' }));
 csvButton.addEventListener('click', () => send({ type: 'export', format: 'csv' }));
 jsonButton.addEventListener('click', () => send({ type: 'export', format: 'json' }));
@@ -369,6 +457,9 @@ histEndpoint.addEventListener('change', () => histChart?.update(true));
 histOp.addEventListener('change', () => histChart?.update(true));
 new ResizeObserver(() => charts.forEach((c) => c.resize())).observe(app);
 // Theme switch: VS Code changes the body class; rebuild so axes and series pick up the new colours.
-new MutationObserver(() => charts.forEach((c) => c.update(true))).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+new MutationObserver(() => charts.forEach((c) => c.update(true))).observe(document.body, {
+  attributes: true,
+  attributeFilter: ['class'],
+});
 
 send({ type: 'ready' });

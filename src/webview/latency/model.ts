@@ -81,7 +81,8 @@ export class LatencyModel {
     const x = this.ticks.map((t) => t.at / 1000);
     const series: Series[] = [];
     this.endpoints.forEach((e, i) => {
-      const pick = (q: Quantile) => this.ticks.map((t) => t.probes.find((p) => p.endpoint === e.url && p.op === op)?.stats[q] ?? null);
+      const pick = (q: Quantile) =>
+        this.ticks.map((t) => t.probes.find((p) => p.endpoint === e.url && p.op === op)?.stats[q] ?? null);
       quantiles.forEach((q, j) => series.push({ label: `${e.name} ${q}`, color: i, dash: j > 0, values: pick(q) }));
     });
     return { x, series };
@@ -92,8 +93,17 @@ export class LatencyModel {
     const x = this.ticks.map((t) => t.at / 1000);
     const series: Series[] = [];
     this.endpoints.forEach((e, i) => {
-      series.push({ label: `${e.name} errors`, color: i, values: this.ticks.map((t) => sum(t.probes.filter((p) => p.endpoint === e.url).map((p) => p.tickErrors))) });
-      series.push({ label: `${e.name} timeouts`, color: i, dash: true, values: this.ticks.map((t) => sum(t.probes.filter((p) => p.endpoint === e.url).map((p) => p.tickTimeouts))) });
+      series.push({
+        label: `${e.name} errors`,
+        color: i,
+        values: this.ticks.map((t) => sum(t.probes.filter((p) => p.endpoint === e.url).map((p) => p.tickErrors))),
+      });
+      series.push({
+        label: `${e.name} timeouts`,
+        color: i,
+        dash: true,
+        values: this.ticks.map((t) => sum(t.probes.filter((p) => p.endpoint === e.url).map((p) => p.tickTimeouts))),
+      });
     });
     return { x, series };
   }
@@ -102,10 +112,18 @@ export class LatencyModel {
   ownChart(limit = 6): ChartData {
     const x = this.ticks.map((t) => t.at / 1000);
     const last = this.ticks[this.ticks.length - 1];
-    const ops = (last?.own ?? []).slice().sort((a, b) => b.stats.count - a.stats.count).slice(0, limit).map((o) => o.op);
+    const ops = (last?.own ?? [])
+      .slice()
+      .sort((a, b) => b.stats.count - a.stats.count)
+      .slice(0, limit)
+      .map((o) => o.op);
     return {
       x,
-      series: ops.map((op, i) => ({ label: `${op} p99`, color: i, values: this.ticks.map((t) => t.own.find((o) => o.op === op)?.stats.p99 ?? null) })),
+      series: ops.map((op, i) => ({
+        label: `${op} p99`,
+        color: i,
+        values: this.ticks.map((t) => t.own.find((o) => o.op === op)?.stats.p99 ?? null),
+      })),
     };
   }
 
@@ -158,14 +176,20 @@ export class LatencyModel {
         }
       }
     }
-    const methods = [...totals].filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).slice(0, limit).map(([m]) => m);
+    const methods = [...totals]
+      .filter(([, v]) => v > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([m]) => m);
     return {
       x,
       series: methods.map((m, i) => ({
         label: kind === 'p99' ? `${m} p99` : `${m}${kind === 'errors' ? ' failed' : ''}/s`,
         color: i,
         values: this.rounds.map((r) => {
-          const found = [...r.byEndpoint.values()].map((p) => p.values[`grpc_${m}${suffix}`]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+          const found = [...r.byEndpoint.values()]
+            .map((p) => p.values[`grpc_${m}${suffix}`])
+            .filter((v): v is number => v !== undefined && Number.isFinite(v));
           if (!found.length) return null;
           return kind === 'p99' ? Math.max(...found) : found.reduce((a, b) => a + b, 0);
         }),
@@ -177,7 +201,9 @@ export class LatencyModel {
   metricsProblems(): string[] {
     const last = this.rounds[this.rounds.length - 1];
     if (!last) return [];
-    return [...last.byEndpoint.values()].filter((p) => !p.ok).map((p) => `${this.name(p.endpoint)}: ${p.error ?? 'no answer'}`);
+    return [...last.byEndpoint.values()]
+      .filter((p) => !p.ok)
+      .map((p) => `${this.name(p.endpoint)}: ${p.error ?? 'no answer'}`);
   }
 }
 

@@ -32,16 +32,37 @@ const exportButton = el('vscode-button', { appearance: 'secondary', id: 'export'
 const addButton = el('vscode-button', { appearance: 'primary', id: 'add' }, 'Add watch…');
 const recordBox = el('vscode-checkbox', { id: 'record' }, 'Record all');
 const filterField = el('vscode-text-field', { placeholder: 'Filter keys', id: 'filter' });
-const typeSelect = el('vscode-dropdown', { id: 'type' }, el('vscode-option', { value: 'all' }, 'PUT + DELETE'), el('vscode-option', { value: 'put' }, 'PUT'), el('vscode-option', { value: 'delete' }, 'DELETE'));
+const typeSelect = el(
+  'vscode-dropdown',
+  { id: 'type' },
+  el('vscode-option', { value: 'all' }, 'PUT + DELETE'),
+  el('vscode-option', { value: 'put' }, 'PUT'),
+  el('vscode-option', { value: 'delete' }, 'DELETE'),
+);
 const stats = el('span', { class: 'stats', id: 'stats' });
 const statusBar = el('div', { class: 'watches', id: 'watches' });
-const header = el('div', { class: 'row header' }, ...['time', 'type', 'rev', 'key', 'value', 'lease'].map((h) => el('span', { class: h }, h)));
+const header = el(
+  'div',
+  { class: 'row header' },
+  ...['time', 'type', 'rev', 'key', 'value', 'lease'].map((h) => el('span', { class: h }, h)),
+);
 const scroller = el('div', { class: 'scroller', id: 'events' });
 const spacer = el('div', { class: 'spacer' });
 scroller.append(spacer);
 const details = el('div', { class: 'details', id: 'details' });
 app.append(
-  el('div', { class: 'toolbar' }, addButton, pauseButton, clearButton, exportButton, recordBox, filterField, typeSelect, stats),
+  el(
+    'div',
+    { class: 'toolbar' },
+    addButton,
+    pauseButton,
+    clearButton,
+    exportButton,
+    recordBox,
+    filterField,
+    typeSelect,
+    stats,
+  ),
   statusBar,
   header,
   scroller,
@@ -110,20 +131,36 @@ function renderWatches(): void {
     ...watches.map((w) => {
       const s = statuses.get(w.id);
       const state = s?.state ?? 'connecting';
-      const from: Record<string, string> = s?.endpoint ? { title: `${state === 'live' ? 'reading from' : 'last member'} ${s.endpoint}` } : {};
-      const parts: (Node | string)[] = [el('span', { class: `state ${state}`, ...from }, state), ' ', el('span', { class: 'label' }, w.label)];
+      const from: Record<string, string> = s?.endpoint
+        ? { title: `${state === 'live' ? 'reading from' : 'last member'} ${s.endpoint}` }
+        : {};
+      const parts: (Node | string)[] = [
+        el('span', { class: `state ${state}`, ...from }, state),
+        ' ',
+        el('span', { class: 'label' }, w.label),
+      ];
       const confirmed = s?.revision ? BigInt(s.revision) : 0n;
       const seen = delivered.get(w.id) ?? 0n;
       const at = confirmed > seen ? confirmed : seen;
       if (at > 0n) parts.push(` · at revision ${at}`);
       if (s?.reconnects) parts.push(` · resumed ${s.reconnects}×`);
-      if (s?.staleSince !== undefined && state !== 'live') parts.push(el('span', { class: 'stale' }, ` · ${staleSinceText(s.staleSince)}`));
-      if ((state === 'reconnecting' || state === 'stale') && s?.message) parts.push(el('span', { class: 'message' }, ` · ${s.message}`));
+      if (s?.staleSince !== undefined && state !== 'live')
+        parts.push(el('span', { class: 'stale' }, ` · ${staleSinceText(s.staleSince)}`));
+      if ((state === 'reconnecting' || state === 'stale') && s?.message)
+        parts.push(el('span', { class: 'message' }, ` · ${s.message}`));
       if (state === 'compacted') {
         parts.push(
-          el('span', { class: 'message' }, ` · events before revision ${s?.compactRevision} were compacted; events between the last one shown and it are lost to history. `),
+          el(
+            'span',
+            { class: 'message' },
+            ` · events before revision ${s?.compactRevision} were compacted; events between the last one shown and it are lost to history. `,
+          ),
         );
-        const resync = el('vscode-button', { appearance: 'secondary', 'data-resync': w.id }, 'Resync (continue from now)');
+        const resync = el(
+          'vscode-button',
+          { appearance: 'secondary', 'data-resync': w.id },
+          'Resync (continue from now)',
+        );
         parts.push(resync);
       }
       const remove = el('vscode-button', { appearance: 'icon', 'aria-label': 'Stop watch', 'data-remove': w.id }, '✕');
@@ -233,9 +270,14 @@ pauseButton.addEventListener('click', () => {
   send({ type: 'pause', paused });
   renderStats();
 });
-recordBox.addEventListener('change', () => send({ type: 'record', on: (recordBox as unknown as { checked: boolean }).checked }));
+recordBox.addEventListener('change', () =>
+  send({ type: 'record', on: (recordBox as unknown as { checked: boolean }).checked }),
+);
 const applyFilter = () => {
-  model.setFilter({ text: (filterField as unknown as { value: string }).value ?? '', type: ((typeSelect as unknown as { value: string }).value ?? 'all') as 'all' | 'put' | 'delete' });
+  model.setFilter({
+    text: (filterField as unknown as { value: string }).value ?? '',
+    type: ((typeSelect as unknown as { value: string }).value ?? 'all') as 'all' | 'put' | 'delete',
+  });
   refresh();
 };
 filterField.addEventListener('input', applyFilter);
