@@ -3,7 +3,6 @@ import {
   BatchReport,
   BulkOptions,
   BulkResult,
-  DEFAULT_MAX_TXN_OPS,
   ExistingKeyMode,
   RunnerBatch,
   atomicRefusal,
@@ -20,6 +19,7 @@ import { BulkItem, DeleteTarget, normalizeDeleteTargets } from './bulkInput';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError } from './errors';
 import { displayKey, prefixEnd } from './keyCodec';
+import { countSpans, oneKeySpan, prefixSpan } from './keyspace/counts';
 
 /** Re-plans of one batch when keys keep changing under it, before giving up on it. */
 const MAX_ATTEMPTS = 8;
@@ -330,45 +330,28 @@ function targetLabel(t: DeleteTarget): string {
 }
 
 /**
- * Counts what {@link bulkDelete} would remove, at one pinned revision, with a sample of keys (for the
- * confirmation). Overlapping targets are counted once.
+ * Counts what {@link bulkDelete} would remove through the scan engine's counts: one request per target (the
+ * server's count floor; keys-only only for the sample shown in the confirmation), all at one pinned revision.
+ * Overlapping targets are counted once.
  */
 export async function previewBulkDelete(
   conn: EtcdConnection,
   targets: readonly DeleteTarget[],
   signal?: AbortSignal,
 ): Promise<{ keys: number; revision: string; sample: string[] }> {
-  const normalized = normalizeDeleteTargets(targets);
-  const SAMPLE = 20;
-  let revision: string | undefined;
-  let keys = 0;
-  const sample: string[] = [];
-  for (const group of chunk(normalized, DEFAULT_MAX_TXN_OPS)) {
-    const res = await conn.call(
-      `count keys to delete`,
-      (c) =>
-        c.kv.txn({
-          compare: [],
-          success: group.map((t) => ({
-            request_range: {
-              ...targetRange(conn, t),
-              keys_only: true,
-              limit: Math.max(1, SAMPLE - sample.length),
-              ...(revision ? { revision } : {}),
-            },
-          })),
-          failure: [],
-        }),
-      signal,
-    );
-    revision ??= res.header.revision;
-    for (const r of res.responses) {
-      keys += Number(r.response_range.count);
-      for (const kv of r.response_range.kvs)
-        if (sample.length < SAMPLE) sample.push(displayKey(conn.relativeKey(kv.key)));
-    }
-  }
-  return { keys, revision: revision ?? (await currentRevision(conn, signal)), sample };
+  const spans = normalizeDeleteTargets(targets).map((t) =>
+    t.prefix ? prefixSpan(conn, t.key) : oneKeySpan(conn, t.key),
+  );
+  const { counts, sample, revision } = await countSpans(conn, spans, {
+    sample: 20,
+    signal,
+    operation: 'count keys to delete',
+  });
+  return {
+    keys: counts.reduce((n, c) => n + c, 0),
+    revision: revision ?? (await currentRevision(conn, signal)),
+    sample: sample.map((kv) => displayKey(conn.relativeKey(kv.key))),
+  };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { EtcdConnection } from './connection';
-import { prefixEnd } from './keyCodec';
 import { KeyMeta } from './keyspace';
+import { countSpans, prefixSpan } from './keyspace/counts';
 
 /** Metadata of one key (keys-only: the value is never transferred), or undefined when it does not exist. */
 export async function getKeyMeta(
@@ -19,20 +19,18 @@ export async function getKeyMeta(
   );
 }
 
-/** Number of keys under a prefix (count_only: the server counts, nothing is transferred). */
+/**
+ * Number of keys under a prefix: the scan engine's count (count_only: the server counts, nothing is transferred),
+ * cancellable through the signal.
+ */
 export async function countKeys(conn: EtcdConnection, prefix: Buffer, signal?: AbortSignal): Promise<number> {
-  const abs = conn.absoluteKey(prefix);
-  const res = await conn.call(
-    'count keys',
-    (c) => c.kv.range({ key: abs.length ? abs : Buffer.from([0]), range_end: prefixEnd(abs), count_only: true }),
-    signal,
-  );
-  return Number(res.count);
+  const { counts } = await countSpans(conn, [prefixSpan(conn, prefix)], { signal, operation: 'count keys' });
+  return counts[0];
 }
 
 /**
- * Keys starting with `typed` (relative to the namespace), keys-only, at most `limit`, in key order. Without a
- * sort order, so the limit is honoured by etcd ≤ 3.6.
+ * Keys starting with `typed` (relative to the namespace), keys-only, at most `limit`, in key order, and how many
+ * there are: one request of the scan engine (without a sort order, so the limit is honoured by etcd ≤ 3.6).
  */
 export async function searchKeys(
   conn: EtcdConnection,
@@ -40,11 +38,10 @@ export async function searchKeys(
   limit: number,
   signal?: AbortSignal,
 ): Promise<{ keys: Buffer[]; total: number }> {
-  const abs = conn.absoluteKey(typed);
-  const res = await conn.call(
-    'search keys',
-    (c) => c.kv.range({ key: abs.length ? abs : Buffer.from([0]), range_end: prefixEnd(abs), keys_only: true, limit }),
+  const { counts, sample } = await countSpans(conn, [prefixSpan(conn, typed)], {
+    sample: limit,
     signal,
-  );
-  return { keys: res.kvs.map((kv) => conn.relativeKey(kv.key)), total: Number(res.count) };
+    operation: 'search keys',
+  });
+  return { keys: sample.map((kv) => conn.relativeKey(kv.key)), total: counts[0] };
 }

@@ -167,7 +167,8 @@ export async function exportPrefix(
 /**
  * Every key in [start, end) with values, in key order, a page at a time, all at the revision of the first page
  * (the scan engine's {@link orderedScan}: disjoint ranges sized from the density of the keys read, read ahead
- * while the caller writes the previous page; each key is counted about twice, not once per page).
+ * while the caller writes the previous page; each key is counted about twice, not once per page). A `reader` given
+ * brings its pinned revision (e.g. that of a count taken first).
  */
 export async function* pinnedPages(
   conn: EtcdConnection,
@@ -175,8 +176,8 @@ export async function* pinnedPages(
   end: Buffer,
   pageSize: number,
   signal?: AbortSignal,
+  reader = new RangeReader(conn, { signal, operation: `read keys from ${displayKey(conn.relativeKey(start))}` }),
 ): AsyncGenerator<{ kvs: IKeyValue[]; revision: string }> {
-  const reader = new RangeReader(conn, { signal, operation: `read keys from ${displayKey(conn.relativeKey(start))}` });
   const to = end.length === 1 && end[0] === 0 ? null : end;
   for await (const kvs of orderedScan(reader, start, to, { pageSize, pageBytes: PAGE_BYTES, values: true }))
     yield { kvs, revision: reader.revision! };

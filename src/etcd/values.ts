@@ -2,6 +2,7 @@ import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError } from './errors';
 import { displayKey, prefixEnd } from './keyCodec';
+import { countSpans, prefixSpan } from './keyspace/counts';
 import { ClosableStream, endStream } from './streams';
 
 /** A key's value with its metadata, as read at `revision`. Revisions and lease ids are decimal strings. */
@@ -162,26 +163,22 @@ export interface PrefixPreview {
   readonly revision: string;
 }
 
+/**
+ * What deleting `prefix` would remove: the scan engine's count of the keys under it and the first `sampleSize` of
+ * them, in one request at one revision (the one the guarded delete compares against).
+ */
 export async function previewPrefixDelete(
   conn: EtcdConnection,
   prefix: Buffer,
   sampleSize = 20,
+  signal?: AbortSignal,
 ): Promise<PrefixPreview> {
-  const abs = conn.absoluteKey(prefix);
-  const res = await conn.call(`preview delete of ${displayKey(prefix)}`, (c) =>
-    c.kv.range({
-      key: abs.length ? abs : Buffer.from([0]),
-      range_end: prefixEnd(abs),
-      keys_only: true,
-      limit: sampleSize,
-    }),
-  );
-  return {
-    prefix,
-    count: Number(res.count),
-    sample: res.kvs.map((kv) => conn.relativeKey(kv.key)),
-    revision: res.header.revision,
-  };
+  const { counts, sample, revision } = await countSpans(conn, [prefixSpan(conn, prefix)], {
+    sample: sampleSize,
+    signal,
+    operation: `preview delete of ${displayKey(prefix)}`,
+  });
+  return { prefix, count: counts[0], sample: sample.map((kv) => conn.relativeKey(kv.key)), revision: revision! };
 }
 
 /**

@@ -11,6 +11,8 @@ import { EtcdCluster, registerCleanup } from '../rig/etcd';
 
 registerCleanup();
 
+const b = (s: string) => Buffer.from(s);
+
 describe('Kubernetes values in a real etcd (the demo registry)', function () {
   this.timeout(120_000);
   let cluster: EtcdCluster;
@@ -79,6 +81,40 @@ describe('Kubernetes values in a real etcd (the demo registry)', function () {
     assert.deepEqual(progress[progress.length - 1], [54, 54]);
     assert.ok(progress.length > 5, 'progress after every page');
     assert.match(renderKubernetesOverview(o, 'demo'), /\| pods \| Pod \| 24 \|/);
+  });
+
+  it("the overview's total and per-resource counts are those of one revision, while objects are added", async () => {
+    const progress: Array<[number, number]> = [];
+    const writes: Array<Promise<unknown>> = [];
+    const o = await kubernetesOverview(conn, '/registry/', {
+      pageSize: 5,
+      onProgress: (read, total) => {
+        progress.push([read, total]);
+        // A writer adds objects while the overview reads (the first call is the count, before any page).
+        const n = writes.length;
+        if (n < 3)
+          writes.push(
+            conn.write('add a ConfigMap', (c) => c.put(`/registry/configmaps/late/cm-${n}`).value('{}').exec()),
+          );
+      },
+    });
+    try {
+      const res = await conn.call('full read', (c) =>
+        c.kv.range({ key: b('/registry/'), range_end: prefixEnd(b('/registry/')), revision: o.revision }),
+      );
+      assert.equal(o.objects, res.kvs.length, `objects at revision ${o.revision}`);
+      assert.ok(
+        progress.every(([, total]) => total === o.objects),
+        'the total counted is what the pages held',
+      );
+      const configmaps = res.kvs.filter((kv) => kv.key.toString().startsWith('/registry/configmaps/')).length;
+      assert.equal(o.resources.find((r) => r.resource === 'configmaps')?.objects, configmaps);
+    } finally {
+      await Promise.all(writes);
+      await conn.write('clean', (c) => c.delete().prefix('/registry/configmaps/late/').exec());
+    }
+    const now = await conn.call('count', (c) => c.getAll().prefix('/registry/').count());
+    assert.equal(now, 54, 'the added objects are gone again');
   });
 
   it('stops when cancelled, with a cancellation rather than a failure', async () => {

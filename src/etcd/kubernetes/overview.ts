@@ -1,6 +1,7 @@
 import type { EtcdConnection } from '../connection';
-import { displayKey, prefixEnd } from '../keyCodec';
-import { countKeys } from '../keyInfo';
+import { displayKey } from '../keyCodec';
+import { prefixSpan } from '../keyspace/counts';
+import { RangeReader } from '../keyspace/rangeReader';
 import { pinnedPages } from '../transfer';
 import { parseRegistryKey } from './registry';
 
@@ -59,9 +60,9 @@ export function storageFormat(value: Uint8Array): { format: StorageFormat; provi
 }
 
 /**
- * Reads every object under the registry prefix once (a page at a time, at one revision, keeping only sizes
- * and the first bytes of each value) and aggregates it. Memory stays bounded by the number of resources,
- * namespaces and `top`. Cancel through the signal (the partial read is discarded).
+ * Counts the objects under the registry prefix, then reads each once (the scan engine's ordered scan, a page at a
+ * time, at the count's revision, keeping only sizes and the first bytes of each value) and aggregates them. Memory
+ * stays bounded by the number of resources, namespaces and `top`. Cancel through the signal (the partial read is discarded).
  */
 export async function kubernetesOverview(
   conn: EtcdConnection,
@@ -69,15 +70,16 @@ export async function kubernetesOverview(
   options: OverviewOptions = {},
 ): Promise<KubernetesOverview> {
   const top = options.top ?? 20;
-  const prefix = Buffer.from(registryPrefix, 'utf8');
-  const total = await countKeys(conn, prefix, options.signal);
-  const abs = conn.absoluteKey(prefix);
+  const span = prefixSpan(conn, Buffer.from(registryPrefix, 'utf8'));
+  // One reader: the count pins the revision every page is then read at, so the total is what the pages hold.
+  const reader = new RangeReader(conn, { signal: options.signal, operation: `read keys from ${registryPrefix}` });
+  const total = await reader.count(span.lo, span.hi);
   const resources = new Map<string, ResourceStats>();
   const namespaces = new Map<string, { namespace: string; objects: number; bytes: number }>();
   const largest: LargeObject[] = [];
   const overview: KubernetesOverview = {
     prefix: registryPrefix,
-    revision: '',
+    revision: reader.revision ?? '',
     objects: 0,
     bytes: 0,
     resources: [],
@@ -86,7 +88,8 @@ export async function kubernetesOverview(
     events: { objects: 0, bytes: 0 },
   };
   options.onProgress?.(0, total);
-  for await (const page of pinnedPages(conn, abs, prefixEnd(abs), options.pageSize ?? 500, options.signal)) {
+  const end = span.hi ?? Buffer.from([0]);
+  for await (const page of pinnedPages(conn, span.lo, end, options.pageSize ?? 500, options.signal, reader)) {
     overview.revision = page.revision;
     for (const kv of page.kvs) {
       const key = displayKey(conn.relativeKey(kv.key));
