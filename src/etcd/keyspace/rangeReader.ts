@@ -1,6 +1,7 @@
 import type { Etcd3, IKeyValue } from 'etcd3';
 import { EtcdConnection } from '../connection';
 import { cancelledError } from '../errors';
+import { RangePath, ServerCapabilities, rangePath } from './capabilities';
 import { Bound } from './partition';
 
 /** What one range request answered. */
@@ -27,6 +28,8 @@ export interface ReaderOptions {
   readonly signal?: AbortSignal;
   /** Operation name for error messages ("list keys" → "Could not list keys: …"). */
   readonly operation?: string;
+  /** What the server offers (capabilities.ts: serverCapabilities), when the caller detected it. */
+  readonly capabilities?: ServerCapabilities;
 }
 
 /**
@@ -61,6 +64,11 @@ export class RangeReader {
 
   get signal(): AbortSignal | undefined {
     return this.options.signal;
+  }
+
+  /** The path requests take on this server: unary Range, until a streaming path exists ({@link rangePath}). */
+  get path(): RangePath {
+    return rangePath(this.options.capabilities);
   }
 
   /**
