@@ -9,6 +9,8 @@ describe('Kubernetes values in the editor and tree', function () {
   this.timeout(60_000);
   const endpoints = testEndpoints();
   let other: EtcdConnection;
+  const registryWrites: string[] = [];
+  let allowRegistryWrite = false;
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -34,12 +36,17 @@ describe('Kubernetes values in the editor and tree', function () {
       spec: { size: 3 },
     };
     await other.write('seed', (c) => c.put('/registry/example.com/widgets/shop/w1').value(JSON.stringify(cr)).exec());
-    const { connections } = await api();
+    const { connections, fileSystem } = await api();
     await connections.add({ id: 'k8s', name: 'k8s', endpoints });
+    fileSystem.setRegistryWriteConfirm(async (key) => {
+      registryWrites.push(key.toString());
+      return allowRegistryWrite;
+    });
   });
 
   after(async () => {
-    const { connections } = await api();
+    const { connections, fileSystem } = await api();
+    fileSystem.setRegistryWriteConfirm(undefined);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await connections.remove('k8s');
     await other?.write('clean', (c) => c.delete().prefix('/registry/').exec());
@@ -72,14 +79,35 @@ describe('Kubernetes values in the editor and tree', function () {
     assert.match(raw.getText(), /^00000000 {2}6b 38 73 00 /, 'hex dump starts with the k8s\\0 magic');
   });
 
-  it('names an encrypted Secret with its provider and key, and opens JSON custom resources as editable values', async () => {
+  it('names an encrypted Secret with its provider and key, and keeps JSON custom resources editable (with a warning on save)', async () => {
     const { values } = await api();
     const secret = await values.open('k8s', Buffer.from('/registry/secrets/shop/token'));
     assert.equal(secret?.document.uri.path, '/Secret\u2215shop\u2215token.yaml');
     assert.match(secret!.document.getText(), /provider: aescbc\n\s+version: v1\n\s+keyName: key1/);
 
     const cr = await values.open('k8s', Buffer.from('/registry/example.com/widgets/shop/w1'));
-    assert.equal(cr?.document.uri.scheme, 'etcd', 'a JSON custom resource opens as the normal editable value');
+    assert.ok(cr);
+    assert.equal(cr.document.uri.scheme, 'etcd', 'a CR opens as the normal editable value');
+    const edit = cr.document.getText().replace('"size":3', '"size":4');
+    const ok = await cr.edit((e) =>
+      e.replace(
+        new vscode.Range(cr.document.positionAt(0), cr.document.positionAt(cr.document.getText().length)),
+        edit,
+      ),
+    );
+    assert.ok(ok);
+    allowRegistryWrite = false;
+    assert.equal(await cr.document.save(), false, 'declined: not saved');
+    assert.deepEqual(registryWrites, ['/registry/example.com/widgets/shop/w1']);
+    const stored = async () =>
+      (
+        await other.call('get', (c) => c.kv.range({ key: Buffer.from('/registry/example.com/widgets/shop/w1') }))
+      ).kvs[0].value.toString();
+    assert.match(await stored(), /"size":3/);
+    allowRegistryWrite = true;
+    assert.ok(await cr.document.save(), 'confirmed: saved');
+    assert.match(await stored(), /"size":4/);
+    assert.equal(registryWrites.length, 2, 'asked again for the second save');
   });
 
   it('labels registry folders and objects from their keys', async () => {

@@ -41,6 +41,10 @@ const OFFLINE_SETTINGS: Record<string, unknown> = {
   'workbench.tips.enabled': false,
   'security.workspace.trust.enabled': false,
   'git.enabled': false,
+  // Desktop VS Code's default. The web build (this server) defaults to "afterDelay": an auto save 1 s after an
+  // edit runs the save participants, and an explicit save that arrives meanwhile (a test's document.save() or
+  // Ctrl+S from a slow extension host) is dropped as "recursive" and returns false without writing.
+  'files.autoSave': 'off',
   // No chat/agent UI: it takes screen space and its agent host looks for GitHub sessions.
   'chat.disableAIFeatures': true,
   'workbench.secondarySideBar.defaultVisibility': 'hidden',
