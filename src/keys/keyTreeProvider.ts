@@ -4,7 +4,10 @@ import { errorText, isCancellation } from '../etcd/errors';
 import { FolderCache, type FolderCacheOptions } from '../etcd/folderCache';
 import { displayKey, keyId } from '../etcd/keyCodec';
 import { getKeyMeta } from '../etcd/keyInfo';
-import { KeyMeta } from '../etcd/keyspace';
+import { KeyMeta, KeyspaceChild } from '../etcd/keyspace';
+import { parseRegistryKey } from '../etcd/kubernetes/registry';
+import { StoredAs, storedAs } from '../etcd/kubernetes/storedAs';
+import type { EtcdConnection } from '../etcd/connection';
 import { readValue } from '../etcd/values';
 import { settings } from '../settings';
 import { staleSinceText } from '../shared/staleness';
@@ -36,6 +39,8 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
   private readonly caches = new Map<string, FolderCache>();
   private readonly filters = new Map<string, Buffer>();
   private readonly nodes = new Map<string, TreeNode>();
+  /** How registry objects listed in the tree are stored (encrypted or not), by node id. */
+  private readonly stored = new Map<string, StoredAs>();
 
   readonly onDidChangeTreeData = this.changeEmitter.event;
 
@@ -131,7 +136,13 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         item.description = notes.filter(Boolean).join(' · ') || undefined;
         item.contextValue = leased ? 'etcd.key.leased' : 'etcd.key';
         item.command = { command: 'etcd.key.open', title: 'Open Value', arguments: [node] };
-        decorateKubernetesItem(item, node.key, 'key', settings.kubernetesRegistryPrefix());
+        decorateKubernetesItem(
+          item,
+          node.key,
+          'key',
+          settings.kubernetesRegistryPrefix(),
+          this.stored.get(storedId(node.profileId, node.key)),
+        );
         return item;
       }
       case 'more': {
@@ -270,6 +281,7 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
         if (node.type === 'key' && c.meta) node.meta = c.meta;
         return node;
       });
+      await this.readStorage(connection, profileId, listing.children);
       if (listing.next)
         nodes.push(
           this.intern(`m\n${profileId}\n${keyId(prefix)}`, () => ({ type: 'more', profileId, parent: prefix })),
@@ -280,6 +292,39 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
       if (isCancellation(err)) return [];
       const text = errorText(err);
       return [{ type: 'message', profileId, text, error: true }];
+    }
+  }
+
+  /**
+   * Registry objects among listed children: how each is stored, read once per value (again when its mod revision
+   * changes), so encrypted ones are marked. Only objects under the registry prefix; nothing else reads values.
+   */
+  private async readStorage(
+    connection: EtcdConnection,
+    profileId: string,
+    children: readonly KeyspaceChild[],
+  ): Promise<void> {
+    const registry = settings.kubernetesRegistryPrefix();
+    if (!registry) return;
+    const stale = children.filter(
+      (c) =>
+        c.kind === 'key' &&
+        parseRegistryKey(displayKey(c.key), registry) !== undefined &&
+        this.stored.get(storedId(profileId, c.key))?.modRevision !== c.meta?.modRevision,
+    );
+    if (!stale.length) return;
+    try {
+      const found = await storedAs(
+        connection,
+        stale.map((c) => c.key),
+      );
+      stale.forEach((c, i) => {
+        const s = found[i];
+        if (s) this.stored.set(storedId(profileId, c.key), s);
+        else this.stored.delete(storedId(profileId, c.key));
+      });
+    } catch {
+      // The listing stands without the marks (the connection logged why); the tooltip still reads the value.
     }
   }
 
@@ -322,5 +367,10 @@ export class KeyTreeProvider extends Disposable implements vscode.TreeDataProvid
     for (const [k, node] of this.nodes) {
       if ((!profileId || node.profileId === profileId) && node.type !== 'connection') this.nodes.delete(k);
     }
+    for (const id of this.stored.keys()) if (!profileId || id.startsWith(`${profileId}\n`)) this.stored.delete(id);
   }
+}
+
+function storedId(profileId: string, key: Buffer): string {
+  return `${profileId}\n${keyId(key)}`;
 }

@@ -2,16 +2,19 @@ import * as vscode from 'vscode';
 import { displayKey } from '../etcd/keyCodec';
 import { storageFormat } from '../etcd/kubernetes/overview';
 import { parseRegistryKey } from '../etcd/kubernetes/registry';
+import type { StoredAs } from '../etcd/kubernetes/storedAs';
 
 /**
  * Tree labels under the Kubernetes registry prefix, from the key alone (no value is read): a resource folder
- * says which kind it holds, a namespace folder that it is one, an object its kind and namespace.
+ * says which kind it holds, a namespace folder that it is one, an object its kind and namespace — and, when the
+ * listing read how it is stored, that it is encrypted at rest (lock icon, provider and key name).
  */
 export function decorateKubernetesItem(
   item: vscode.TreeItem,
   key: Buffer,
   kind: 'folder' | 'key',
   registryPrefix: string,
+  stored?: StoredAs,
 ): void {
   if (!registryPrefix) return;
   const text = displayKey(key);
@@ -39,8 +42,10 @@ export function decorateKubernetesItem(
     }
     return;
   }
-  item.iconPath = new vscode.ThemeIcon('symbol-object');
-  item.description = [path.kind, path.namespace].filter(Boolean).join(' · ') || item.description;
+  const encrypted = stored?.format === 'encrypted';
+  item.iconPath = new vscode.ThemeIcon(encrypted ? 'lock' : 'symbol-object');
+  const marks = [path.kind, path.namespace, encrypted ? `encrypted (${stored.provider})` : undefined];
+  item.description = marks.filter(Boolean).join(' · ') || item.description;
 }
 
 /** The tooltip line for an object whose value was read for the tooltip: how it is stored. */

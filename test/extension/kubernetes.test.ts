@@ -18,6 +18,13 @@ describe('Kubernetes values in the editor and tree', function () {
     spec: { containers: [{ name: 'web', image: 'nginx:1.27', resources: { limits: { cpu: '500m' } } }] },
   };
 
+  const plainSecret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'plain', namespace: 'shop' },
+    type: 'Opaque',
+  };
+
   before(async () => {
     other = new EtcdConnection({ id: 'k8s-other', name: 'k8s-other', endpoints }, {}, silentLogger);
     await other.write('seed', (c) =>
@@ -28,6 +35,12 @@ describe('Kubernetes values in the editor and tree', function () {
     );
     await other.write('seed', (c) =>
       c.put('/registry/secrets/shop/token').value(Buffer.from('k8s:enc:aescbc:v1:key1:\x01\x02\x03')).exec(),
+    );
+    await other.write('seed', (c) =>
+      c
+        .put('/registry/secrets/shop/plain')
+        .value(Buffer.from(encodeKubernetesObject(plainSecret)))
+        .exec(),
     );
     const cr = {
       apiVersion: 'example.com/v1',
@@ -140,5 +153,28 @@ describe('Kubernetes values in the editor and tree', function () {
     assert.equal(byResource.secrets.byFormat.encrypted, 1);
     assert.equal(byResource['example.com/widgets'].byFormat.json, 1);
     assert.match(reports.text(reports.uri('kubernetes/k8s.md')) ?? '', /\| pods \| Pod \| 1 \|/);
+  });
+
+  it('marks encrypted objects in the tree (lock, provider and key) once their folder is listed', async () => {
+    const { keyTree } = await api();
+    const folder = keyTree.nodeForKey('k8s', Buffer.from('/registry/secrets/shop/'), 'folder');
+    const item = async (name: string) => {
+      const children = await keyTree.getChildren(folder);
+      const node = children.find((n) => n.type === 'key' && n.key.toString() === `/registry/secrets/shop/${name}`);
+      assert.ok(node, `${name} is listed`);
+      return keyTree.getTreeItem(node);
+    };
+    const token = await item('token');
+    assert.equal(token.description, 'Secret · shop · encrypted (aescbc:key1)');
+    assert.equal((token.iconPath as vscode.ThemeIcon).id, 'lock');
+    const plain = await item('plain');
+    assert.equal(plain.description, 'Secret · shop', 'a plain Secret is not marked');
+    assert.equal((plain.iconPath as vscode.ThemeIcon).id, 'symbol-object');
+    // Encrypted later (as a storage migration does): the next listing reads the changed value again.
+    await other.write('encrypt', (c) =>
+      c.put('/registry/secrets/shop/plain').value(Buffer.from('k8s:enc:kms:v2:vault:\x09\x08')).exec(),
+    );
+    keyTree.refresh(folder);
+    assert.equal((await item('plain')).description, 'Secret · shop · encrypted (kms:vault)');
   });
 });

@@ -18,7 +18,7 @@ export function oneKeySpan(conn: EtcdConnection, key: Buffer): Span {
 export interface SpanCounts {
   /** Keys in each span, in the order asked. */
   readonly counts: number[];
-  /** The first keys of the spans taken in order, at most `sample` (keys-only: metadata, no values). */
+  /** The first keys of the spans taken in order, at most `sample` (with values only when asked). */
   readonly sample: IKeyValue[];
   /** The revision every count was read at (undefined when no span was asked). */
   readonly revision?: string;
@@ -30,6 +30,8 @@ export interface SpanCounts {
 export interface CountOptions {
   /** Keys to return besides the counts, taken from the first spans (default 0: count_only requests). */
   readonly sample?: number;
+  /** The sample's values too (default keys-only). */
+  readonly values?: boolean;
   /** Pin to this revision; otherwise the first answer's pins the rest. */
   readonly revision?: string;
   readonly signal?: AbortSignal;
@@ -67,7 +69,7 @@ export async function countSpans(
     const answer = await reader.range(
       spans[i].lo,
       spans[i].hi,
-      need > 0 ? { limit: need } : { limit: 0, countOnly: true },
+      need > 0 ? { limit: need, values: options.values } : { limit: 0, countOnly: true },
     );
     counts[i] = answer.count;
     sampled[i] = answer.kvs;
