@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { displayKey, prefixEnd } from '../../src/etcd/keyCodec';
 import { KeyspaceChild, listChildren } from '../../src/etcd/keyspace';
+import { RangeAnswer, RangeReader } from '../../src/etcd/keyspace/rangeReader';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 
@@ -179,5 +180,72 @@ describe('keyspace listing (real etcd)', function () {
     } finally {
       await ns.close();
     }
+  });
+});
+
+describe('range batches (real etcd started with --max-txn-ops=4)', function () {
+  this.timeout(60_000);
+  let cluster: EtcdCluster;
+  let conn: EtcdConnection;
+
+  before(async () => {
+    cluster = await EtcdCluster.start({ extraArgs: ['--max-txn-ops=4'] });
+    conn = new EtcdConnection({ id: 'b', name: 'b', endpoints: cluster.endpoints }, {}, silentLogger);
+    for (let i = 0; i < 30; i++)
+      await conn.write('put', (c) =>
+        c
+          .put(`/b/${String(i).padStart(2, '0')}`)
+          .value('v')
+          .exec(),
+      );
+  });
+  after(async () => {
+    await conn?.close();
+    await cluster?.stop();
+  });
+
+  it('answers a batch like the same ranges asked one by one, at the pinned revision, whatever --max-txn-ops', async () => {
+    const specs = Array.from({ length: 10 }, (_, i) => ({
+      from: Buffer.from(`/b/${i}`),
+      to: i % 3 ? Buffer.from(`/b/${i + 1}`) : null,
+      request: { limit: i % 4 },
+    }));
+    const reader = new RangeReader(conn);
+    const single = await Promise.all(specs.map((s) => reader.range(s.from, s.to, s.request)));
+    await conn.write('put', (c) => c.put('/b/05').value('changed').exec());
+    await conn.write('put', (c) => c.put('/b/55').value('new').exec());
+    const batched = await reader.batch(specs);
+    const text = (answers: RangeAnswer[]) =>
+      answers.map((a) => `${a.count}:${a.more}:${a.kvs.map((kv) => `${kv.key}@${kv.mod_revision}`).join(',')}`);
+    assert.deepEqual(text(batched), text(single));
+    assert.ok(reader.trips >= 10 + 3, 'batches of at most 4 ranges after the server refused 10 in one Txn');
+    assert.equal(reader.queries, 20);
+  });
+
+  it('lists a folder through batches of 4', async () => {
+    // 40 folders of 40 keys: more than the first request reads, so the rest is explored in batches.
+    const keys = Array.from({ length: 1600 }, (_, i) => Buffer.from(`/f/d${Math.floor(i / 40)}/k${i % 40}`));
+    const batches = Array.from({ length: 400 }, (_, i) => keys.slice(i * 4, i * 4 + 4));
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let b = batches.shift(); b; b = batches.shift()) {
+          const batch = b;
+          await conn.write('seed', (c) =>
+            c.kv.txn({
+              compare: [],
+              success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
+              failure: [],
+            }),
+          );
+        }
+      }),
+    );
+    const page = await listChildren(conn, Buffer.from('/f/'), { separator: '/', pageSize: 100 });
+    const want = Array.from({ length: 40 }, (_, i) => `/f/d${i}/`).sort();
+    assert.deepEqual(
+      page.children.map((c) => c.key.toString()),
+      want,
+    );
+    assert.ok(page.queries > 1, 'explored past the first request');
   });
 });

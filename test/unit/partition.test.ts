@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { Bound, endOf, lessThan, splitAfter } from '../../src/etcd/keyspace/partition';
+import { Bound, FinePosition, classOf, endOf, lessThan, splitAfter } from '../../src/etcd/keyspace/partition';
 import { seededRandom } from '../rig/random';
 
 describe('splitAfter (scan engine partition)', () => {
@@ -19,14 +19,24 @@ describe('splitAfter (scan engine partition)', () => {
       // Every key in [from, hi) starts with the prefix (what `first` promises).
       const hiRaw = rand() < 0.3 ? null : Buffer.concat([prefix, word(1 + Math.floor(rand() * 6))]);
       const hi: Bound = hiRaw && Buffer.compare(hiRaw, from) > 0 ? hiRaw : endOf(prefix);
-      const fine = [
+      const fine: FinePosition[] = [
         ...new Set(
           Array.from(
             { length: Math.floor(rand() * 3) },
             () => prefix.length + Math.floor(rand() * (anchor.length - prefix.length)),
           ),
         ),
-      ].sort((a, b) => a - b);
+      ]
+        .sort((a, b) => a - b)
+        .map((at) => ({
+          at,
+          values: [
+            ...new Set([
+              ...classOf(anchor[at]),
+              ...Array.from({ length: Math.floor(rand() * 4) }, () => alphabet[Math.floor(rand() * alphabet.length)]),
+            ]),
+          ].sort((a, b) => a - b),
+        }));
       const mergeAfter =
         rand() < 0.5 ? undefined : prefix.length - 1 + Math.floor(rand() * (anchor.length - prefix.length + 1));
       const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter });
@@ -45,7 +55,7 @@ describe('splitAfter (scan engine partition)', () => {
         assert.equal(
           hits,
           inside ? 1 : 0,
-          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${fine} merge ${mergeAfter}`,
+          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${JSON.stringify(fine)} merge ${mergeAfter}`,
         );
       }
     }
@@ -53,8 +63,27 @@ describe('splitAfter (scan engine partition)', () => {
 
   it('splits finely where names vary: one range per digit after the anchor', () => {
     const anchor = Buffer.from('/r/team-001/');
-    const spans = splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/r/')), 3, { fine: [10], mergeAfter: 10 });
+    const spans = splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/r/')), 3, {
+      fine: [{ at: 10, values: classOf(0x31) }],
+      mergeAfter: 10,
+    });
     const los = spans.map((s) => s.lo.toString('latin1'));
     for (let d = 2; d <= 9; d++) assert.ok(los.includes(`/r/team-00${d}`), `range for team-00${d}`);
+  });
+
+  it('splits two levels: one range per name a digit longer, and one for the folder a digit shorter', () => {
+    const anchor = Buffer.from('/r/s1/');
+    const values = [0x2f, ...classOf(0x30)];
+    const spans = splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/r/')), 3, {
+      fine: [
+        { at: 4, values: classOf(0x31) },
+        { at: 5, values },
+      ],
+      mergeAfter: 5,
+    });
+    const ranges = spans.map((s) => `${s.lo.toString('latin1')}..${s.hi?.toString('latin1')}`);
+    assert.ok(ranges.includes('/r/s2/../r/s20'), 'the folder s2/ alone');
+    for (let d = 0; d <= 9; d++) assert.ok(ranges.includes(`/r/s1${d}../r/s1${d + 1 === 10 ? ':' : d + 1}`), `s1${d}`);
+    for (let d = 0; d <= 9; d++) assert.ok(ranges.includes(`/r/s7${d}../r/s7${d + 1 === 10 ? ':' : d + 1}`), `s7${d}`);
   });
 });

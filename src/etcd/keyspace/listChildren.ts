@@ -1,6 +1,6 @@
 import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from '../connection';
-import { Bound, Span, commonPrefix, endOf, lessThan, splitAfter } from './partition';
+import { Bound, FinePosition, Span, classOf, commonPrefix, endOf, lessThan, splitAfter } from './partition';
 import { RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -45,12 +45,12 @@ export interface ListOptions {
   /** Pin to a revision (the previous page's) so pages are consistent. */
   readonly revision?: string;
   readonly signal?: AbortSignal;
-  /** Range requests in flight at once (default 8). */
+  /** Round trips in flight at once (default 2); each asks up to 128 ranges in one Txn. */
   readonly concurrency?: number;
 }
 
-/** Largest `limit` of the first request; larger pages are completed by the exploration. */
-const FIRST_LIMIT = 2048;
+/** `limit` of the first request: small folders are read whole, large ones show a few children and their sizes. */
+const FIRST_LIMIT = 1024;
 /** Budget of the exploration, beyond which the rest is read keys-only: server visits per key of the folder… */
 const VISITS_PER_KEY = 4;
 /** …and range requests (at most MAX_QUERIES, fewer for small folders where each request weighs more). */
@@ -59,9 +59,19 @@ const KEYS_PER_QUERY = 8;
 /** Most sub-ranges one split may create, and the most positions of a name split one by one. */
 const MAX_SPLIT = 1024;
 const MAX_PROFILE = 48;
+/**
+ * Children of at most this many keys are read whole by the range that finds them (no later check that nothing
+ * else hides in it); larger ones only show their first key: a key returned costs the client and the server ~50×
+ * a key visited.
+ */
+const SMALL_CHILD = 8;
+/** Keys the listing reads on rather than splitting, when that many complete the page. */
+const READ_ON = 1024;
 /** Keys of the first page of the keys-only fallback, and the size of the later ones (under the 64 MiB receive limit). */
 const FALLBACK_PAGE = 1024;
 const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
+/** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
+const DEFAULT_CONCURRENCY = 2;
 
 /**
  * Most keys a listing of a folder of `keys` keys makes the server visit (Σ count): the first request, the
@@ -100,22 +110,24 @@ interface SplitRecord {
 /**
  * Immediate children of `prefix` (relative to the namespace), keys-only, at one pinned revision.
  *
- * Cost model (etcd ≤ 3.6): a range request makes the server visit every key in its range even with a limit, a
- * round trip costs ~1 ms (concurrent ones overlap) and each key returned costs ~10× a key visited. So the listing
- * never walks child by child through the whole folder (a visit of every key per child), nor reads every key.
- * A first request reads a page of keys. After each child it sees, the rest of its range is split into disjoint
- * sub-ranges by where names diverge from that child — one per byte position, and one per likely byte value at
- * positions where siblings were seen to differ — asked concurrently with small limits: a partition costs one
- * visit per key, empty sub-ranges cost nothing but a round trip, and each answer's first key is a new child and
- * its count says whether more hide behind it. How finely to split comes from the counts (keys left ÷ the typical
- * size of a child). Sub-ranges are explored left first and nothing past the page is explored. A budget of visits
- * (VISITS_PER_KEY × the folder's keys) and requests bounds the exploration; past it the rest is read keys-only
- * page by page, skipping every folder already seen, so no keyspace costs much more than one keys-only read.
+ * Cost model (etcd ≤ 3.6, measured on loopback): a range request makes the server visit every key in its range
+ * even with a limit (~0.1 µs a key); a round trip through the client costs ~1–2 ms, far more than a small range's
+ * own work, but a range inside a Txn only ~20–30 µs; each key returned costs ~5–7 µs (server read, transfer,
+ * decode). So the listing never walks child by child (a visit of every key per child) nor reads every key, and it
+ * asks each wave of sub-ranges in one Txn. A first request reads a page of keys. After each child it sees, the rest
+ * of its range is split into disjoint sub-ranges by where names diverge from that child — one per byte position,
+ * and one per likely byte value at positions where siblings were seen to differ (and, when the counts promise more
+ * children than that gives, at the position after: names a digit longer) — with limit 1 (or a small child's
+ * size): a partition costs one visit per key, empty sub-ranges almost nothing, and each answer's first key is a new
+ * child and its count says whether more hide behind it. How finely to split comes from the counts (keys left ÷ the
+ * typical size of a child). Sub-ranges are explored left first and nothing past the page is explored. A budget of
+ * visits (VISITS_PER_KEY × the folder's keys) and requests bounds the exploration; past it the rest is read
+ * keys-only page by page, skipping every folder already seen, so no keyspace costs much more than one keys-only read.
  */
 export async function listChildren(conn: EtcdConnection, prefix: Buffer, options: ListOptions): Promise<ChildrenPage> {
   const reader = new RangeReader(conn, {
     revision: options.revision,
-    concurrency: options.concurrency,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     signal: options.signal,
     operation: 'list keys',
   });
@@ -131,9 +143,9 @@ class Listing {
   /** Children found, in key order. */
   private readonly known: Found[] = [];
   private readonly knownIds = new Set<string>();
-  /** Absolute byte positions where two children seen next to each other differ. */
-  private readonly hot = new Set<number>();
-  /** Keys per folder child, for those whose size is known. */
+  /** Absolute byte positions where two children seen next to each other differ, with the bytes seen there. */
+  private readonly hot = new Map<number, Set<number>>();
+  /** Keys per child, for those whose size is known (a key child is one). */
   private readonly sizes: number[] = [];
   private sortedSizes: number[] | undefined;
   private readonly queue: Task[] = [];
@@ -160,10 +172,10 @@ class Listing {
   }
 
   async run(): Promise<ChildrenPage> {
-    const limit = Math.min(FIRST_LIMIT, Math.max(1024, this.pageSize + 1));
+    const limit = Math.max(FIRST_LIMIT, this.pageSize + 1);
     const first = await this.reader.range(this.start, this.end, { limit });
     this.folderKeys = first.count;
-    this.onAnswer({ lo: this.start, hi: this.end, limit }, first);
+    this.take([{ task: { lo: this.start, hi: this.end, limit }, answer: first }]);
     await this.drain();
     const cutoff = this.cutoff();
     let next: Buffer | undefined;
@@ -201,19 +213,25 @@ class Listing {
     );
   }
 
-  /** Runs queued ranges, left first, as many at once as the reader allows, until none is left. */
+  /**
+   * Runs queued ranges, left first, until none is left: each round trip asks a share of the queue in one Txn, so a
+   * wave of sub-ranges costs one round trip rather than one per range.
+   */
   private async drain(): Promise<void> {
     const running = new Set<Promise<void>>();
-    const concurrency = Math.max(1, this.options.concurrency ?? 8);
+    const concurrency = Math.max(1, this.options.concurrency ?? DEFAULT_CONCURRENCY);
     while (this.queue.length || running.size) {
       while (this.queue.length && running.size < concurrency) {
-        const task = this.queue.shift()!;
-        if (!this.needed(task)) {
-          if (task.parent) task.parent.abandoned = true;
-          continue;
-        }
         if (!this.fallback && this.overBudget()) this.fallback = true;
-        const work = this.fallback ? this.pageThrough(task) : this.explore(task);
+        const share = this.fallback ? 1 : Math.ceil(this.queue.length / (concurrency - running.size));
+        const tasks: Task[] = [];
+        while (this.queue.length && tasks.length < share) {
+          const task = this.queue.shift()!;
+          if (this.needed(task)) tasks.push(task);
+          else if (task.parent) task.parent.abandoned = true;
+        }
+        if (!tasks.length) continue;
+        const work = this.fallback ? this.pageThrough(tasks[0]) : this.explore(tasks);
         const p: Promise<void> = work.finally(() => running.delete(p));
         running.add(p);
       }
@@ -221,17 +239,31 @@ class Listing {
     }
   }
 
-  private async explore(task: Task): Promise<void> {
-    const answer = await this.reader.range(task.lo, task.hi, { limit: task.limit });
-    if (task.parent) {
-      task.parent.counted += answer.count;
-      if (--task.parent.parts === 0 && !task.parent.abandoned) this.learnSize(task.parent);
-    }
-    this.onAnswer(task, answer);
+  private async explore(tasks: Task[]): Promise<void> {
+    const answers = await this.reader.batch(tasks.map((t) => ({ from: t.lo, to: t.hi, request: { limit: t.limit } })));
+    this.take(tasks.map((task, i) => ({ task, answer: answers[i] })));
+  }
+
+  /**
+   * Takes in the children of answers, then plans the rest of each answer's range: every child first, so each
+   * plan knows where all the names seen so far differ.
+   */
+  private take(results: Array<{ task: Task; answer: RangeAnswer }>): void {
+    const found = results.map(({ task, answer }) => {
+      if (task.parent) {
+        task.parent.counted += answer.count;
+        if (--task.parent.parts === 0 && !task.parent.abandoned) this.learnSize(task.parent);
+      }
+      const groups = this.collect(answer.kvs);
+      for (const g of groups) this.add(g.found);
+      // Children followed by another one within the answer are complete: their size is known.
+      for (let i = 0; i < groups.length - 1; i++) this.addSize(groups[i].keys);
+      return groups;
+    });
+    results.forEach(({ task, answer }, i) => this.follow(task, answer, found[i]));
   }
 
   private learnSize(record: SplitRecord): void {
-    if (record.anchor.child.kind !== 'folder') return;
     const size = record.keys - record.counted;
     if (size > 0) this.addSize(size);
   }
@@ -241,31 +273,33 @@ class Listing {
     this.sortedSizes = undefined;
   }
 
-  /** Median keys of a folder child, when any is known. */
+  /** Median keys of a child, when any is known. */
   private typicalSize(): number | undefined {
     if (!this.sizes.length) return undefined;
     this.sortedSizes ??= [...this.sizes].sort((a, b) => a - b);
     return this.sortedSizes[Math.floor(this.sortedSizes.length / 2)];
   }
 
-  /** Takes in the children of an answer and plans the rest of its range. */
-  private onAnswer(task: Task, answer: RangeAnswer): void {
-    if (!answer.kvs.length) return;
-    const groups = this.collect(answer.kvs);
-    for (const g of groups) this.add(g.found);
-    // Folders followed by another child within the answer are complete: their size is known.
-    for (let i = 0; i < groups.length - 1; i++)
-      if (groups[i].found.child.kind === 'folder') this.addSize(groups[i].keys);
-    if (answer.count <= answer.kvs.length) return;
+  /** Plans what an answer left unread in its range: everything after the last child it showed. */
+  private follow(task: Task, answer: RangeAnswer, groups: Array<{ found: Found; keys: number }>): void {
+    if (!groups.length || answer.count <= answer.kvs.length) return;
     const last = groups[groups.length - 1];
     const from = last.found.skip;
     if (from === null || !lessThan(from, task.hi)) return;
     // Keys of the range from the last child's first key on (its own keys included).
     const keys = answer.count - (answer.kvs.length - last.keys);
     if (!this.needed({ lo: from, hi: task.hi })) return;
-    const spans = this.plan(last.found, from, task.hi, keys);
     const typical = this.typicalSize();
-    const limit = typical === undefined ? 4 : Math.min(64, Math.max(2, Math.ceil(typical) + 1));
+    // Few keys complete the page: read on rather than split.
+    const missing = this.pageSize - this.known.length + 1;
+    const onward = typical === undefined ? Infinity : typical * missing;
+    if (onward <= READ_ON && onward < keys) {
+      const record: SplitRecord = { anchor: last.found, keys, parts: 1, counted: 0, abandoned: false };
+      this.enqueue([{ lo: from, hi: task.hi, limit: onward + 1, parent: record }]);
+      return;
+    }
+    const spans = this.plan(last.found, from, task.hi, keys);
+    const limit = typical !== undefined && typical <= SMALL_CHILD ? typical + 1 : 1;
     const record: SplitRecord = { anchor: last.found, keys, parts: spans.length, counted: 0, abandoned: false };
     this.enqueue(spans.map((s) => ({ ...s, limit, parent: record })));
   }
@@ -280,24 +314,40 @@ class Listing {
     // About one more child: one range for all of it (its answer says whether more follow).
     if (following !== undefined && following <= 1.5)
       return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first - 1 });
-    const hot = [...this.hot].filter((p) => p >= first && p < name.length).sort((a, b) => a - b);
+    const hot = [...this.hot.keys()].filter((p) => p >= first && p < name.length).sort((a, b) => a - b);
     // Nothing known to vary here: one range per position, whose answers show where names diverge.
-    if (!hot.length) return splitProfile(name, from, hi, first);
+    if (!hot.length && following === undefined) return splitProfile(name, from, hi, first);
     const cap = Math.min(
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
       following === undefined ? 64 : Math.max(16, Math.ceil(3 * following)),
     );
-    // Finer at each position where siblings were seen to differ, most significant first, while within the cap.
-    let best: Span[] | undefined;
-    const fine: number[] = [];
-    for (const p of hot) {
-      const spans = splitAfter(name, from, hi, first, { fine: [...fine, p], mergeAfter: p });
-      if (best && spans.length > cap) break;
-      best = spans;
-      fine.push(p);
+    // Finer at each position where siblings were seen to differ, most significant first; then, while the
+    // children expected outnumber the ranges, at the positions right after them (names one byte longer), over the
+    // bytes names were seen to vary with.
+    const alphabet = new Set<number>();
+    for (const values of this.hot.values()) for (const v of values) for (const c of classOf(v)) alphabet.add(c);
+    const valuesAt = (p: number): number[] => {
+      const out = new Set<number>(classOf(name[p]));
+      for (const v of this.hot.get(p) ?? alphabet) for (const c of classOf(v)) out.add(c);
+      return [...out].sort((a, b) => a - b);
+    };
+    const candidates = [...hot];
+    if (following !== undefined) {
+      const last = hot.length ? hot[hot.length - 1] : first - 1;
+      for (let p = last + 1; p < name.length && candidates.length < hot.length + 2; p++) candidates.push(p);
     }
-    return best!;
+    let best: Span[] | undefined;
+    const fine: FinePosition[] = [];
+    for (const p of candidates) {
+      const next = [...fine, { at: p, values: valuesAt(p) }];
+      const spans = splitAfter(name, from, hi, first, { fine: next, mergeAfter: p });
+      if (best && spans.length > cap) break;
+      if (best && !hot.includes(p) && following !== undefined && best.length >= following) break;
+      best = spans;
+      fine.push(next[next.length - 1]);
+    }
+    return best ?? splitProfile(name, from, hi, first);
   }
 
   private queryBudget(): number {
@@ -384,7 +434,7 @@ class Listing {
     };
   }
 
-  /** Records a child (once), learning where it differs from its neighbours. */
+  /** Records a child (once), learning where it differs from its neighbours and with which bytes. */
   private add(found: Found): void {
     const id = found.abs.toString('latin1') + (found.child.kind === 'key' ? '\u0001k' : '\u0001f');
     if (this.knownIds.has(id)) return;
@@ -399,7 +449,10 @@ class Listing {
     for (const neighbour of [this.known[lo - 1], this.known[lo]]) {
       if (!neighbour) continue;
       const at = commonPrefix(neighbour.abs, found.abs);
-      if (at >= this.absPrefix.length) this.hot.add(at);
+      if (at < this.absPrefix.length) continue;
+      let seen = this.hot.get(at);
+      if (!seen) this.hot.set(at, (seen = new Set()));
+      for (const name of [neighbour.abs, found.abs]) if (at < name.length) seen.add(name[at]);
     }
     this.known.splice(lo, 0, found);
   }

@@ -34,44 +34,67 @@ export function commonPrefix(a: Uint8Array, b: Uint8Array): number {
 }
 
 /**
- * The run of byte values `v` is likely to vary over in a name: digits, lowercase or uppercase letters, else a
- * block of 16 values. Values in a run get one sub-range each when a position is split finely.
+ * The byte values a name is likely to vary over, given one it was seen with: its class for digits, lowercase and
+ * uppercase letters, else the value alone.
  */
-export function runOf(v: number): [number, number] {
-  if (v >= 0x30 && v <= 0x39) return [0x30, 0x39];
-  if (v >= 0x61 && v <= 0x7a) return [0x61, 0x7a];
-  if (v >= 0x41 && v <= 0x5a) return [0x41, 0x5a];
-  const start = v & 0xf0;
-  return [start, start + 15];
+export function classOf(v: number): readonly number[] {
+  const run = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  if (v >= 0x30 && v <= 0x39) return DIGITS;
+  if (v >= 0x61 && v <= 0x7a) return (LOWER ??= run(0x61, 0x7a));
+  if (v >= 0x41 && v <= 0x5a) return (UPPER ??= run(0x41, 0x5a));
+  return [v];
 }
+const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
+let LOWER: readonly number[] | undefined;
+let UPPER: readonly number[] | undefined;
 
 const byte = (head: Uint8Array, v: number): Buffer => Buffer.concat([head, Buffer.from([v])]);
 
-/**
- * Every key in [x, endOf(x)) split along `anchor`'s bytes: at each position in `fine` one sub-range per value of
- * the run the anchor's byte belongs to (recursively at the next fine position), keys below or above that run (or
- * leaving the anchor's bytes between fine positions) in one range on each side.
- */
-function expand(x: Buffer, fine: readonly number[], anchor: Buffer, out: Span[]): void {
-  const f = fine[0];
-  if (f === undefined || f >= anchor.length) {
-    out.push({ lo: x, hi: endOf(x) });
-    return;
-  }
-  const mid = Buffer.concat([x, anchor.subarray(x.length, f)]);
-  const [rs, re] = runOf(anchor[f]);
-  const low = byte(mid, rs);
-  if (Buffer.compare(x, low) < 0) out.push({ lo: x, hi: low });
-  for (let v = rs; v <= re; v++) expand(byte(mid, v), fine.slice(1), anchor, out);
-  const high = re < 0xff ? byte(mid, re + 1) : endOf(mid);
-  if (high !== null) out.push({ lo: high, hi: endOf(x) });
+/** A position split into one sub-range per value of `values` (ascending, distinct); other values share ranges. */
+export interface FinePosition {
+  readonly at: number;
+  readonly values: readonly number[];
 }
 
 export interface SplitShape {
-  /** Positions split into one sub-range per value of the anchor byte's run (ascending). */
-  readonly fine: readonly number[];
+  /** Positions split finely, ascending. */
+  readonly fine: readonly FinePosition[];
   /** Positions after this one are not split: keys diverging from the anchor there form one range. */
   readonly mergeAfter?: number;
+}
+
+/**
+ * Pushes ranges covering the keys of [head + lo-byte, endOf(head)) whose byte after `head` is ≥ `lo`: one range
+ * per value of `values` from `lo` on (split further by `then`), the values between and after them in shared ranges.
+ */
+function fanOut(head: Buffer, lo: number, values: readonly number[], then: (x: Buffer) => void, out: Span[]): void {
+  let next = lo;
+  for (const v of values) {
+    if (v < lo) continue;
+    if (next < v) out.push({ lo: byte(head, next), hi: byte(head, v) });
+    then(byte(head, v));
+    next = v + 1;
+  }
+  if (next <= 0xff) out.push({ lo: byte(head, next), hi: endOf(head) });
+}
+
+/**
+ * Every key in [x, endOf(x)) split along `anchor`'s bytes: at each fine position one sub-range per listed value
+ * (recursively at the next fine position), keys leaving the anchor's bytes between fine positions in one range on
+ * each side.
+ */
+function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: Span[]): void {
+  const f = fine[0];
+  if (f === undefined || f.at >= anchor.length) {
+    out.push({ lo: x, hi: endOf(x) });
+    return;
+  }
+  const mid = Buffer.concat([x, anchor.subarray(x.length, f.at)]);
+  // Keys below mid, and mid itself.
+  out.push({ lo: x, hi: byte(mid, 0) });
+  fanOut(mid, 0, f.values, (y) => expand(y, fine.slice(1), anchor, out), out);
+  const after = endOf(mid);
+  if (after !== null && mid.length > x.length) out.push({ lo: after, hi: endOf(x) });
 }
 
 /**
@@ -85,18 +108,14 @@ export function splitAfter(anchor: Buffer, from: Buffer, hi: Bound, first: numbe
   // Keys extending the anchor itself (when the anchor is a key rather than a folder).
   const extension = endOf(anchor);
   if (lessThan(from, extension)) spans.push({ lo: from, hi: extension });
-  const fine = new Set(shape.fine);
+  const fine = new Map(shape.fine.map((f) => [f.at, f]));
   let j = anchor.length - 1;
   while (j >= first) {
-    if (fine.has(j)) {
-      const head = anchor.subarray(0, j);
-      const [, re] = runOf(anchor[j]);
-      const deeper = shape.fine.filter((f) => f > j);
-      for (let v = anchor[j] + 1; v <= re; v++) expand(byte(head, v), deeper, anchor, spans);
-      if (re < 0xff) {
-        const hiOfHead = endOf(head);
-        spans.push({ lo: byte(head, re + 1), hi: hiOfHead });
-      }
+    const f = fine.get(j);
+    if (f) {
+      const deeper = shape.fine.filter((d) => d.at > j);
+      if (anchor[j] < 0xff)
+        fanOut(anchor.subarray(0, j), anchor[j] + 1, f.values, (x) => expand(x, deeper, anchor, spans), spans);
       j--;
       continue;
     }

@@ -1,6 +1,6 @@
-import type { Etcd3, IKeyValue } from 'etcd3';
+import type { Etcd3, IKeyValue, IRangeRequest, IRangeResponse } from 'etcd3';
 import { EtcdConnection } from '../connection';
-import { cancelledError } from '../errors';
+import { EtcdExplorerError, cancelledError } from '../errors';
 import { RangePath, ServerCapabilities, rangePath } from './capabilities';
 import { Bound } from './partition';
 
@@ -19,6 +19,16 @@ export interface RangeRequest {
   readonly values?: boolean;
   readonly countOnly?: boolean;
 }
+
+/** One range of a {@link RangeReader.batch}. */
+export interface RangeSpec {
+  readonly from: Buffer;
+  readonly to: Bound;
+  readonly request: RangeRequest;
+}
+
+/** Range operations per Txn (etcd's default --max-txn-ops); halved when a server allows fewer. */
+const BATCH_OPS = 128;
 
 export interface ReaderOptions {
   /** Pin every request to this revision; otherwise the first answer's revision pins the rest. */
@@ -45,7 +55,11 @@ export class RangeReader {
   private pinned: string | undefined;
   private readonly concurrency: number;
   private client: Etcd3 | undefined;
+  private batchOps = BATCH_OPS;
+  /** Range requests (alone or inside a Txn). */
   queries = 0;
+  /** Round trips: requests alone plus Txns. */
+  trips = 0;
   visited = 0;
   returned = 0;
 
@@ -92,38 +106,98 @@ export class RangeReader {
 
   /** One range request over [from, to) (absolute keys). */
   async range(from: Buffer, to: Bound, request: RangeRequest): Promise<RangeAnswer> {
+    return this.throttled(async () => {
+      const revision = this.pinned;
+      const res = await this.send((client) => client.kv.range(rangeRequest({ from, to, request }, revision)));
+      this.trips++;
+      this.pinned ??= res.header.revision;
+      return this.meter(res);
+    });
+  }
+
+  /**
+   * Several ranges in one round trip: a Txn without compares whose operations are read-only ranges, which etcd
+   * answers like ranges (same pinned revision, same counts and limits) without going through raft. A round trip
+   * through the client costs far more than a range's own work on small ranges, so a scan asks whole waves at once.
+   * Answers come in the order of `specs`.
+   */
+  async batch(specs: readonly RangeSpec[]): Promise<RangeAnswer[]> {
+    if (specs.length <= 1) return Promise.all(specs.map((s) => this.range(s.from, s.to, s.request)));
+    if (specs.length > this.batchOps) {
+      const parts: RangeSpec[][] = [];
+      for (let i = 0; i < specs.length; i += this.batchOps) parts.push(specs.slice(i, i + this.batchOps));
+      return (await Promise.all(parts.map((p) => this.batch(p)))).flat();
+    }
+    let answers: RangeAnswer[] | undefined;
+    try {
+      answers = await this.throttled(async () => {
+        const revision = this.pinned;
+        const res = await this.send((client) =>
+          client.kv.txn({
+            compare: [],
+            success: specs.map((s) => ({ request_range: rangeRequest(s, revision) })),
+            failure: [],
+          }),
+        );
+        this.trips++;
+        this.pinned ??= res.header.revision;
+        return res.responses.map((r) => this.meter(r.response_range));
+      });
+    } catch (err) {
+      // A server started with a lower --max-txn-ops: halve and retry.
+      if (!isTooManyOps(err) || this.batchOps <= 1) throw err;
+      this.batchOps = Math.max(1, Math.min(this.batchOps, specs.length >> 1));
+    }
+    return answers ?? this.batch(specs);
+  }
+
+  private async throttled<T>(fn: () => Promise<T>): Promise<T> {
     if (this.options.signal?.aborted) throw cancelledError();
     while (this.inFlight >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.inFlight++;
     try {
-      const revision = this.pinned;
-      const range = (client: Etcd3) =>
-        client.kv.range({
-          key: from.length ? from : Buffer.from([0]),
-          range_end: to ?? Buffer.from([0]),
-          limit: request.limit,
-          ...(request.values ? {} : { keys_only: true }),
-          ...(request.countOnly ? { count_only: true } : {}),
-          ...(revision ? { revision } : {}),
-        });
-      // Inside run() the scan is one call of the connection; alone, each request is one.
-      const res = this.client
-        ? await range(this.client)
-        : await this.conn.call(this.options.operation ?? 'read keys', range, this.options.signal);
-      this.queries++;
-      const count = Number(res.count);
-      this.visited += count;
-      this.returned += res.kvs.length;
-      this.pinned ??= res.header.revision;
-      return { kvs: res.kvs, count, more: res.more };
+      return await fn();
     } finally {
       this.inFlight--;
       this.waiting.shift()?.();
     }
   }
 
+  /** Inside run() the scan is one call of the connection; alone, each request is one. */
+  private send<T>(fn: (client: Etcd3) => Promise<T>): Promise<T> {
+    return this.client
+      ? fn(this.client)
+      : this.conn.call(this.options.operation ?? 'read keys', fn, this.options.signal);
+  }
+
+  private meter(res: IRangeResponse): RangeAnswer {
+    const count = Number(res.count);
+    this.queries++;
+    this.visited += count;
+    this.returned += res.kvs.length;
+    return { kvs: res.kvs, count, more: res.more };
+  }
+
   /** Keys in [from, to) without transferring any (the count floor). */
   async count(from: Buffer, to: Bound): Promise<number> {
     return (await this.range(from, to, { limit: 0, countOnly: true })).count;
   }
+}
+
+/** The server's "too many operations in txn request", raw (inside a scan) or translated (alone). */
+function isTooManyOps(err: unknown): boolean {
+  if (err instanceof EtcdExplorerError) return err.kind === 'tooManyOps';
+  return /too many operations in txn request/i.test(err instanceof Error ? err.message : String(err));
+}
+
+function rangeRequest(spec: RangeSpec, revision: string | undefined): IRangeRequest {
+  const { from, to, request } = spec;
+  return {
+    key: from.length ? from : Buffer.from([0]),
+    range_end: to ?? Buffer.from([0]),
+    limit: request.limit,
+    ...(request.values ? {} : { keys_only: true }),
+    ...(request.countOnly ? { count_only: true } : {}),
+    ...(revision ? { revision } : {}),
+  };
 }
