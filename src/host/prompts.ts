@@ -20,6 +20,8 @@ export interface PromptSet {
   confirm(message: string, detail: string | undefined, action: string): Promise<boolean>;
   /** A modal question with several actions: the one chosen, or undefined when dismissed. */
   ask(message: string, detail: string | undefined, ...actions: string[]): Promise<string | undefined>;
+  /** An input box that accepts only `expected`, typed exactly: true when the user typed it. */
+  typeToConfirm(title: string, expected: string): Promise<boolean>;
   /** Overwrite, discard or keep editing after a save conflict. */
   conflict(question: ConflictQuestion): Promise<ConflictChoice>;
 }
@@ -30,6 +32,13 @@ const dialogs: PromptSet = {
   },
   async ask(message, detail, ...actions) {
     return vscode.window.showWarningMessage(message, { modal: true, detail }, ...actions);
+  },
+  async typeToConfirm(title, expected) {
+    const typed = await vscode.window.showInputBox({
+      title,
+      validateInput: (v) => (v === expected ? undefined : 'Type it exactly to confirm.'),
+    });
+    return typed === expected;
   },
   async conflict(question) {
     await question.compare();
@@ -56,6 +65,10 @@ export class Prompts implements PromptSet {
 
   ask(message: string, detail: string | undefined, ...actions: string[]): Promise<string | undefined> {
     return (this.answers.ask ?? dialogs.ask)(message, detail, ...actions);
+  }
+
+  typeToConfirm(title: string, expected: string): Promise<boolean> {
+    return (this.answers.typeToConfirm ?? dialogs.typeToConfirm)(title, expected);
   }
 
   conflict(question: ConflictQuestion): Promise<ConflictChoice> {

@@ -10,9 +10,6 @@ import { hexDump } from './hexDump';
 import { kubernetesInfo, renderKubernetesDocument } from './kubernetesDocument';
 import { KUBERNETES_SCHEME, SNAPSHOT_SCHEME, VALUE_SCHEME, parseValueUri, valueUri } from './valueUris';
 
-/** Asked before a save under the Kubernetes registry prefix; false cancels the write. */
-export type RegistryWriteConfirm = (key: Buffer, registryPrefix: string) => Promise<boolean>;
-
 /**
  * Values as editor documents. Save is compare-and-swap against the mod_revision this editor read, keeping the
  * key's lease; on a conflict nothing is written and the user sees the server's value beside theirs.
@@ -22,7 +19,6 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
   private readonly changeEmitter = this.register(new vscode.EventEmitter<vscode.FileChangeEvent[]>());
   /** mod_revision each open value was read at: the base of its next CAS save. */
   private readonly seen = new Map<string, string>();
-  private registryConfirm: RegistryWriteConfirm = (key, prefix) => confirmRegistryWrite(key, prefix);
 
   readonly onDidChangeFile = this.changeEmitter.event;
 
@@ -35,11 +31,6 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     this.register(
       vscode.workspace.registerFileSystemProvider(KUBERNETES_SCHEME, this, { isCaseSensitive: true, isReadonly: true }),
     );
-  }
-
-  /** Replaces the "this bypasses the API server" confirmation (tests answer it through this). */
-  setRegistryWriteConfirm(confirm: RegistryWriteConfirm | undefined): void {
-    this.registryConfirm = confirm ?? ((key, prefix) => confirmRegistryWrite(key, prefix));
   }
 
   watch(): vscode.Disposable {
@@ -80,7 +71,7 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
     if (uri.scheme !== VALUE_SCHEME) throw vscode.FileSystemError.NoPermissions('Snapshots are read-only.');
     const { profileId, key } = parseValueUri(uri);
     const registry = settings.kubernetesRegistryPrefix();
-    if (registry && displayKey(key).startsWith(registry) && !(await this.registryConfirm(key, registry))) {
+    if (registry && displayKey(key).startsWith(registry) && !(await confirmRegistryWrite(key, registry))) {
       throw vscode.FileSystemError.NoPermissions(
         `Not saved: ${displayKey(key)} is under the Kubernetes registry prefix ${registry}.`,
       );
@@ -182,18 +173,13 @@ export class EtcdFileSystem extends Disposable implements vscode.FileSystemProvi
 }
 
 /** Writes under the registry skip everything the API server does for a change; say so before each one. */
-async function confirmRegistryWrite(key: Buffer, prefix: string): Promise<boolean> {
-  const answer = await vscode.window.showWarningMessage(
+function confirmRegistryWrite(key: Buffer, prefix: string): Promise<boolean> {
+  return prompts.confirm(
     `${displayKey(key)} is under the Kubernetes registry prefix ${prefix}. Writing it directly bypasses the API server.`,
-    {
-      modal: true,
-      detail:
-        "Admission control, validation, defaulting and the API server's watch caches do not see this write; " +
-        'controllers and kubectl may keep acting on the old object until the API server re-reads it.',
-    },
+    "Admission control, validation, defaulting and the API server's watch caches do not see this write; " +
+      'controllers and kubectl may keep acting on the old object until the API server re-reads it.',
     'Write Anyway',
   );
-  return answer === 'Write Anyway';
 }
 
 async function revert(uri: vscode.Uri): Promise<void> {

@@ -218,12 +218,12 @@ export class ValueCommands extends Disposable {
     );
     if (!ok) return;
     if (isBroadPrefix(prefix, settings.separator())) {
-      const typed = await vscode.window.showInputBox({
-        title: `Type ${shown === '(every key)' ? 'DELETE ALL' : shown} to confirm deleting ${preview.count.toLocaleString()} keys`,
-        validateInput: (v) =>
-          v === (prefix.length ? displayKey(prefix) : 'DELETE ALL') ? undefined : 'Type it exactly to confirm.',
-      });
-      if (typed === undefined) return;
+      const expected = prefix.length ? displayKey(prefix) : 'DELETE ALL';
+      const typed = await prompts.typeToConfirm(
+        `Type ${expected} to confirm deleting ${preview.count.toLocaleString()} keys`,
+        expected,
+      );
+      if (!typed) return;
     }
     const result = await deletePrefixGuarded(connection, preview);
     if (!result.ok)

@@ -9,8 +9,9 @@ describe('Kubernetes values in the editor and tree', function () {
   this.timeout(60_000);
   const endpoints = testEndpoints();
   let other: EtcdConnection;
-  const registryWrites: string[] = [];
+  const registryWarnings: string[] = [];
   let allowRegistryWrite = false;
+  let answers: vscode.Disposable | undefined;
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -49,17 +50,19 @@ describe('Kubernetes values in the editor and tree', function () {
       spec: { size: 3 },
     };
     await other.write('seed', (c) => c.put('/registry/example.com/widgets/shop/w1').value(JSON.stringify(cr)).exec());
-    const { connections, fileSystem } = await api();
+    const { connections, prompts } = await api();
     await connections.add({ id: 'k8s', name: 'k8s', endpoints });
-    fileSystem.setRegistryWriteConfirm(async (key) => {
-      registryWrites.push(key.toString());
-      return allowRegistryWrite;
+    answers = prompts.swap({
+      confirm: async (message) => {
+        registryWarnings.push(message);
+        return allowRegistryWrite;
+      },
     });
   });
 
   after(async () => {
-    const { connections, fileSystem } = await api();
-    fileSystem.setRegistryWriteConfirm(undefined);
+    const { connections } = await api();
+    answers?.dispose();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await connections.remove('k8s');
     await other?.write('clean', (c) => c.delete().prefix('/registry/').exec());
@@ -111,7 +114,11 @@ describe('Kubernetes values in the editor and tree', function () {
     assert.ok(ok);
     allowRegistryWrite = false;
     assert.equal(await cr.document.save(), false, 'declined: not saved');
-    assert.deepEqual(registryWrites, ['/registry/example.com/widgets/shop/w1']);
+    assert.equal(registryWarnings.length, 1);
+    assert.match(
+      registryWarnings[0],
+      /^\/registry\/example\.com\/widgets\/shop\/w1 is under the Kubernetes registry prefix \/registry\/\. Writing it directly bypasses the API server\.$/,
+    );
     const stored = async () =>
       (
         await other.call('get', (c) => c.kv.range({ key: Buffer.from('/registry/example.com/widgets/shop/w1') }))
@@ -120,7 +127,7 @@ describe('Kubernetes values in the editor and tree', function () {
     allowRegistryWrite = true;
     assert.ok(await cr.document.save(), 'confirmed: saved');
     assert.match(await stored(), /"size":4/);
-    assert.equal(registryWrites.length, 2, 'asked again for the second save');
+    assert.equal(registryWarnings.length, 2, 'asked again for the second save');
   });
 
   it('labels registry folders and objects from their keys', async () => {

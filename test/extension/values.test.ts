@@ -100,6 +100,42 @@ describe('values as editor documents', function () {
     assert.equal(stat.permissions, vscode.FilePermission.Readonly);
   });
 
+  it('deletes a top-level folder only after its preview is confirmed and its prefix typed exactly', async () => {
+    await other.write('seed', (c) => c.put('/wipe/a').value('1').exec());
+    await other.write('seed', (c) => c.put('/wipe/b/c').value('2').exec());
+    const { keyTree, prompts } = await api();
+    const asked: string[] = [];
+    const typed: string[] = [];
+    let typeIt = false;
+    const swapped = prompts.swap({
+      confirm: async (message) => {
+        asked.push(message);
+        return true;
+      },
+      typeToConfirm: async (_title, expected) => {
+        typed.push(expected);
+        return typeIt;
+      },
+    });
+    const remaining = async () =>
+      (await other.call('count', (c) => c.kv.range({ key: Buffer.from('/wipe/'), range_end: Buffer.from('/wipe0') })))
+        .count;
+    try {
+      const folder = keyTree.nodeForKey('vals', Buffer.from('/wipe/'), 'folder');
+      await vscode.commands.executeCommand('etcd.folder.delete', folder);
+      assert.deepEqual(asked, ['Delete 2 keys under /wipe/?']);
+      assert.deepEqual(typed, ['/wipe/'], 'a top-level folder asks for its prefix');
+      assert.equal(await remaining(), '2', 'not typed: nothing deleted');
+
+      typeIt = true;
+      await vscode.commands.executeCommand('etcd.folder.delete', folder);
+      assert.equal(typed.length, 2);
+      assert.equal(await remaining(), '0', 'typed: the folder is gone');
+    } finally {
+      swapped.dispose();
+    }
+  });
+
   it('refuses an oversize value on save with a clear error and writes nothing', async () => {
     await other.write('put', (c) => c.put('/vals/small').value('x').exec());
     const { values } = await api();
