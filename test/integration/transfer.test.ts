@@ -102,6 +102,28 @@ describe('export and import (real etcd)', function () {
     assert.equal((await range(dst, '/outside')).length, 0);
   });
 
+  it('exports values of 1 MiB: pages stay under the client receive limit (64 MiB), every key once', async () => {
+    const big = (i: number) => Buffer.alloc(1024 * 1024, 0x41 + (i % 26));
+    // 80 MiB: a first page of more than 64 of these would be refused by the client.
+    await bulkPut(
+      src,
+      Array.from({ length: 80 }, (_, i) => ({ key: b(`/big/${String(i).padStart(2, '0')}`), value: big(i) })),
+      // One put per Txn: the server takes requests up to 1.5 MiB.
+      { maxTxnOps: 1 },
+    );
+    try {
+      const file = path.join(dir, 'big.ndjson');
+      const manifest = await exportPrefix(src, b('/big/'), file);
+      assert.equal(manifest.keys, 80);
+      await verifyExport(file);
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(1);
+      lines.forEach((l, i) => assert.ok(JSON.parse(l).value === big(i).toString('utf8'), `value ${i}`));
+    } finally {
+      fs.rmSync(path.join(dir, 'big.ndjson'), { force: true });
+      await src.write('clean', (c) => c.delete().prefix('/big/').exec());
+    }
+  });
+
   it('a cancelled export leaves no file behind', async () => {
     const file = path.join(dir, 'cancelled.ndjson');
     const abort = new AbortController();

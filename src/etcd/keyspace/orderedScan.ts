@@ -2,6 +2,9 @@ import type { IKeyValue } from 'etcd3';
 import { Bound, lessThan } from './partition';
 import { RangeAnswer, RangeReader } from './rangeReader';
 
+/** Keys of the first request of a byte-bounded scan: 32 × 1.5 MiB < 64 MiB. */
+const FIRST_BOUNDED_LIMIT = 32;
+
 /** What the ordered scan needs of a {@link RangeReader} (a fake one in unit tests). */
 export type Ranger = Pick<RangeReader, 'range' | 'revision'>;
 
@@ -35,9 +38,11 @@ export async function* orderedScan(
   options: OrderedScanOptions,
 ): AsyncGenerator<IKeyValue[]> {
   const pageSize = Math.max(2, options.pageSize);
-  // Sizes are unknown until something is read: a bounded page asks for few keys first.
+  // Sizes are unknown until something is read: a bounded page asks for few keys first, few enough that values of
+  // the server's largest size (1.5 MiB by default) fit the client's 64 MiB receive limit. An answer over it is
+  // refused by the client, and etcd3 retries that until the endpoint's circuit breaker opens.
   const first = await reader.range(start, end, {
-    limit: options.pageBytes ? Math.min(pageSize, 256) : pageSize,
+    limit: options.pageBytes ? Math.min(pageSize, FIRST_BOUNDED_LIMIT) : pageSize,
     values: options.values,
   });
   yield first.kvs;
