@@ -118,7 +118,7 @@ describe('counts and previews through the scan engine (real etcd)', function () 
       for (let round = 0; round < 5; round++) {
         const spans = folders.map((f) => ({ lo: f, hi: endOf(f) }));
         const counted = await countSpans(conn, spans, { sample: 25, concurrency: 4 });
-        assert.equal(counted.queries, spans.length, 'one request per span');
+        assert.ok(counted.trips <= 3, `${counted.trips} round trips: the first span, the counts, the sample`);
         const expected = await Promise.all(spans.map((s) => fullRead(s.lo, s.hi, counted.revision)));
         assert.deepEqual(
           counted.counts,
@@ -133,11 +133,8 @@ describe('counts and previews through the scan engine (real etcd)', function () 
             .map((k) => k.toString('hex')),
           'the sample is the first keys of the spans in order',
         );
-        assert.equal(
-          counted.visited,
-          counted.counts.reduce((n, c) => n + c, 0),
-          'the server visits each key once',
-        );
+        const sampledSpans = counted.queries - spans.length;
+        assert.ok(sampledSpans <= 25, 'beyond one count per span, only the spans holding the sample are read');
       }
     } finally {
       stop = true;
