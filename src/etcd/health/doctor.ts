@@ -229,16 +229,9 @@ export class HealthDoctor {
 
   /** MemberList through the connection, else through each profile endpoint alone (a dead one may be picked first). */
   private async memberList(signal?: AbortSignal): Promise<{ list?: MemberInfo[]; error?: string }> {
-    let error = '';
-    for (const conn of [this.conn, ...this.conn.profile.endpoints.map((e) => this.clients.for(e))]) {
-      try {
-        return { list: await abortable(listMembers(conn, signal), signal) };
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        error ||= errorText(err);
-      }
-    }
-    return { error };
+    const conns = [this.conn, ...this.conn.profile.endpoints.map((e) => this.clients.for(e))];
+    const { answer, error } = await firstAnswer(conns, (conn) => listMembers(conn, signal), signal);
+    return { list: answer, error };
   }
 
   /** Alarms from the first member that answers (etcd 3.4 serves them through raft, so without quorum none does). */
@@ -246,16 +239,9 @@ export class HealthDoctor {
     live: MemberSnapshot[],
     signal?: AbortSignal,
   ): Promise<{ alarms?: AlarmInfo[]; error?: string }> {
-    let error = live.length ? '' : 'No member answered.';
-    for (const m of live) {
-      try {
-        return { alarms: await abortable(listAlarms(this.clients.for(m.endpoint!)), signal) };
-      } catch (err) {
-        if (isCancellation(err)) throw err;
-        error ||= errorText(err);
-      }
-    }
-    return { error };
+    const conns = live.map((m) => this.clients.for(m.endpoint!));
+    const { answer, error } = await firstAnswer(conns, listAlarms, signal);
+    return { alarms: answer, error };
   }
 
   /**
@@ -372,4 +358,25 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
       (e) => (signal.removeEventListener('abort', onAbort), reject(e)),
     );
   });
+}
+
+/**
+ * Asks each connection in turn until one answers: a failure moves on to the next (a dead member may come first),
+ * cancelling stops at once, and when none answers the first error says why.
+ */
+async function firstAnswer<T>(
+  conns: EtcdConnection[],
+  ask: (conn: EtcdConnection) => Promise<T>,
+  signal: AbortSignal | undefined,
+): Promise<{ answer?: T; error?: string }> {
+  let error = '';
+  for (const conn of conns) {
+    try {
+      return { answer: await abortable(ask(conn), signal) };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      error ||= errorText(err);
+    }
+  }
+  return { error: error || 'No member answered.' };
 }
