@@ -39,7 +39,8 @@ describe('splitAfter (scan engine partition)', () => {
         }));
       const mergeAfter =
         rand() < 0.5 ? undefined : prefix.length - 1 + Math.floor(rand() * (anchor.length - prefix.length + 1));
-      const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter });
+      const sparseFirst = rand() < 0.5;
+      const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst });
       for (let i = 1; i < spans.length; i++)
         assert.ok(spans[i - 1].hi !== null && Buffer.compare(spans[i - 1].hi!, spans[i].lo) <= 0, 'disjoint, in order');
       for (let k = 0; k < 100; k++) {
@@ -55,7 +56,7 @@ describe('splitAfter (scan engine partition)', () => {
         assert.equal(
           hits,
           inside ? 1 : 0,
-          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${JSON.stringify(fine)} merge ${mergeAfter}`,
+          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${JSON.stringify(fine)} merge ${mergeAfter} sparse ${sparseFirst}`,
         );
       }
     }

@@ -1,6 +1,6 @@
 import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from '../connection';
-import { Bound, FinePosition, Span, classOf, commonPrefix, endOf, lessThan, splitAfter } from './partition';
+import { Bound, FinePosition, Span, SplitShape, commonPrefix, endOf, lessThan, splitAfter } from './partition';
 import { RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -59,6 +59,8 @@ const KEYS_PER_QUERY = 8;
 /** Most sub-ranges one split may create, and the most positions of a name split one by one. */
 const MAX_SPLIT = 1024;
 const MAX_PROFILE = 48;
+/** Most ranges of the first split, made before any sibling showed where names differ. */
+const MAX_BLIND = 64;
 /**
  * Children of at most this many keys are read whole by the range that finds them (no later check that nothing
  * else hides in it); larger ones only show their first key: a key returned costs the client and the server ~50×
@@ -316,20 +318,20 @@ class Listing {
       return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first - 1 });
     const hot = [...this.hot.keys()].filter((p) => p >= first && p < name.length).sort((a, b) => a - b);
     // Nothing known to vary here: one range per position, whose answers show where names diverge.
-    if (!hot.length && following === undefined) return splitProfile(name, from, hi, first);
+    if (!hot.length && following === undefined) return splitUnknown(name, from, hi, first);
     const cap = Math.min(
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
       following === undefined ? 64 : Math.max(16, Math.ceil(3 * following)),
     );
     // Finer at each position where siblings were seen to differ, most significant first; then, while the
-    // children expected outnumber the ranges, at the positions right after them (names one byte longer), over the
-    // bytes names were seen to vary with.
-    const alphabet = new Set<number>();
-    for (const values of this.hot.values()) for (const v of values) for (const c of classOf(v)) alphabet.add(c);
+    // children expected outnumber the ranges, at the positions right after them (names one byte longer). Digits
+    // get a range each (numbers enumerate), other bytes where they were seen (gaps between share ranges).
+    const seenAnywhere = new Set<number>();
+    for (const values of this.hot.values()) for (const v of values) seenAnywhere.add(v);
     const valuesAt = (p: number): number[] => {
-      const out = new Set<number>(classOf(name[p]));
-      for (const v of this.hot.get(p) ?? alphabet) for (const c of classOf(v)) out.add(c);
+      const out = new Set<number>();
+      for (const v of [name[p], ...(this.hot.get(p) ?? seenAnywhere)]) for (const c of valuesLike(v)) out.add(c);
       return [...out].sort((a, b) => a - b);
     };
     const candidates = [...hot];
@@ -341,7 +343,10 @@ class Listing {
     const fine: FinePosition[] = [];
     for (const p of candidates) {
       const next = [...fine, { at: p, values: valuesAt(p) }];
-      const spans = splitAfter(name, from, hi, first, { fine: next, mergeAfter: p });
+      // Every combination of the fine positions' values when that fits, else the first position's values alone.
+      let spans = splitAfter(name, from, hi, first, { fine: next, mergeAfter: p });
+      if (spans.length > cap)
+        spans = splitAfter(name, from, hi, first, { fine: next, mergeAfter: p, sparseFirst: true });
       if (best && spans.length > cap) break;
       if (best && !hot.includes(p) && following !== undefined && best.length >= following) break;
       best = spans;
@@ -458,12 +463,37 @@ class Listing {
   }
 }
 
+/** Byte values a name seen with `v` at some position may have there: every digit for a digit, else `v`. */
+function valuesLike(v: number): readonly number[] {
+  return v >= 0x30 && v <= 0x39 ? DIGITS : [v];
+}
+const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
+
 /**
  * One range per position of `name` from `first` on (keys sharing exactly that many bytes with it), at most
  * MAX_PROFILE of them: the positions closest to the name's end are merged into one range beyond that.
  */
-function splitProfile(name: Buffer, from: Buffer, hi: Bound, first: number): Span[] {
+function splitProfile(name: Buffer, from: Buffer, hi: Bound, first: number, shape?: Partial<SplitShape>): Span[] {
   const positions = name.length - first;
-  if (positions <= MAX_PROFILE) return splitAfter(name, from, hi, first, { fine: [] });
-  return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first + MAX_PROFILE - 1 });
+  const mergeAfter = positions <= MAX_PROFILE ? undefined : first + MAX_PROFILE - 1;
+  return splitAfter(name, from, hi, first, { fine: [], ...shape, mergeAfter });
+}
+
+/**
+ * The first split, when nothing is known of the names: the profile, and one range per digit at the positions of
+ * the name that hold digits (numbered names: a1/ after a0/), as many such positions as fit in MAX_BLIND ranges.
+ */
+function splitUnknown(name: Buffer, from: Buffer, hi: Bound, first: number): Span[] {
+  let best = splitProfile(name, from, hi, first);
+  const fine: FinePosition[] = [];
+  for (let p = first; p < name.length && p < first + MAX_PROFILE; p++) {
+    if (name[p] < 0x30 || name[p] > 0x39) continue;
+    const next = [...fine, { at: p, values: DIGITS }];
+    let spans = splitProfile(name, from, hi, first, { fine: next });
+    if (spans.length > MAX_BLIND) spans = splitProfile(name, from, hi, first, { fine: next, sparseFirst: true });
+    if (spans.length > MAX_BLIND) break;
+    best = spans;
+    fine.push(next[next.length - 1]);
+  }
+  return best;
 }

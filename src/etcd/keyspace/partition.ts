@@ -61,6 +61,11 @@ export interface SplitShape {
   readonly fine: readonly FinePosition[];
   /** Positions after this one are not split: keys diverging from the anchor there form one range. */
   readonly mergeAfter?: number;
+  /**
+   * Keys diverging from the anchor at the first fine position get one range per value, not split further: names
+   * are rarely spread over every leading digit, and an answer shows which ones are.
+   */
+  readonly sparseFirst?: boolean;
 }
 
 /**
@@ -113,7 +118,7 @@ export function splitAfter(anchor: Buffer, from: Buffer, hi: Bound, first: numbe
   while (j >= first) {
     const f = fine.get(j);
     if (f) {
-      const deeper = shape.fine.filter((d) => d.at > j);
+      const deeper = shape.sparseFirst && f === shape.fine[0] ? [] : shape.fine.filter((d) => d.at > j);
       if (anchor[j] < 0xff)
         fanOut(anchor.subarray(0, j), anchor[j] + 1, f.values, (x) => expand(x, deeper, anchor, spans), spans);
       j--;
