@@ -1,13 +1,18 @@
 import { EtcdConnection } from '../connection';
-import { EtcdExplorerError, errorText, isCancellation } from '../errors';
-import { displayKey, prefixEnd } from '../keyCodec';
+import { errorText, isCancellation } from '../errors';
+import { displayKey } from '../keyCodec';
+import { prefixSpan } from '../keyspace/counts';
+import { orderedScan } from '../keyspace/orderedScan';
+import { RangeReader } from '../keyspace/rangeReader';
 import { LARGE_VALUES_KEPT, LargeValueScan } from './model';
 
 /**
- * Reads values page by page (never a sort order: etcd ≤ 3.6 ignores the limit then) at one pinned revision,
- * at most `maxKeys` keys, and keeps the largest. Pages adapt to the values seen: many keys while values are
- * small, few after a big one (a page is one gRPC message, and values reach 1.5 MiB by default); a page that
- * still comes back too large is retried smaller.
+ * Reads values through the scan engine's ordered scan (never a sort order: etcd ≤ 3.6 ignores the limit then) at the
+ * revision of a first count, at most `maxKeys` keys, and keeps the largest. The count is the only request that
+ * visits the whole keyspace: pages are disjoint ranges sized from the density of the keys read (plain paging made
+ * every page count all the keys after it). Pages are bounded in bytes from the values seen, a first one small
+ * enough for values of the server's largest size. A failure after some keys were read ends the scan with what it
+ * has, saying why.
  */
 export async function scanLargeValues(
   conn: EtcdConnection,
@@ -16,59 +21,42 @@ export async function scanLargeValues(
   signal?: AbortSignal,
 ): Promise<LargeValueScan> {
   const PAGE_BYTES = 8 * 1024 * 1024;
-  const ns = conn.namespace;
-  const start = ns.length ? ns : Buffer.from([0]);
-  const end = ns.length ? prefixEnd(ns) : Buffer.from([0]);
-  const head = await conn.call(
-    'count the keys',
-    (c) => c.kv.range({ key: start, range_end: end, count_only: true }),
-    signal,
-  );
-  const total = Number(head.count);
-  const revision = head.header.revision;
+  const span = prefixSpan(conn, Buffer.alloc(0));
+  // etcd rejects an empty key; "\0" is the first possible key.
+  const start = span.lo.length ? span.lo : Buffer.from([0]);
+  const reader = new RangeReader(conn, { signal, operation: 'read values for the size scan' });
+  const total = await reader.count(start, span.hi);
+  const revision = reader.revision!;
   const large: Array<{ key: string; bytes: number }> = [];
   let largeCount = 0;
   let scanned = 0;
-  let limit = 100;
-  let key = start;
   let stoppedBecause: string | undefined;
-  for (;;) {
-    if (scanned >= maxKeys) {
-      if (scanned < total) stoppedBecause = `the scan stops after ${maxKeys} keys`;
-      break;
-    }
-    let page;
-    try {
-      const pageLimit = Math.min(limit, maxKeys - scanned);
-      page = await conn.call(
-        'read values for the size scan',
-        (c) => c.kv.range({ key, range_end: end, limit: pageLimit, revision }),
-        signal,
-      );
-    } catch (err) {
-      if (err instanceof EtcdExplorerError && err.kind === 'valueTooLarge' && limit > 1) {
-        limit = Math.max(1, Math.floor(limit / 8));
-        continue;
+  const pages = orderedScan(reader, start, span.hi, {
+    pageSize: Math.max(2, Math.min(1000, maxKeys)),
+    pageBytes: PAGE_BYTES,
+    values: true,
+    // Little read ahead: the scan stops at maxKeys.
+    inFlight: 2,
+  });
+  try {
+    for await (const kvs of pages) {
+      for (const kv of kvs) {
+        if (scanned >= maxKeys) break;
+        scanned++;
+        const bytes = kv.value.length;
+        if (bytes >= thresholdBytes) {
+          largeCount++;
+          large.push({ key: displayKey(conn.relativeKey(kv.key)), bytes });
+          large.sort((a, b) => b.bytes - a.bytes);
+          if (large.length > LARGE_VALUES_KEPT) large.pop();
+        }
       }
-      if (isCancellation(err) || scanned === 0) throw err;
-      stoppedBecause = errorText(err);
-      break;
+      if (scanned >= maxKeys) break;
     }
-    let biggest = 0;
-    for (const kv of page.kvs) {
-      scanned++;
-      const bytes = kv.value.length;
-      biggest = Math.max(biggest, bytes);
-      if (bytes >= thresholdBytes) {
-        largeCount++;
-        large.push({ key: displayKey(conn.relativeKey(kv.key)), bytes });
-        large.sort((a, b) => b.bytes - a.bytes);
-        if (large.length > LARGE_VALUES_KEPT) large.pop();
-      }
-    }
-    if (!page.more || page.kvs.length === 0) break;
-    key = Buffer.concat([page.kvs[page.kvs.length - 1].key, Buffer.from([0])]);
-    limit = Math.max(1, Math.min(1000, Math.floor(PAGE_BYTES / Math.max(biggest, 1024))));
+  } catch (err) {
+    if (isCancellation(err) || scanned === 0) throw err;
+    stoppedBecause = errorText(err);
   }
+  if (!stoppedBecause && scanned >= maxKeys && scanned < total) stoppedBecause = `the scan stops after ${maxKeys} keys`;
   return { thresholdBytes, scanned, total, revision, large, largeCount, stoppedBecause };
 }
