@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Frame, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
 import { seedDemo } from '../../scripts/seedDemo';
@@ -128,6 +128,28 @@ export async function clickRow(page: Page, label: string): Promise<void> {
   await page.mouse.move(0, 0);
 }
 
+/**
+ * Right-clicks `row` and picks `item` from its context menu until `marker` (something only that item's action
+ * produces) shows. Live views re-render (countdowns, watches): a re-render while the menu is open closes it or makes
+ * the click miss, so the menu is opened again, at most five times.
+ */
+export async function contextMenuUntil(page: Page, row: Locator, item: string, marker: Locator): Promise<void> {
+  const menuItem = page.locator('.context-view .action-label', { hasText: item });
+  for (let attempt = 1; ; attempt++) {
+    await row.click({ button: 'right' });
+    const done = await menuItem
+      .click({ timeout: 120_000 })
+      .then(() => marker.waitFor({ timeout: 120_000 }))
+      .then(
+        () => true,
+        () => false,
+      );
+    if (done) return;
+    if (attempt === 5) throw new Error(`the context menu item "${item}" never produced its result`);
+    await page.keyboard.press('Escape');
+  }
+}
+
 /** Shows the etcd view container through its activity bar icon, and moves the mouse off the icon's tooltip. */
 export async function openEtcdView(page: Page): Promise<void> {
   await page.locator('.activitybar .action-item a[aria-label^="etcd"]').click();
@@ -219,6 +241,10 @@ export function seededWorkbench(
       // One file per failed test, so a later failure does not overwrite the first one's picture.
       const test = this.currentTest.title.replace(/[^\w]+/g, '-').slice(0, 40);
       await screenshot(session.page, `failure-${name}-${test}`);
+      // The server's logs (extension host, the extension's own output channel): why it failed, not just how it looked.
+      const logs = join(session.workbench.server.userDataDir, 'logs');
+      if (existsSync(logs))
+        cpSync(logs, join(repoRoot, 'test-artifacts', 'logs', `failure-${name}-${test}`), { recursive: true });
     }
   });
 

@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { screenshot } from '../rig/vscodeServer';
 import {
+  contextMenuUntil,
   expand,
   openEtcdView,
   seededWorkbench,
@@ -23,22 +24,7 @@ describe('E2E: watch panel', function () {
     await services.waitFor({ state: 'visible', timeout: 120_000 });
     const input = page.locator('.quick-input-widget .quick-input-box input');
     const title = page.locator('.quick-input-widget .quick-input-title', { hasText: 'Watch key or prefix' });
-    // The tree is live: a re-render while the context menu is open closes the menu or makes the click miss the
-    // item. Open the menu again until the watch question shows (the only thing this click can produce).
-    const menuItem = page.locator('.context-view .action-label', { hasText: 'Watch Key / Prefix…' });
-    for (let attempt = 1; ; attempt++) {
-      await services.click({ button: 'right' });
-      const opened = await menuItem
-        .click({ timeout: 120_000 })
-        .then(() => title.waitFor({ timeout: 120_000 }))
-        .then(
-          () => true,
-          () => false,
-        );
-      if (opened) break;
-      if (attempt === 5) throw new Error('the context menu never opened the watch question');
-      await page.keyboard.press('Escape');
-    }
+    await contextMenuUntil(page, services, 'Watch Key / Prefix…', title);
     assert.equal(await input.inputValue(), '/services/');
     const frame = await watchAsPrefixFromNow(page);
     for (let i = 0; i < 30; i++) {
