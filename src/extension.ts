@@ -42,7 +42,7 @@ export function activate(context: vscode.ExtensionContext): ExtensionApi {
   });
   const fileSystem = new EtcdFileSystem(manager);
   const values = new ValueCommands(manager, keyTree);
-  const panels = { extensionUri: context.extensionUri, log: logger };
+  const panels = { extensionUri: context.extensionUri, log: logger, memento: context.workspaceState };
   const watches = new WatchCommands(panels, manager);
   const leaseTree = new LeaseTreeProvider(manager);
   const leaseView = vscode.window.createTreeView('etcd.leases', { treeDataProvider: leaseTree });

@@ -9,6 +9,8 @@ import { webviewHtml } from './webviewHtml';
 export interface PanelEnvironment {
   readonly extensionUri: vscode.Uri;
   readonly log: Logger;
+  /** Where panels keep a copy of their restorable state (the workspace's), see {@link WebviewPanels}. */
+  readonly memento?: vscode.Memento;
 }
 
 /** How a kind of panel talks to its webview. */
@@ -33,6 +35,9 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOpt
   };
 }
 
+/** Panels of one kind whose restorable state the workspace keeps; beyond this the oldest go. */
+const REMEMBERED_PANELS = 20;
+
 /** One-shot messages kept for a webview that is not ready yet; beyond this the oldest go. */
 const QUEUE_LIMIT = 1000;
 
@@ -47,6 +52,7 @@ export abstract class WebviewPanelHost<
 > extends Disposable {
   private ready = false;
   private releasing = false;
+  private rememberHook: ((state: unknown) => void) | undefined;
   private readonly queue: ToWebview[] = [];
   protected readonly log: Logger;
 
@@ -97,6 +103,23 @@ export abstract class WebviewPanelHost<
   release(): void {
     this.releasing = true;
     this.dispose();
+  }
+
+  get isReleased(): boolean {
+    return this.releasing;
+  }
+
+  /**
+   * Keeps `state` as what restores this panel after a reload. The webview keeps it too (`setState`), but VS Code
+   * in a browser can restore a panel without it; its {@link WebviewPanels} then uses this copy.
+   */
+  protected remember(state: unknown): void {
+    this.rememberHook?.(state);
+  }
+
+  /** Set by {@link WebviewPanels.track}: where {@link remember} keeps the state. */
+  onRemember(hook: (state: unknown) => void): void {
+    this.rememberHook = hook;
   }
 
   /** The webview (re)loaded and listens: send it everything it needs to draw the current state. */
@@ -174,7 +197,11 @@ export class WebviewPanels<
 > extends Disposable {
   private readonly panels = new Set<P>();
 
-  /** `restore` rebuilds a panel from the state its webview kept; undefined (or a failure) closes it. */
+  /**
+   * `restore` rebuilds a panel from the state its webview kept — or, when VS Code restores a panel without it
+   * (seen in browsers after a reload under load), from the copy the panel {@link WebviewPanelHost.remember}ed under
+   * its title. Undefined (or a failure) closes it, and says why in the log.
+   */
   constructor(
     private readonly viewType: string,
     private readonly env: PanelEnvironment,
@@ -183,9 +210,18 @@ export class WebviewPanels<
     super();
     this.register(
       vscode.window.registerWebviewPanelSerializer(viewType, {
-        deserializeWebviewPanel: async (webviewPanel, state) => {
+        deserializeWebviewPanel: async (webviewPanel, kept) => {
+          const state = kept ?? this.remembered()[webviewPanel.title];
+          if (kept === undefined && state !== undefined)
+            env.log.info(
+              `[${viewType}] "${webviewPanel.title}" came back without its webview state: restored from the workspace's copy`,
+            );
           try {
-            if (!(await restore(webviewPanel, state))) webviewPanel.dispose();
+            if (await restore(webviewPanel, state)) return;
+            env.log.warn(
+              `[${viewType}] "${webviewPanel.title}" could not be restored (no state, or its connection is gone): closed`,
+            );
+            webviewPanel.dispose();
           } catch (err) {
             webviewPanel.dispose();
             if (isCancellation(err)) return;
@@ -197,6 +233,25 @@ export class WebviewPanels<
     );
     // Released, not closed: VS Code restores open panels after a reload through the serializer above.
     this.register({ dispose: () => [...this.panels].forEach((p) => p.release()) });
+  }
+
+  private get mementoKey(): string {
+    return `webviewPanels.${this.viewType}`;
+  }
+
+  /** Restorable state of this kind's panels by title, newest last. */
+  private remembered(): Record<string, unknown> {
+    return this.env.memento?.get<Record<string, unknown>>(this.mementoKey) ?? {};
+  }
+
+  private keep(title: string, state: unknown): void {
+    if (!this.env.memento) return;
+    const all = { ...this.remembered() };
+    delete all[title];
+    if (state !== undefined) all[title] = state;
+    const titles = Object.keys(all);
+    for (const old of titles.slice(0, Math.max(0, titles.length - REMEMBERED_PANELS))) delete all[old];
+    void this.env.memento.update(this.mementoKey, all);
   }
 
   get all(): readonly P[] {
@@ -216,7 +271,15 @@ export class WebviewPanels<
   /** Keeps `panel` until it is disposed; if `start` fails the panel is closed and the failure rethrown. */
   async track(panel: P, start?: (panel: P) => Promise<void>): Promise<P> {
     this.panels.add(panel);
-    panel.attach({ dispose: () => this.panels.delete(panel) });
+    const title = panel.title;
+    panel.onRemember((state) => this.keep(title, state));
+    panel.attach({
+      dispose: () => {
+        this.panels.delete(panel);
+        // Closed by the user (not released at shutdown): nothing to restore.
+        if (!panel.isReleased) this.keep(title, undefined);
+      },
+    });
     try {
       await start?.(panel);
     } catch (err) {

@@ -235,6 +235,7 @@ export class LatencyPanel extends WebviewPanelHost<HostToLatency, LatencyToHost>
 
   protected onReady(): void {
     this.sendInit();
+    this.remember({ profileId: this.profileId });
   }
 
   private sendInit(): void {

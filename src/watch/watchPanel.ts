@@ -96,11 +96,18 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
       } as const;
       this.statuses.set(id, msg);
       this.post(msg);
-      this.post({ type: 'persist', state: this.state() });
+      this.persist();
     });
     watch.start();
     this.post({ type: 'watches', watches: this.infos() });
-    this.post({ type: 'persist', state: this.state() });
+    this.persist();
+  }
+
+  /** Sends the restorable state to the webview (which keeps it for VS Code) and keeps a copy. */
+  private persist(): void {
+    const state = this.state();
+    this.post({ type: 'persist', state });
+    this.remember(state);
   }
 
   /** Restorable state (the watches and their last revisions). */
@@ -154,7 +161,7 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
     // Keep the restorable revision current (at most once a second), so a reload replays little.
     if (now - this.persistedAt >= 1000) {
       this.persistedAt = now;
-      this.post({ type: 'persist', state: this.state() });
+      this.persist();
     }
   }
 
@@ -175,7 +182,7 @@ export class WatchPanel extends WebviewPanelHost<HostToWatch, WatchToHost> {
     this.post({ type: 'events', events: this.ring.toArray(), dropped: this.ring.dropped });
     for (const status of this.statuses.values()) this.post(status);
     // The restorable state kept by the webview is lost with it: send it again.
-    this.post({ type: 'persist', state: this.state() });
+    this.persist();
     this.batcher.setPaused(this.userPaused);
   }
 

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { Logger } from '../../src/etcd/logger';
-import { WebviewPanelHost } from '../../src/host/webviewPanelHost';
+import { WebviewPanelHost, WebviewPanels } from '../../src/host/webviewPanelHost';
 
 type ToWebview = { type: 'init'; n: number } | { type: 'tick'; n: number } | { type: 'answer'; text: string };
 type FromWebview = { type: 'ready' } | { type: 'ask'; text: string } | { type: 'fail' };
@@ -51,6 +51,9 @@ class TestPanel extends WebviewPanelHost<ToWebview, FromWebview> {
   ticks = 0;
   tick(): void {
     this.post({ type: 'tick', n: ++this.ticks });
+  }
+  keep(state: unknown): void {
+    this.remember(state);
   }
   answer(text: string): void {
     this.post({ type: 'answer', text });
@@ -186,5 +189,46 @@ describe('webview panel host kit', () => {
     host.answer('after shutdown');
     assert.equal(side.closed, false, 'the panel is still open');
     assert.deepEqual(side.sent, [{ type: 'init', n: 0 }]);
+  });
+
+  it("keeps a copy of each panel's restorable state in the workspace: kept at shutdown, dropped when the user closes it", async () => {
+    const store = new Map<string, unknown>();
+    const memento = {
+      keys: () => [...store.keys()],
+      get: (key: string) => store.get(key),
+      update: async (key: string, value: unknown) => void store.set(key, value),
+    } as unknown as vscode.Memento;
+    const log = capturingLogger();
+    const registry = new WebviewPanels<TestPanel>(
+      'etcd.hostKitTest',
+      { extensionUri, log, memento },
+      async () => undefined,
+    );
+    const track = async () => {
+      const side = new WebviewSide();
+      const host = await registry.track(
+        new TestPanel(
+          side as unknown as vscode.WebviewPanel,
+          { extensionUri, log },
+          { bundle: 'test', parse, resentOnReady: [] },
+        ),
+      );
+      return { side, host };
+    };
+    const first = await track();
+    first.host.keep({ at: 1 });
+    first.host.keep({ at: 2 });
+    assert.deepEqual(store.get('webviewPanels.etcd.hostKitTest'), { 'host kit test': { at: 2 } });
+    first.side.dispose();
+    assert.deepEqual(store.get('webviewPanels.etcd.hostKitTest'), {}, 'closed by the user: nothing to restore');
+    const second = await track();
+    second.host.keep({ at: 3 });
+    registry.dispose();
+    assert.equal(second.side.closed, false, 'released, not closed');
+    assert.deepEqual(
+      store.get('webviewPanels.etcd.hostKitTest'),
+      { 'host kit test': { at: 3 } },
+      'kept for the next window',
+    );
   });
 });
