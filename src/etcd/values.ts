@@ -2,7 +2,7 @@ import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from './connection';
 import { EtcdExplorerError } from './errors';
 import { displayKey, prefixEnd } from './keyCodec';
-import { countSpans, prefixSpan } from './keyspace/counts';
+import { countSpans, oneKeySpan, prefixSpan } from './keyspace/counts';
 import { ClosableStream, endStream } from './streams';
 
 /** A key's value with its metadata, as read at `revision`. Revisions and lease ids are decimal strings. */
@@ -305,12 +305,14 @@ export async function deletedSince(
   const then = await conn.call(`list ${displayKey(prefix)} at revision ${sinceRevision}`, (c) =>
     c.kv.range({ key: start, range_end: end, revision: sinceRevision, limit }),
   );
-  const now = await conn.call(`list ${displayKey(prefix)}`, (c) =>
-    c.kv.range({ key: start, range_end: end, keys_only: true }),
+  // Only those keys are checked now (the scan engine's counts, in Txns of ranges), not everything under the prefix.
+  const { counts } = await countSpans(
+    conn,
+    then.kvs.map((kv) => oneKeySpan(conn, conn.relativeKey(kv.key))),
+    { operation: `list ${displayKey(prefix)}` },
   );
-  const present = new Set(now.kvs.map((kv) => kv.key.toString('base64')));
   return then.kvs
-    .filter((kv) => !present.has(kv.key.toString('base64')))
+    .filter((_, i) => counts[i] === 0)
     .map((kv) => ({ key: conn.relativeKey(kv.key), lastValue: record(kv, sinceRevision, conn) }));
 }
 

@@ -189,6 +189,11 @@ describe('values (real etcd)', function () {
     const since = (await readValue(conn, b('/undel/c')))!.modRevision;
     const a = (await readValue(conn, b('/undel/a')))!;
     await deleteKey(conn, b('/undel/a'), a.modRevision);
+    // Deleted and created again: present now, so not listed; created after `since`: never listed.
+    const bee = (await readValue(conn, b('/undel/b')))!;
+    await deleteKey(conn, b('/undel/b'), bee.modRevision);
+    await createKey(conn, b('/undel/b'), b('again'));
+    await createKey(conn, b('/undel/late'), b('new'));
     const deleted = await deletedSince(conn, b('/undel/'), since);
     assert.deepEqual(
       deleted.map((d) => d.key.toString()),
