@@ -55,7 +55,11 @@ const FIRST_LIMIT = 1024;
 const VISITS_PER_KEY = 4;
 /** …and range requests (at most MAX_QUERIES, fewer for small folders where each request weighs more). */
 const MAX_QUERIES = 2000;
-const KEYS_PER_QUERY = 8;
+/**
+ * A range inside a Txn costs about as much as visiting this many keys (~25 µs against ~0.1 µs), so a split makes
+ * at most one range per this many keys it covers, and a folder's budget is one per this many of its keys.
+ */
+const KEYS_PER_QUERY = 256;
 /** Most sub-ranges one split may create, and the most positions of a name split one by one. */
 const MAX_SPLIT = 1024;
 const MAX_PROFILE = 48;
@@ -67,8 +71,13 @@ const MAX_BLIND = 64;
  * a key visited.
  */
 const SMALL_CHILD = 8;
-/** Keys the listing reads on rather than splitting, when that many complete the page. */
+/**
+ * Keys the listing reads on rather than splitting, when that many complete the page: at least READ_ON, or one per
+ * KEYS_PER_READ of the folder's keys (a key returned costs ~60 keys visited: about one count of the folder, less
+ * than the waves a split would take).
+ */
 const READ_ON = 1024;
+const KEYS_PER_READ = 64;
 /** Keys of the first page of the keys-only fallback, and the size of the later ones (under the 64 MiB receive limit). */
 const FALLBACK_PAGE = 1024;
 const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
@@ -295,7 +304,7 @@ class Listing {
     // Few keys complete the page: read on rather than split.
     const missing = this.pageSize - this.known.length + 1;
     const onward = typical === undefined ? Infinity : typical * missing;
-    if (onward <= READ_ON && onward < keys) {
+    if (onward <= Math.max(READ_ON, this.folderKeys / KEYS_PER_READ) && onward < keys) {
       const record: SplitRecord = { anchor: last.found, keys, parts: 1, counted: 0, abandoned: false };
       this.enqueue([{ lo: from, hi: task.hi, limit: onward + 1, parent: record }]);
       return;
@@ -319,10 +328,13 @@ class Listing {
     const hot = [...this.hot.keys()].filter((p) => p >= first && p < name.length).sort((a, b) => a - b);
     // Nothing known to vary here: one range per position, whose answers show where names diverge.
     if (!hot.length && following === undefined) return splitUnknown(name, from, hi, first);
+    // Children still wanted: those expected here, no more than the page lacks.
+    const wanted = following === undefined ? undefined : Math.min(following, this.pageSize - this.known.length + 1);
     const cap = Math.min(
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
-      following === undefined ? 64 : Math.max(16, Math.ceil(3 * following)),
+      Math.max(16, Math.ceil(keys / KEYS_PER_QUERY)),
+      wanted === undefined ? 64 : Math.max(16, Math.ceil(3 * wanted)),
     );
     // Finer at each position where siblings were seen to differ, most significant first; then, while the
     // children expected outnumber the ranges, at the positions right after them (names one byte longer). Digits
@@ -348,7 +360,7 @@ class Listing {
       if (spans.length > cap)
         spans = splitAfter(name, from, hi, first, { fine: next, mergeAfter: p, sparseFirst: true });
       if (best && spans.length > cap) break;
-      if (best && !hot.includes(p) && following !== undefined && best.length >= following) break;
+      if (best && !hot.includes(p) && wanted !== undefined && best.length >= wanted) break;
       best = spans;
       fine.push(next[next.length - 1]);
     }
