@@ -7,7 +7,8 @@ import {
   handleWhen,
   retry,
 } from 'cockatiel';
-import { Etcd3, IOptions, isRecoverableError } from 'etcd3';
+import type { Etcd3, IOptions } from 'etcd3';
+import { etcd3 } from './etcd3Module';
 import { EtcdErrorKind, EtcdExplorerError, cancelledError, translateError } from './errors';
 import { Emitter, Event } from './events';
 import { Logger, componentLogger } from './logger';
@@ -279,6 +280,7 @@ export class EtcdConnection {
   }
 
   private createClient(): Etcd3 {
+    const { Etcd3, isRecoverableError } = etcd3();
     const timeoutMs = this.timeoutMs;
     const options: IOptions = {
       hosts: [...this.profile.endpoints],

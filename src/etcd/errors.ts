@@ -1,15 +1,5 @@
 import { isBrokenCircuitError } from 'cockatiel';
-import {
-  EtcdAuthenticationFailedError,
-  EtcdPermissionDeniedError,
-  GRPCDeadlineExceededError,
-  GRPCGenericError,
-  GRPCInvalidArgumentError,
-  GRPCResourceExhastedError,
-  GRPCUnauthenticatedError,
-  GRPCUnavailableError,
-  ClientClosedError,
-} from 'etcd3';
+import { etcd3 } from './etcd3Module';
 
 /** What went wrong, in terms a user can act on. Adapters pick icons/wording from it. */
 export type EtcdErrorKind =
@@ -94,6 +84,17 @@ function rawText(err: unknown): string {
  */
 export function translateError(err: unknown, ctx: ErrorContext): EtcdExplorerError {
   if (err instanceof EtcdExplorerError) return err;
+  const {
+    EtcdAuthenticationFailedError,
+    EtcdPermissionDeniedError,
+    GRPCDeadlineExceededError,
+    GRPCGenericError,
+    GRPCInvalidArgumentError,
+    GRPCResourceExhastedError,
+    GRPCUnauthenticatedError,
+    GRPCUnavailableError,
+    ClientClosedError,
+  } = etcd3();
   const detail = rawText(err);
   const where = ctx.endpoints.join(', ');
   const what = `Could not ${ctx.operation}`;
