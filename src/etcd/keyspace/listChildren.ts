@@ -55,11 +55,12 @@ const FIRST_LIMIT = 1024;
 const VISITS_PER_KEY = 4;
 /** …and range requests (at most MAX_QUERIES, fewer for small folders where each request weighs more). */
 const MAX_QUERIES = 2000;
+const KEYS_PER_QUERY = 8;
 /**
  * A range inside a Txn costs about as much as visiting this many keys (~25 µs against ~0.1 µs), so a split makes
- * at most one range per this many keys it covers, and a folder's budget is one per this many of its keys.
+ * at most one range per this many keys it covers.
  */
-const KEYS_PER_QUERY = 256;
+const KEYS_PER_RANGE = 256;
 /** Most sub-ranges one split may create, and the most positions of a name split one by one. */
 const MAX_SPLIT = 1024;
 const MAX_PROFILE = 48;
@@ -116,6 +117,15 @@ interface SplitRecord {
   parts: number;
   counted: number;
   abandoned: boolean;
+  /** Children expected in its parts not answered yet (answered parts count through their own splits). */
+  expected: number;
+}
+
+/** An answered range whose rest was not explored yet: see Listing.follow. */
+interface Parked {
+  readonly task: Task;
+  readonly answer: RangeAnswer;
+  readonly groups: Array<{ found: Found; keys: number }>;
 }
 
 /**
@@ -160,6 +170,9 @@ class Listing {
   private readonly sizes: number[] = [];
   private sortedSizes: number[] | undefined;
   private readonly queue: Task[] = [];
+  /** Splits whose parts are out: their ranges, by where they start. */
+  private readonly open = new Map<SplitRecord, Buffer>();
+  private readonly parked: Parked[] = [];
   private folderKeys = 0;
   private fallback = false;
   private pruned = false;
@@ -231,7 +244,16 @@ class Listing {
   private async drain(): Promise<void> {
     const running = new Set<Promise<void>>();
     const concurrency = Math.max(1, this.options.concurrency ?? DEFAULT_CONCURRENCY);
-    while (this.queue.length || running.size) {
+    while (this.queue.length || running.size || this.parked.length) {
+      if (!this.queue.length && !running.size) {
+        // Everything to the left is known: explore the leftmost range put aside, if the page still needs it.
+        this.parked.sort((a, b) =>
+          Buffer.compare(a.groups[a.groups.length - 1].found.abs, b.groups[b.groups.length - 1].found.abs),
+        );
+        const next = this.parked.shift()!;
+        this.follow(next.task, next.answer, next.groups, true);
+        continue;
+      }
       while (this.queue.length && running.size < concurrency) {
         if (!this.fallback && this.overBudget()) this.fallback = true;
         const share = this.fallback ? 1 : Math.ceil(this.queue.length / (concurrency - running.size));
@@ -239,7 +261,10 @@ class Listing {
         while (this.queue.length && tasks.length < share) {
           const task = this.queue.shift()!;
           if (this.needed(task)) tasks.push(task);
-          else if (task.parent) task.parent.abandoned = true;
+          else if (task.parent) {
+            task.parent.abandoned = true;
+            this.open.delete(task.parent);
+          }
         }
         if (!tasks.length) continue;
         const work = this.fallback ? this.pageThrough(tasks[0]) : this.explore(tasks);
@@ -263,7 +288,11 @@ class Listing {
     const found = results.map(({ task, answer }) => {
       if (task.parent) {
         task.parent.counted += answer.count;
-        if (--task.parent.parts === 0 && !task.parent.abandoned) this.learnSize(task.parent);
+        task.parent.expected = Math.max(0, task.parent.expected - answer.count / (this.typicalSize() ?? 1));
+        if (--task.parent.parts === 0) {
+          this.open.delete(task.parent);
+          if (!task.parent.abandoned) this.learnSize(task.parent);
+        }
       }
       const groups = this.collect(answer.kvs);
       for (const g of groups) this.add(g.found);
@@ -292,7 +321,12 @@ class Listing {
   }
 
   /** Plans what an answer left unread in its range: everything after the last child it showed. */
-  private follow(task: Task, answer: RangeAnswer, groups: Array<{ found: Found; keys: number }>): void {
+  private follow(
+    task: Task,
+    answer: RangeAnswer,
+    groups: Array<{ found: Found; keys: number }>,
+    unparked = false,
+  ): void {
     if (!groups.length || answer.count <= answer.kvs.length) return;
     const last = groups[groups.length - 1];
     const from = last.found.skip;
@@ -301,18 +335,41 @@ class Listing {
     const keys = answer.count - (answer.kvs.length - last.keys);
     if (!this.needed({ lo: from, hi: task.hi })) return;
     const typical = this.typicalSize();
+    // The children expected to its left fill the page: put it aside rather than visit its keys in every wave.
+    if (!unparked && typical !== undefined && this.expectedBefore(from) > this.pageSize) {
+      this.parked.push({ task, answer, groups });
+      return;
+    }
     // Few keys complete the page: read on rather than split.
     const missing = this.pageSize - this.known.length + 1;
     const onward = typical === undefined ? Infinity : typical * missing;
+    const record = (parts: number, expected: number): SplitRecord => {
+      const r: SplitRecord = { anchor: last.found, keys, parts, counted: 0, abandoned: false, expected };
+      this.open.set(r, from);
+      return r;
+    };
     if (onward <= Math.max(READ_ON, this.folderKeys / KEYS_PER_READ) && onward < keys) {
-      const record: SplitRecord = { anchor: last.found, keys, parts: 1, counted: 0, abandoned: false };
-      this.enqueue([{ lo: from, hi: task.hi, limit: onward + 1, parent: record }]);
+      this.enqueue([{ lo: from, hi: task.hi, limit: onward + 1, parent: record(1, missing) }]);
       return;
     }
     const spans = this.plan(last.found, from, task.hi, keys);
     const limit = typical !== undefined && typical <= SMALL_CHILD ? typical + 1 : 1;
-    const record: SplitRecord = { anchor: last.found, keys, parts: spans.length, counted: 0, abandoned: false };
-    this.enqueue(spans.map((s) => ({ ...s, limit, parent: record })));
+    const parent = record(spans.length, typical === undefined ? 1 : Math.max(1, keys / typical - 1));
+    this.enqueue(spans.map((s) => ({ ...s, limit, parent })));
+  }
+
+  /** Children known or expected (in splits under way) before `key`. */
+  private expectedBefore(key: Buffer): number {
+    let lo = 0;
+    let hi = this.known.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (Buffer.compare(this.known[mid].abs, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    let expected = lo;
+    for (const [record, start] of this.open) if (Buffer.compare(start, key) < 0) expected += record.expected;
+    return expected;
   }
 
   /** How to split what follows `anchor` in [from, hi), where `keys` keys are left counting the anchor's own. */
@@ -333,7 +390,7 @@ class Listing {
     const cap = Math.min(
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
-      Math.max(16, Math.ceil(keys / KEYS_PER_QUERY)),
+      Math.max(16, Math.ceil(keys / KEYS_PER_RANGE)),
       wanted === undefined ? 64 : Math.max(16, Math.ceil(3 * wanted)),
     );
     // Finer at each position where siblings were seen to differ, most significant first; then, while the
