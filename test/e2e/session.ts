@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Frame, Locator, Page } from 'playwright-core';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { silentLogger } from '../../src/etcd/logger';
@@ -31,13 +32,12 @@ export async function webviewFrame(
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
-      if (
-        await frame
-          .locator(selector, hasText ? { hasText } : {})
-          .count()
-          .catch(() => 0)
-      )
-        return frame;
+      // A frame still being created may never answer (count() has no timeout of its own): ask it again later.
+      const count = frame
+        .locator(selector, hasText ? { hasText } : {})
+        .count()
+        .catch(() => 0);
+      if (await Promise.race([count, delay(2_000).then(() => 0)])) return frame;
     }
     await page.waitForTimeout(200);
   }
@@ -135,19 +135,39 @@ export async function clickRow(page: Page, label: string): Promise<void> {
  */
 export async function contextMenuUntil(page: Page, row: Locator, item: string, marker: Locator): Promise<void> {
   const menuItem = page.locator('.context-view .action-label', { hasText: item });
+  // Bounded as a whole (a test's budget is 600 s): a menu that never shows its item costs 20 s per attempt,
+  // not 120 s, and the marker gets the rest of the budget once the item was clicked.
+  const deadline = Date.now() + 240_000;
   for (let attempt = 1; ; attempt++) {
     await row.click({ button: 'right' });
-    const done = await menuItem
-      .click({ timeout: 120_000 })
-      .then(() => marker.waitFor({ timeout: 120_000 }))
-      .then(
-        () => true,
-        () => false,
-      );
-    if (done) return;
-    if (attempt === 5) throw new Error(`the context menu item "${item}" never produced its result`);
+    const clicked = await menuItem.click({ timeout: 20_000 }).then(
+      () => true,
+      () => false,
+    );
+    if (clicked) {
+      const left = Math.max(30_000, deadline - Date.now());
+      if (
+        await marker.waitFor({ timeout: left }).then(
+          () => true,
+          () => false,
+        )
+      )
+        return;
+      throw new Error(`the context menu item "${item}" was clicked but its result never showed within ${left} ms`);
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the context menu never showed "${item}" (${attempt} right-clicks in 240 s)`);
     await page.keyboard.press('Escape');
   }
+}
+
+/**
+ * A test's progress on the console (`[name +12.3s] what`): when a test runs out of time, the CI log tells which
+ * step it was in and how long each took.
+ */
+export function stepLog(name: string): (what: string) => void {
+  const start = Date.now();
+  return (what) => console.log(`      [${name} +${((Date.now() - start) / 1000).toFixed(1)}s] ${what}`);
 }
 
 /** Shows the etcd view container through its activity bar icon, and moves the mouse off the icon's tooltip. */
