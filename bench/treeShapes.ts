@@ -160,4 +160,70 @@ const flat: Shape = {
   },
 };
 
-export const SHAPES: readonly Shape[] = [today, registry, discovery, uuids, chains, sequences, flat];
+function word(rand: () => number, min: number, max: number): string {
+  const n = min + Math.floor(rand() * (max - min + 1));
+  let s = '';
+  for (let i = 0; i < n; i++) s += 'abcdefghijklmnopqrstuvwxyz'[Math.floor(rand() * 26)];
+  return s;
+}
+
+/**
+ * Children of very uneven sizes: three huge folders among hundreds of tiny ones and hundreds of one-key children
+ * (UUID keys), names that are prefixes of each other (key `a`, key `ab`, folder `abc/`, folder `abcd/`); below,
+ * services whose names share a long suffix and differ in the middle, a few huge among many tiny.
+ */
+const uneven: Shape = {
+  name: 'uneven sizes, names prefixes of each other, one-key children',
+  levels: ['/mix/', '/mix/logs/', '/mix/logs/svc-checkout.prod.eu-west-1.internal/'],
+  *keys() {
+    const rand = seededRandom(8);
+    yield '/mix/a';
+    yield '/mix/ab';
+    for (let i = 0; i < 3; i++) yield `/mix/abcd/${i}`;
+    for (let i = 0; i < 100_000; i++) yield `/mix/abc/${pad(i, 6)}`;
+    const used = new Set(['a', 'ab', 'abc', 'abcd', 'logs', 'metrics']);
+    for (let t = 0; t < 600; t++) {
+      const name = word(rand, 2, 10);
+      if (used.has(name)) continue;
+      used.add(name);
+      for (let k = 0, n = 1 + Math.floor(rand() * 5); k < n; k++) yield `/mix/${name}/k${k}`;
+    }
+    for (let u = 0; u < 300; u++) yield `/mix/${uuid(rand)}`;
+    const big = ['checkout', 'search', 'payments', 'identity', 'ingest'];
+    const tiny = [...new Set(Array.from({ length: 500 }, () => word(rand, 3, 12)))].filter((w) => !big.includes(w));
+    for (const svc of big)
+      for (let i = 0; i < 80_000; i++) yield `/mix/logs/svc-${svc}.prod.eu-west-1.internal/${pad(i, 8)}`;
+    for (const svc of tiny)
+      for (let i = 0, n = 1 + Math.floor(rand() * 20); i < n; i++)
+        yield `/mix/logs/svc-${svc}.prod.eu-west-1.internal/${pad(i, 8)}`;
+    for (let i = 0; i < 340_000; i++) yield `/mix/metrics/${hex(rand, 2)}/${pad(i, 7)}`;
+    for (let i = 0; i < 160_000; i++) yield `/mix/zz-archive/${pad(i, 7)}`;
+  },
+};
+
+/**
+ * 100k hosts whose names share a long prefix and suffix and differ in a middle of varying length, 10 keys each;
+ * beside them 100k one-key children named by UUID.
+ */
+const suffixes: Shape = {
+  name: 'long shared suffix, varying middle + one-key UUID children',
+  levels: ['/hosts/', '/sessions/', '/hosts/node-7c9e.prod.eu-west-1.compute.internal/'],
+  *keys() {
+    const rand = seededRandom(9);
+    const seen = new Set<string>(['7c9e']);
+    yield* host('7c9e');
+    while (seen.size < 90_000) {
+      const middle = hex(rand, 4 + Math.floor(rand() * 9));
+      if (seen.has(middle)) continue;
+      seen.add(middle);
+      yield* host(middle);
+    }
+    for (let i = 0; i < 100_000; i++) yield `/sessions/${uuid(rand)}`;
+    function* host(middle: string): Generator<string> {
+      for (const m of ['cpu', 'mem', 'disk', 'net', 'load', 'procs', 'uptime', 'temp', 'fans', 'power'])
+        yield `/hosts/node-${middle}.prod.eu-west-1.compute.internal/${m}`;
+    }
+  },
+};
+
+export const SHAPES: readonly Shape[] = [today, registry, discovery, uuids, chains, sequences, flat, uneven, suffixes];

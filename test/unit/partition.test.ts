@@ -40,7 +40,12 @@ describe('splitAfter (scan engine partition)', () => {
       const mergeAfter =
         rand() < 0.5 ? undefined : prefix.length - 1 + Math.floor(rand() * (anchor.length - prefix.length + 1));
       const sparseFirst = rand() < 0.5;
-      const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst });
+      const flat = rand() < 0.3;
+      const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst, flat });
+      // Asked for at most n ranges, a split that needs more stops at n + 1 of them, the same first ones.
+      const max = Math.floor(rand() * (spans.length + 2));
+      const capped = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst, flat }, max);
+      assert.deepEqual(capped, spans.slice(0, max + 1), `case ${c}: capped at ${max}`);
       for (let i = 1; i < spans.length; i++)
         assert.ok(spans[i - 1].hi !== null && Buffer.compare(spans[i - 1].hi!, spans[i].lo) <= 0, 'disjoint, in order');
       for (let k = 0; k < 100; k++) {
@@ -56,7 +61,7 @@ describe('splitAfter (scan engine partition)', () => {
         assert.equal(
           hits,
           inside ? 1 : 0,
-          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${JSON.stringify(fine)} merge ${mergeAfter} sparse ${sparseFirst}`,
+          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${JSON.stringify(fine)} merge ${mergeAfter} sparse ${sparseFirst} flat ${flat}`,
         );
       }
     }

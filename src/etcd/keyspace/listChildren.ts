@@ -82,6 +82,15 @@ const KEYS_PER_READ = 64;
 /** Keys of the first page of the keys-only fallback, and the size of the later ones (under the 64 MiB receive limit). */
 const FALLBACK_PAGE = 1024;
 const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
+/** Bytes a key costs in an answer beyond its own (metadata and framing): sizes the fallback's pages. */
+const KEY_OVERHEAD = 32;
+/**
+ * Ranges one round trip of the fallback asks at most (etcd's default --max-txn-ops), and the ranges it may have
+ * to page through at most: past that the rightmost ranges are read as one.
+ */
+const FALLBACK_RANGES = 128;
+/** Ranges in one Txn (etcd's default --max-txn-ops). */
+const BATCH_RANGES = 128;
 /** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
 const DEFAULT_CONCURRENCY = 2;
 
@@ -105,6 +114,8 @@ interface Found {
 /** A range still to explore. */
 interface Task extends Span {
   readonly limit: number;
+  /** A range the keys-only fallback reads page by page (`limit` is its page). */
+  readonly page?: boolean;
   /** The split this range belongs to (to learn the size of the child it followed). */
   readonly parent?: SplitRecord;
 }
@@ -166,6 +177,8 @@ class Listing {
   private readonly knownIds = new Set<string>();
   /** Absolute byte positions where two children seen next to each other differ, with the bytes seen there. */
   private readonly hot = new Map<number, Set<number>>();
+  /** Every byte seen in the keys returned so far, after the prefix: what a name may hold anywhere. */
+  private readonly alphabet = new Set<number>();
   /** Keys per child, for those whose size is known (a key child is one). */
   private readonly sizes: number[] = [];
   private sortedSizes: number[] | undefined;
@@ -174,6 +187,10 @@ class Listing {
   private readonly open = new Map<SplitRecord, Buffer>();
   private readonly parked: Parked[] = [];
   private folderKeys = 0;
+  /** Bytes of a key in an answer (key + KEY_OVERHEAD), as seen in the first one. */
+  private keyBytes = 64;
+  /** Ranges asked and not answered yet. */
+  private inFlight = 0;
   private fallback = false;
   private pruned = false;
 
@@ -199,6 +216,8 @@ class Listing {
     const limit = Math.max(FIRST_LIMIT, this.pageSize + 1);
     const first = await this.reader.range(this.start, this.end, { limit });
     this.folderKeys = first.count;
+    if (first.kvs.length)
+      this.keyBytes = first.kvs.reduce((n, kv) => n + kv.key.length + KEY_OVERHEAD, 0) / first.kvs.length;
     this.take([{ task: { lo: this.start, hi: this.end, limit }, answer: first }]);
     await this.drain();
     const cutoff = this.cutoff();
@@ -233,8 +252,23 @@ class Listing {
 
   private overBudget(): boolean {
     return (
-      this.reader.visited > VISITS_PER_KEY * this.folderKeys + FIRST_LIMIT || this.reader.queries >= this.queryBudget()
+      this.reader.visited > VISITS_PER_KEY * this.folderKeys + FIRST_LIMIT ||
+      this.reader.queries + this.inFlight >= this.queryBudget()
     );
+  }
+
+  /** Keys of the fallback's later pages: as many as FALLBACK_PAGE_BYTES holds. */
+  private pageKeys(): number {
+    return Math.max(FALLBACK_PAGE, Math.floor(FALLBACK_PAGE_BYTES / this.keyBytes));
+  }
+
+  /**
+   * Requests the fallback may still need at most beyond the ranges it reads: every range's later pages hold
+   * pageKeys() keys, so all of them together at most one per pageKeys() keys of the folder, plus one last page
+   * per range (counted by the caller).
+   */
+  private fallbackReserve(): number {
+    return Math.ceil(this.folderKeys / this.pageKeys()) + 1;
   }
 
   /**
@@ -256,23 +290,75 @@ class Listing {
       }
       while (this.queue.length && running.size < concurrency) {
         if (!this.fallback && this.overBudget()) this.fallback = true;
-        const share = this.fallback ? 1 : Math.ceil(this.queue.length / (concurrency - running.size));
-        const tasks: Task[] = [];
-        while (this.queue.length && tasks.length < share) {
-          const task = this.queue.shift()!;
-          if (this.needed(task)) tasks.push(task);
-          else if (task.parent) {
-            task.parent.abandoned = true;
-            this.open.delete(task.parent);
-          }
-        }
+        const tasks = this.fallback ? this.nextPages() : this.nextShare(concurrency - running.size);
         if (!tasks.length) continue;
-        const work = this.fallback ? this.pageThrough(tasks[0]) : this.explore(tasks);
+        this.inFlight += tasks.length;
+        const work = (this.fallback && tasks[0].page ? this.readPages(tasks) : this.explore(tasks)).finally(() => {
+          this.inFlight -= tasks.length;
+        });
         const p: Promise<void> = work.finally(() => running.delete(p));
         running.add(p);
       }
       if (running.size) await Promise.race(running);
     }
+  }
+
+  /** The next queued ranges the page still needs (the others are dropped), at most `max`. */
+  private shift(max: number): Task[] {
+    const tasks: Task[] = [];
+    while (this.queue.length && tasks.length < max) {
+      const task = this.queue.shift()!;
+      if (this.needed(task)) tasks.push(task);
+      else if (task.parent) {
+        task.parent.abandoned = true;
+        this.open.delete(task.parent);
+      }
+    }
+    return tasks;
+  }
+
+  /** A share of the exploration's queue for one round trip, within the request budget. */
+  private nextShare(slots: number): Task[] {
+    const left = this.queryBudget() - this.reader.queries - this.inFlight;
+    if (left <= 0) {
+      this.fallback = true;
+      return [];
+    }
+    // A wave of up to one Txn goes whole (its answers complete the splits whose sizes the next plans use); larger
+    // ones are shared among the round trips in flight.
+    return this.shift(Math.min(left, Math.max(BATCH_RANGES, Math.ceil(this.queue.length / slots))));
+  }
+
+  /**
+   * The next round trip of the keys-only fallback: queued ranges in key order, as many as one Txn holds and
+   * whose pages fit FALLBACK_PAGE_BYTES. Ranges still from the exploration become pages of FALLBACK_PAGE keys.
+   * When the ranges left could take more requests than MAX_QUERIES leaves (each at least one page), the
+   * rightmost are read as one range: the page is the leftmost children, so those are the least likely needed,
+   * and reading them as one still reads each key at most once.
+   */
+  private nextPages(): Task[] {
+    const left = MAX_QUERIES - this.reader.queries - 2 * this.inFlight - this.fallbackReserve();
+    const fit = Math.max(1, Math.floor(left / 2));
+    if (this.queue.length > fit) {
+      const rest = this.queue.splice(fit - 1);
+      const hi = rest.reduce<Bound>(
+        (h, t) => (h === null || t.hi === null ? null : Buffer.compare(h, t.hi) < 0 ? t.hi : h),
+        rest[0].hi,
+      );
+      this.queue.push({ lo: rest[0].lo, hi, limit: FALLBACK_PAGE, page: true });
+    }
+    const tasks: Task[] = [];
+    let bytes = 0;
+    while (this.queue.length && tasks.length < FALLBACK_RANGES) {
+      const head = this.queue[0];
+      const limit = head.page ? head.limit : FALLBACK_PAGE;
+      if (tasks.length && bytes + limit * this.keyBytes > FALLBACK_PAGE_BYTES) break;
+      const [task] = this.shift(1);
+      if (!task) continue;
+      tasks.push(task.page ? task : { lo: task.lo, hi: task.hi, limit, page: true });
+      bytes += limit * this.keyBytes;
+    }
+    return tasks;
   }
 
   private async explore(tasks: Task[]): Promise<void> {
@@ -334,6 +420,10 @@ class Listing {
     // Keys of the range from the last child's first key on (its own keys included).
     const keys = answer.count - (answer.kvs.length - last.keys);
     if (!this.needed({ lo: from, hi: task.hi })) return;
+    if (this.fallback) {
+      this.enqueue([{ lo: from, hi: task.hi, limit: FALLBACK_PAGE, page: true }]);
+      return;
+    }
     const typical = this.typicalSize();
     // The children expected to its left fill the page: put it aside rather than visit its keys in every wave.
     if (!unparked && typical !== undefined && this.expectedBefore(from) > this.pageSize) {
@@ -349,7 +439,10 @@ class Listing {
       return r;
     };
     if (onward <= Math.max(READ_ON, this.folderKeys / KEYS_PER_READ) && onward < keys) {
-      this.enqueue([{ lo: from, hi: task.hi, limit: onward + 1, parent: record(1, missing) }]);
+      // Falling short costs another visit of the range's keys: as much as returning one key per KEYS_PER_READ of
+      // them, so read at least that many.
+      const limit = Math.min(keys, Math.max(onward, Math.ceil(keys / KEYS_PER_READ))) + 1;
+      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing) }]);
       return;
     }
     const spans = this.plan(last.found, from, task.hi, keys);
@@ -398,34 +491,64 @@ class Listing {
     // get a range each (numbers enumerate), other bytes where they were seen (gaps between share ranges).
     const seenAnywhere = new Set<number>();
     for (const values of this.hot.values()) for (const v of values) seenAnywhere.add(v);
-    const valuesAt = (p: number): number[] => {
+    // Narrow: the bytes siblings were seen with at that position (anywhere, at a position never seen to vary).
+    // Wide: every byte seen in a key so far, each its own range, gaps between them shared — one wave finds the
+    // children however their names differ, at one visit per key covered and one range per byte value.
+    const valuesAt = (p: number, wide: boolean): number[] => {
       const out = new Set<number>();
-      for (const v of [name[p], ...(this.hot.get(p) ?? seenAnywhere)]) for (const c of valuesLike(v)) out.add(c);
+      const seen = [name[p], ...(this.hot.get(p) ?? (wide ? [] : seenAnywhere)), ...(wide ? this.alphabet : [])];
+      for (const v of seen) for (const c of valuesLike(v)) out.add(c);
       return [...out].sort((a, b) => a - b);
     };
     const candidates = [...hot];
     if (following !== undefined) {
       const last = hot.length ? hot[hot.length - 1] : first - 1;
       for (let p = last + 1; p < name.length && candidates.length < hot.length + 2; p++) candidates.push(p);
+      // Digits of the anchor enumerate (dates, numbered names): their positions vary even where not seen to yet.
+      for (let p = first; p < last && p < first + MAX_PROFILE; p++)
+        if (isDigit(name[p]) && !candidates.includes(p)) candidates.push(p);
+      candidates.sort((a, b) => a - b);
     }
-    let best: Span[] | undefined;
-    const fine: FinePosition[] = [];
+    // Every combination of the fine positions' values when that fits, else the first position's values alone,
+    // else each position's values alone (one range per value per position).
+    const modes: ReadonlyArray<Partial<SplitShape>> = [{}, { sparseFirst: true }, { flat: true }];
+    /** The finest mode (index in `modes`, at most `coarsest`) whose split fits the cap; the coarsest if none. */
+    const shape = (fine: FinePosition[], over: boolean, coarsest = modes.length - 1) => {
+      const mergeAfter = fine[fine.length - 1].at;
+      for (let mode = 0; ; mode++) {
+        const max = over && mode === coarsest ? Infinity : cap;
+        const spans = splitAfter(name, from, hi, first, { fine, mergeAfter, ...modes[mode] }, max);
+        if (spans.length <= cap || mode === coarsest) return { spans, mode };
+      }
+    };
+    // First the bytes siblings were seen with, position by position, most significant first...
+    let best: { spans: Span[]; mode: number } | undefined;
+    let fine: FinePosition[] = [];
     for (const p of candidates) {
-      const next = [...fine, { at: p, values: valuesAt(p) }];
-      // Every combination of the fine positions' values when that fits, else the first position's values alone.
-      let spans = splitAfter(name, from, hi, first, { fine: next, mergeAfter: p });
-      if (spans.length > cap)
-        spans = splitAfter(name, from, hi, first, { fine: next, mergeAfter: p, sparseFirst: true });
-      if (best && spans.length > cap) break;
-      if (best && !hot.includes(p) && wanted !== undefined && best.length >= wanted) break;
-      best = spans;
-      fine.push(next[next.length - 1]);
+      const next = [...fine, { at: p, values: valuesAt(p, false) }];
+      const split = shape(next, !best);
+      if (best && split.spans.length > cap) continue;
+      if (best && !hot.includes(p) && wanted !== undefined && best.spans.length >= wanted) break;
+      best = split;
+      fine = next;
     }
-    return best ?? splitProfile(name, from, hi, first);
+    // ...then, where the ranges left allow, every byte seen anywhere at the positions seen to vary, no coarser
+    // (combinations of the bytes seen at each position find more than every byte at one).
+    for (let i = 0; best && i < fine.length; i++) {
+      if (!hot.includes(fine[i].at)) continue;
+      const next = fine.map((f, j) => (j === i ? { at: f.at, values: valuesAt(f.at, true) } : f));
+      const split = shape(next, false, best.mode);
+      if (split.spans.length > cap) continue;
+      best = split;
+      fine = next;
+    }
+    return best?.spans ?? splitProfile(name, from, hi, first);
   }
 
+  /** Requests of the exploration: MAX_QUERIES less what the fallback may need (one Txn of ranges, paged). */
   private queryBudget(): number {
-    return Math.min(MAX_QUERIES, 64 + Math.ceil(this.folderKeys / KEYS_PER_QUERY));
+    const exploration = MAX_QUERIES - 2 * FALLBACK_RANGES - this.fallbackReserve();
+    return Math.min(exploration, 64 + Math.ceil(this.folderKeys / KEYS_PER_QUERY));
   }
 
   private queriesLeft(): number {
@@ -442,32 +565,31 @@ class Listing {
   }
 
   /**
-   * Fallback past the budget: reads [lo, hi) keys-only, skipping every folder seen. The first page is small; once
-   * its count tells how many keys are left, the rest comes in pages as large as FALLBACK_PAGE_BYTES allows, so a
-   * range costs about one keys-only read of it (visits ≤ ~2 per key) whatever its shape.
+   * Fallback past the budget: reads ranges keys-only, several in one Txn, skipping every folder seen. A range's
+   * first page is small; once its count tells how many keys are left, the rest comes in pages as large as
+   * FALLBACK_PAGE_BYTES allows, so a range costs about one keys-only read of it (visits ≤ ~2 per key) whatever
+   * its shape.
    */
-  private async pageThrough(task: Task): Promise<void> {
-    let cursor: Bound = task.lo;
-    let limit = FALLBACK_PAGE;
-    while (cursor !== null && lessThan(cursor, task.hi) && this.needed({ lo: cursor, hi: task.hi })) {
-      const answer = await this.reader.range(cursor, task.hi, { limit });
+  private async readPages(tasks: Task[]): Promise<void> {
+    const answers = await this.reader.batch(tasks.map((t) => ({ from: t.lo, to: t.hi, request: { limit: t.limit } })));
+    tasks.forEach((task, i) => {
+      const answer = answers[i];
       if (!answer.kvs.length) return;
       const groups = this.collect(answer.kvs);
       for (const g of groups) this.add(g.found);
       if (answer.count <= answer.kvs.length) return;
-      cursor = groups[groups.length - 1].found.skip;
-      const bytesPerKey = answer.kvs.reduce((n, kv) => n + kv.key.length + 32, 0) / answer.kvs.length;
-      limit = Math.max(
-        FALLBACK_PAGE,
-        Math.min(answer.count - answer.kvs.length, Math.floor(FALLBACK_PAGE_BYTES / bytesPerKey)),
-      );
-    }
+      const cursor = groups[groups.length - 1].found.skip;
+      if (cursor === null || !lessThan(cursor, task.hi)) return;
+      const limit = Math.min(answer.count - answer.kvs.length, this.pageKeys());
+      this.enqueue([{ lo: cursor, hi: task.hi, limit: Math.max(FALLBACK_PAGE, limit), page: true }]);
+    });
   }
 
   /** Children of sorted keys, each with the number of keys of it in `kvs`. */
   private collect(kvs: IKeyValue[]): Array<{ found: Found; keys: number }> {
     const out: Array<{ found: Found; keys: number }> = [];
     for (const kv of kvs) {
+      if (!this.fallback) for (let i = this.absPrefix.length; i < kv.key.length; i++) this.alphabet.add(kv.key[i]);
       const last = out[out.length - 1];
       // Sorted keys below a folder's end are inside it.
       if (last && last.found.child.kind === 'folder' && lessThan(kv.key, last.found.skip)) {
@@ -534,18 +656,26 @@ class Listing {
 
 /** Byte values a name seen with `v` at some position may have there: every digit for a digit, else `v`. */
 function valuesLike(v: number): readonly number[] {
-  return v >= 0x30 && v <= 0x39 ? DIGITS : [v];
+  return isDigit(v) ? DIGITS : [v];
 }
+const isDigit = (v: number): boolean => v >= 0x30 && v <= 0x39;
 const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
 
 /**
  * One range per position of `name` from `first` on (keys sharing exactly that many bytes with it), at most
  * MAX_PROFILE of them: the positions closest to the name's end are merged into one range beyond that.
  */
-function splitProfile(name: Buffer, from: Buffer, hi: Bound, first: number, shape?: Partial<SplitShape>): Span[] {
+function splitProfile(
+  name: Buffer,
+  from: Buffer,
+  hi: Bound,
+  first: number,
+  shape?: Partial<SplitShape>,
+  max?: number,
+): Span[] {
   const positions = name.length - first;
   const mergeAfter = positions <= MAX_PROFILE ? undefined : first + MAX_PROFILE - 1;
-  return splitAfter(name, from, hi, first, { fine: [], ...shape, mergeAfter });
+  return splitAfter(name, from, hi, first, { fine: [], ...shape, mergeAfter }, max);
 }
 
 /**
@@ -558,8 +688,9 @@ function splitUnknown(name: Buffer, from: Buffer, hi: Bound, first: number): Spa
   for (let p = first; p < name.length && p < first + MAX_PROFILE; p++) {
     if (name[p] < 0x30 || name[p] > 0x39) continue;
     const next = [...fine, { at: p, values: DIGITS }];
-    let spans = splitProfile(name, from, hi, first, { fine: next });
-    if (spans.length > MAX_BLIND) spans = splitProfile(name, from, hi, first, { fine: next, sparseFirst: true });
+    let spans = splitProfile(name, from, hi, first, { fine: next }, MAX_BLIND);
+    if (spans.length > MAX_BLIND)
+      spans = splitProfile(name, from, hi, first, { fine: next, sparseFirst: true }, MAX_BLIND);
     if (spans.length > MAX_BLIND) break;
     best = spans;
     fine.push(next[next.length - 1]);

@@ -66,21 +66,51 @@ export interface SplitShape {
    * are rarely spread over every leading digit, and an answer shows which ones are.
    */
   readonly sparseFirst?: boolean;
+  /** No fine position is split further at deeper ones: one range per value per position, however many positions. */
+  readonly flat?: boolean;
 }
+
+/**
+ * Where a split's ranges go: each cut to [from, hi) (empty ones dropped), at most `max` of them — past that the
+ * split stops (so that a caller comparing shapes never builds the billions of ranges of a rejected one).
+ */
+class Sink {
+  readonly spans: Span[] = [];
+
+  constructor(
+    private readonly from: Buffer,
+    private readonly hi: Bound,
+    private readonly max: number,
+  ) {}
+
+  push(lo: Buffer, hi: Bound): void {
+    const start = Buffer.compare(lo, this.from) < 0 ? this.from : lo;
+    const end = minBound(hi, this.hi);
+    if (!lessThan(start, end)) return;
+    this.spans.push({ lo: start, hi: end });
+    if (this.spans.length > this.max) throw TOO_MANY;
+  }
+
+  /** True when [lo, hi) holds no key of [from, hi). */
+  outside(lo: Buffer, hi: Bound): boolean {
+    return !lessThan(lo, this.hi) || (hi !== null && Buffer.compare(hi, this.from) <= 0);
+  }
+}
+const TOO_MANY = new Error('too many ranges');
 
 /**
  * Pushes ranges covering the keys of [head + lo-byte, endOf(head)) whose byte after `head` is ≥ `lo`: one range
  * per value of `values` from `lo` on (split further by `then`), the values between and after them in shared ranges.
  */
-function fanOut(head: Buffer, lo: number, values: readonly number[], then: (x: Buffer) => void, out: Span[]): void {
+function fanOut(head: Buffer, lo: number, values: readonly number[], then: (x: Buffer) => void, out: Sink): void {
   let next = lo;
   for (const v of values) {
     if (v < lo) continue;
-    if (next < v) out.push({ lo: byte(head, next), hi: byte(head, v) });
+    if (next < v) out.push(byte(head, next), byte(head, v));
     then(byte(head, v));
     next = v + 1;
   }
-  if (next <= 0xff) out.push({ lo: byte(head, next), hi: endOf(head) });
+  if (next <= 0xff) out.push(byte(head, next), endOf(head));
 }
 
 /**
@@ -88,18 +118,18 @@ function fanOut(head: Buffer, lo: number, values: readonly number[], then: (x: B
  * (recursively at the next fine position), keys leaving the anchor's bytes between fine positions in one range on
  * each side.
  */
-function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: Span[]): void {
+function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: Sink): void {
   const f = fine[0];
-  if (f === undefined || f.at >= anchor.length) {
-    out.push({ lo: x, hi: endOf(x) });
+  if (f === undefined || f.at >= anchor.length || out.outside(x, endOf(x))) {
+    out.push(x, endOf(x));
     return;
   }
   const mid = Buffer.concat([x, anchor.subarray(x.length, f.at)]);
   // Keys below mid, and mid itself.
-  out.push({ lo: x, hi: byte(mid, 0) });
+  out.push(x, byte(mid, 0));
   fanOut(mid, 0, f.values, (y) => expand(y, fine.slice(1), anchor, out), out);
   const after = endOf(mid);
-  if (after !== null && mid.length > x.length) out.push({ lo: after, hi: endOf(x) });
+  if (after !== null && mid.length > x.length) out.push(after, endOf(x));
 }
 
 /**
@@ -107,39 +137,40 @@ function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: S
  * ranges by where keys diverge from the anchor: one range per position (keys sharing exactly that many bytes with
  * it), finer at the `fine` positions. Every key of [from, hi) lies in exactly one range; positions before `first`
  * are the same for all of them (the common prefix of the range) and are not split. Ranges come out in key order.
+ * With `max`, a split that would make more ranges stops at max + 1 of them (only their number tells anything).
  */
-export function splitAfter(anchor: Buffer, from: Buffer, hi: Bound, first: number, shape: SplitShape): Span[] {
-  const spans: Span[] = [];
-  // Keys extending the anchor itself (when the anchor is a key rather than a folder).
-  const extension = endOf(anchor);
-  if (lessThan(from, extension)) spans.push({ lo: from, hi: extension });
-  const fine = new Map(shape.fine.map((f) => [f.at, f]));
-  let j = anchor.length - 1;
-  while (j >= first) {
-    const f = fine.get(j);
-    if (f) {
-      const deeper = shape.sparseFirst && f === shape.fine[0] ? [] : shape.fine.filter((d) => d.at > j);
-      if (anchor[j] < 0xff)
-        fanOut(anchor.subarray(0, j), anchor[j] + 1, f.values, (x) => expand(x, deeper, anchor, spans), spans);
-      j--;
-      continue;
+export function splitAfter(
+  anchor: Buffer,
+  from: Buffer,
+  hi: Bound,
+  first: number,
+  shape: SplitShape,
+  max = Infinity,
+): Span[] {
+  const out = new Sink(from, hi, max);
+  try {
+    // Keys extending the anchor itself (when the anchor is a key rather than a folder).
+    out.push(from, endOf(anchor));
+    const fine = new Map(shape.fine.map((f) => [f.at, f]));
+    let j = anchor.length - 1;
+    while (j >= first) {
+      const f = fine.get(j);
+      if (f) {
+        const deeper =
+          shape.flat || (shape.sparseFirst && f === shape.fine[0]) ? [] : shape.fine.filter((d) => d.at > j);
+        if (anchor[j] < 0xff)
+          fanOut(anchor.subarray(0, j), anchor[j] + 1, f.values, (x) => expand(x, deeper, anchor, out), out);
+        j--;
+        continue;
+      }
+      let k = j;
+      if (shape.mergeAfter !== undefined && j > shape.mergeAfter) k = Math.max(first, shape.mergeAfter + 1);
+      const lo = endOf(anchor.subarray(0, j + 1));
+      if (lo !== null) out.push(lo, endOf(anchor.subarray(0, k)));
+      j = k - 1;
     }
-    let k = j;
-    if (shape.mergeAfter !== undefined && j > shape.mergeAfter) k = Math.max(first, shape.mergeAfter + 1);
-    const lo = endOf(anchor.subarray(0, j + 1));
-    if (lo !== null) spans.push({ lo, hi: endOf(anchor.subarray(0, k)) });
-    j = k - 1;
+  } catch (err) {
+    if (err !== TOO_MANY) throw err;
   }
-  return clip(spans, from, hi);
-}
-
-/** `spans` cut to [from, hi), empty ones dropped. */
-function clip(spans: Span[], from: Buffer, hi: Bound): Span[] {
-  const out: Span[] = [];
-  for (const s of spans) {
-    const lo = Buffer.compare(s.lo, from) < 0 ? from : s.lo;
-    const end = minBound(s.hi, hi);
-    if (lessThan(lo, end)) out.push({ lo, hi: end });
-  }
-  return out;
+  return out.spans;
 }
