@@ -151,10 +151,12 @@ export type KeepAliveState =
 const KEEPALIVE_BACKOFF_MS = [250, 500, 1000, 2000];
 
 /**
- * Keeps a lease alive until stopped: a keep-alive every TTL/3 on one stream, on one member at a time. A
- * missing answer is a failure: after TTL/4 (at least 1 s, at most the call deadline) without one, or when the
+ * Keeps a lease alive until stopped: a keep-alive every TTL/4 on one stream, on one member at a time. A
+ * missing answer is a failure: after TTL/6 (at least 0.5 s, at most the call deadline) without one, or when the
  * stream fails (member killed, frozen, cut off from its leader), the session moves to another member — the
- * silent one last — and sends again, so a 4 s lease outlives a 10 s freeze of any member. If the server
+ * silent one last — and sends again, so a 4 s lease outlives a 10 s freeze of any member. A silence is noticed
+ * at most TTL/4 + TTL/6 (≈ 0.42 TTL) after the last renewal, leaving 0.58 TTL to renew through another member
+ * (TTL/3 + 1 s left 0.42 TTL of a 4 s lease: it was lost in a fresh-clone CI run on a starved machine). If the server
  * answers TTL 0 the lease is gone: the session says `lost` and stops; it never grants a new lease behind the
  * user's back.
  */
@@ -181,8 +183,8 @@ export class KeepAliveSession {
     readonly leaseId: string,
     grantedTtl: number,
   ) {
-    this.intervalMs = Math.max(500, (grantedTtl * 1000) / 3);
-    this.answerMs = Math.min(conn.timeoutMs, Math.max(1000, (grantedTtl * 1000) / 4));
+    this.intervalMs = Math.max(500, (grantedTtl * 1000) / 4);
+    this.answerMs = Math.min(conn.timeoutMs, Math.max(500, (grantedTtl * 1000) / 6));
     this.router = StreamRouter.for(conn);
     this.tracked = conn.trackStream({ stop: () => this.stop() });
   }
@@ -267,14 +269,39 @@ export class KeepAliveSession {
     this.router.answered(endpoint);
     this.attempt = 0;
     if (ttl <= 0) {
-      this.closeStream();
-      clearTimeout(this.sendTimer);
-      this.set({ state: 'lost' });
+      void this.confirmLost(endpoint);
       return;
     }
     this.lastAnswerAt = Date.now();
     this.set({ state: 'alive', ttl, at: this.lastAnswerAt, endpoint });
     this.schedule(this.intervalMs);
+  }
+
+  /**
+   * One member answered TTL 0. Asked again (TimeToLive, answered by the leader) before the session says lost: a
+   * member resumed after a freeze can still believe it leads, with every lease expired on its own clock. Lost
+   * only when the cluster confirms it; otherwise that member's answer counts as a failure and the session goes on
+   * through another one.
+   */
+  private async confirmLost(endpoint: string): Promise<void> {
+    const ttl = await inspectLease(this.conn, this.leaseId).then(
+      (info) => info.ttl,
+      () => undefined,
+    );
+    if (this.stopped || endpoint !== this.endpoint) return;
+    if (ttl !== undefined && ttl <= 0) {
+      this.closeStream();
+      clearTimeout(this.sendTimer);
+      this.set({ state: 'lost' });
+      return;
+    }
+    this.onFailure(
+      endpoint,
+      ttl === undefined
+        ? `${endpoint} answered that lease ${leaseHex(this.leaseId)} is gone, and the cluster could not confirm it; trying another member`
+        : `${endpoint} answered that lease ${leaseHex(this.leaseId)} is gone, but the cluster still grants it (${ttl} s left); trying another member`,
+      'error',
+    );
   }
 
   private onFailure(endpoint: string, message: string, trouble: 'error' | 'silent'): void {

@@ -312,7 +312,14 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
       await until(
         () => sessions.every((s) => s.state.state === 'alive'),
         30_000,
-        `alive after the freeze of member ${member} (states: ${states.map((st) => st.map((x) => x.state).join('>')).join(' | ')})`,
+        `alive after the freeze of member ${member} (states: ${states.map((st) => st.map((x) => x.state).join('>')).join(' | ')}; last failures: ${states
+          .map((st) =>
+            st
+              .flatMap((x) => ('message' in x ? [x.message] : []))
+              .slice(-3)
+              .join(' / '),
+          )
+          .join(' | ')})`,
       );
     }
     polling = false;
