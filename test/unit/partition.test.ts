@@ -41,10 +41,11 @@ describe('splitAfter (scan engine partition)', () => {
         rand() < 0.5 ? undefined : prefix.length - 1 + Math.floor(rand() * (anchor.length - prefix.length + 1));
       const sparseFirst = rand() < 0.5;
       const flat = rand() < 0.3;
-      const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst, flat });
+      const lean = rand() < 0.5;
+      const spans = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst, flat, lean });
       // Asked for at most n ranges, a split that needs more stops at n + 1 of them, the same first ones.
       const max = Math.floor(rand() * (spans.length + 2));
-      const capped = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst, flat }, max);
+      const capped = splitAfter(anchor, from, hi, prefix.length, { fine, mergeAfter, sparseFirst, flat, lean }, max);
       assert.deepEqual(capped, spans.slice(0, max + 1), `case ${c}: capped at ${max}`);
       for (let i = 1; i < spans.length; i++)
         assert.ok(spans[i - 1].hi !== null && Buffer.compare(spans[i - 1].hi!, spans[i].lo) <= 0, 'disjoint, in order');
@@ -61,7 +62,7 @@ describe('splitAfter (scan engine partition)', () => {
         assert.equal(
           hits,
           inside ? 1 : 0,
-          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${JSON.stringify(fine)} merge ${mergeAfter} sparse ${sparseFirst} flat ${flat}`,
+          `case ${c}: ${key.toString('hex')} anchor ${anchor.toString('hex')} fine ${JSON.stringify(fine)} merge ${mergeAfter} sparse ${sparseFirst} flat ${flat} lean ${lean}`,
         );
       }
     }
@@ -75,6 +76,25 @@ describe('splitAfter (scan engine partition)', () => {
     });
     const los = spans.map((s) => s.lo.toString('latin1'));
     for (let d = 2; d <= 9; d++) assert.ok(los.includes(`/r/team-00${d}`), `range for team-00${d}`);
+  });
+
+  it("lean: keys between the listed values share the next value's range, so two positions fit in fewer ranges", () => {
+    const anchor = Buffer.from('/r/team-001-prod/');
+    const fine: FinePosition[] = [
+      { at: 10, values: classOf(0x31) },
+      { at: 12, values: [0x70, 0x73] },
+    ];
+    const full = splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/r/')), 3, { fine, mergeAfter: 12 });
+    const lean = splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/r/')), 3, { fine, mergeAfter: 12, lean: true });
+    assert.ok(lean.length < full.length, `${lean.length} lean ranges, ${full.length} without`);
+    // Each name of a listed combination still has a range to itself.
+    const names = ['/r/team-001-staging/'];
+    for (let d = 2; d <= 9; d++) names.push(`/r/team-00${d}-prod/`, `/r/team-00${d}-staging/`);
+    const holder = (key: string) =>
+      lean.findIndex((s) => Buffer.compare(Buffer.from(key), s.lo) >= 0 && lessThan(Buffer.from(key), s.hi));
+    const ranges = names.map(holder);
+    assert.ok(!ranges.includes(-1), 'every name covered');
+    assert.equal(new Set(ranges).size, names.length, 'each in a range of its own');
   });
 
   it('splits two levels: one range per name a digit longer, and one for the folder a digit shorter', () => {

@@ -511,7 +511,11 @@ class Listing {
     }
     // Every combination of the fine positions' values when that fits, else the first position's values alone,
     // else each position's values alone (one range per value per position).
-    const modes: ReadonlyArray<Partial<SplitShape>> = [{}, { sparseFirst: true }, { flat: true }];
+    const modes: ReadonlyArray<Partial<SplitShape>> = [
+      { lean: true },
+      { lean: true, sparseFirst: true },
+      { lean: true, flat: true },
+    ];
     /** The finest mode (index in `modes`, at most `coarsest`) whose split fits the cap; the coarsest if none. */
     const shape = (fine: FinePosition[], over: boolean, coarsest = modes.length - 1) => {
       const mergeAfter = fine[fine.length - 1].at;

@@ -68,6 +68,12 @@ export interface SplitShape {
   readonly sparseFirst?: boolean;
   /** No fine position is split further at deeper ones: one range per value per position, however many positions. */
   readonly flat?: boolean;
+  /**
+   * Keys between the listed values of a position share the range of the value that follows them rather than a
+   * range of their own: fewer ranges, each still showing a child when it holds one (its first key is the listed
+   * value's unless a name has a byte between them there).
+   */
+  readonly lean?: boolean;
 }
 
 /**
@@ -76,18 +82,44 @@ export interface SplitShape {
  */
 class Sink {
   readonly spans: Span[] = [];
+  /** With `lean`, a gap waiting for the range after it (ranges come contiguous, in key order). */
+  private pending: Span | undefined;
 
   constructor(
     private readonly from: Buffer,
     private readonly hi: Bound,
     private readonly max: number,
+    private readonly lean = false,
   ) {}
 
   push(lo: Buffer, hi: Bound): void {
+    const span = this.clip(lo, hi);
+    if (!span) return this.flush();
+    this.add(this.pending ? { lo: this.pending.lo, hi: span.hi } : span);
+    this.pending = undefined;
+  }
+
+  /** Keys between the ranges of interest: a range of their own, or with `lean` part of the next one. */
+  gap(lo: Buffer, hi: Bound): void {
+    if (!this.lean) return this.push(lo, hi);
+    const span = this.clip(lo, hi);
+    if (span) this.pending = this.pending ? { lo: this.pending.lo, hi: span.hi } : span;
+  }
+
+  /** A gap nothing followed becomes a range of its own. */
+  flush(): void {
+    if (this.pending) this.add(this.pending);
+    this.pending = undefined;
+  }
+
+  private clip(lo: Buffer, hi: Bound): Span | undefined {
     const start = Buffer.compare(lo, this.from) < 0 ? this.from : lo;
     const end = minBound(hi, this.hi);
-    if (!lessThan(start, end)) return;
-    this.spans.push({ lo: start, hi: end });
+    return lessThan(start, end) ? { lo: start, hi: end } : undefined;
+  }
+
+  private add(span: Span): void {
+    this.spans.push(span);
     if (this.spans.length > this.max) throw TOO_MANY;
   }
 
@@ -106,11 +138,11 @@ function fanOut(head: Buffer, lo: number, values: readonly number[], then: (x: B
   let next = lo;
   for (const v of values) {
     if (v < lo) continue;
-    if (next < v) out.push(byte(head, next), byte(head, v));
+    if (next < v) out.gap(byte(head, next), byte(head, v));
     then(byte(head, v));
     next = v + 1;
   }
-  if (next <= 0xff) out.push(byte(head, next), endOf(head));
+  if (next <= 0xff) out.gap(byte(head, next), endOf(head));
 }
 
 /**
@@ -147,7 +179,7 @@ export function splitAfter(
   shape: SplitShape,
   max = Infinity,
 ): Span[] {
-  const out = new Sink(from, hi, max);
+  const out = new Sink(from, hi, max, shape.lean);
   try {
     // Keys extending the anchor itself (when the anchor is a key rather than a folder).
     out.push(from, endOf(anchor));
@@ -169,6 +201,7 @@ export function splitAfter(
       if (lo !== null) out.push(lo, endOf(anchor.subarray(0, k)));
       j = k - 1;
     }
+    out.flush();
   } catch (err) {
     if (err !== TOO_MANY) throw err;
   }
