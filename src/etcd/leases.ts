@@ -156,9 +156,9 @@ const KEEPALIVE_BACKOFF_MS = [250, 500, 1000, 2000];
  * stream fails (member killed, frozen, cut off from its leader), the session moves to another member — the
  * silent one last — and sends again, so a 4 s lease outlives a 10 s freeze of any member. A silence is noticed
  * at most TTL/4 + TTL/6 (≈ 0.42 TTL) after the last renewal, leaving 0.58 TTL to renew through another member
- * (TTL/3 + 1 s left 0.42 TTL of a 4 s lease: it was lost in a fresh-clone CI run on a starved machine). If the server
- * answers TTL 0 the lease is gone: the session says `lost` and stops; it never grants a new lease behind the
- * user's back.
+ * (TTL/3 + 1 s left 0.42 TTL of a 4 s lease: it was lost in a fresh-clone CI run on a starved machine). If a member
+ * answers TTL 0 and TimeToLive confirms it, the lease is gone: the session says `lost` and stops; it never grants
+ * a new lease behind the user's back.
  */
 export class KeepAliveSession {
   private stream: KeepAliveStream | undefined;

@@ -29,7 +29,6 @@ describe('E2E: streams say when they are stale', function () {
     await leaseRow.waitFor({ state: 'visible', timeout: 120_000 });
     step('lease row shown');
     const keepAlive = page.locator('.statusbar-item', { hasText: 'keep-alive: 1 lease' });
-    // The Leases view counts down every second: the menu is opened again if a re-render closed it.
     await contextMenuUntil(page, leaseRow, 'Keep Alive Continuously', keepAlive);
 
     step('keep-alive started');

@@ -1,7 +1,7 @@
 import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from '../connection';
 import { Bound, FinePosition, Span, SplitShape, commonPrefix, endOf, lessThan, splitAfter } from './partition';
-import { RangeAnswer, RangeReader } from './rangeReader';
+import { BATCH_OPS, RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
 export interface KeyspaceChild {
@@ -84,13 +84,6 @@ const FALLBACK_PAGE = 1024;
 const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
 /** Bytes a key costs in an answer beyond its own (metadata and framing): sizes the fallback's pages. */
 const KEY_OVERHEAD = 32;
-/**
- * Ranges one round trip of the fallback asks at most (etcd's default --max-txn-ops), and the ranges it may have
- * to page through at most: past that the rightmost ranges are read as one.
- */
-const FALLBACK_RANGES = 128;
-/** Ranges in one Txn (etcd's default --max-txn-ops). */
-const BATCH_RANGES = 128;
 /** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
 const DEFAULT_CONCURRENCY = 2;
 
@@ -326,7 +319,7 @@ class Listing {
     }
     // A wave of up to one Txn goes whole (its answers complete the splits whose sizes the next plans use); larger
     // ones are shared among the round trips in flight.
-    return this.shift(Math.min(left, Math.max(BATCH_RANGES, Math.ceil(this.queue.length / slots))));
+    return this.shift(Math.min(left, Math.max(BATCH_OPS, Math.ceil(this.queue.length / slots))));
   }
 
   /**
@@ -349,7 +342,7 @@ class Listing {
     }
     const tasks: Task[] = [];
     let bytes = 0;
-    while (this.queue.length && tasks.length < FALLBACK_RANGES) {
+    while (this.queue.length && tasks.length < BATCH_OPS) {
       const head = this.queue[0];
       const limit = head.page ? head.limit : FALLBACK_PAGE;
       if (tasks.length && bytes + limit * this.keyBytes > FALLBACK_PAGE_BYTES) break;
@@ -551,7 +544,7 @@ class Listing {
 
   /** Requests of the exploration: MAX_QUERIES less what the fallback may need (one Txn of ranges, paged). */
   private queryBudget(): number {
-    const exploration = MAX_QUERIES - 2 * FALLBACK_RANGES - this.fallbackReserve();
+    const exploration = MAX_QUERIES - 2 * BATCH_OPS - this.fallbackReserve();
     return Math.min(exploration, 64 + Math.ceil(this.folderKeys / KEYS_PER_QUERY));
   }
 
@@ -690,7 +683,7 @@ function splitUnknown(name: Buffer, from: Buffer, hi: Bound, first: number): Spa
   let best = splitProfile(name, from, hi, first);
   const fine: FinePosition[] = [];
   for (let p = first; p < name.length && p < first + MAX_PROFILE; p++) {
-    if (name[p] < 0x30 || name[p] > 0x39) continue;
+    if (!isDigit(name[p])) continue;
     const next = [...fine, { at: p, values: DIGITS }];
     let spans = splitProfile(name, from, hi, first, { fine: next }, MAX_BLIND);
     if (spans.length > MAX_BLIND)

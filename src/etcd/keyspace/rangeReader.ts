@@ -28,7 +28,7 @@ export interface RangeSpec {
 }
 
 /** Range operations per Txn (etcd's default --max-txn-ops); halved when a server allows fewer. */
-const BATCH_OPS = 128;
+export const BATCH_OPS = 128;
 
 export interface ReaderOptions {
   /** Pin every request to this revision; otherwise the first answer's revision pins the rest. */
