@@ -155,6 +155,7 @@ export async function listChildren(conn: EtcdConnection, prefix: Buffer, options
     concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
     signal: options.signal,
     operation: 'list keys',
+    spread: true,
   });
   return reader.run(() => new Listing(conn, reader, prefix, options).run());
 }
@@ -319,7 +320,8 @@ class Listing {
     }
     // A wave of up to one Txn goes whole (its answers complete the splits whose sizes the next plans use); larger
     // ones are shared among the round trips in flight.
-    return this.shift(Math.min(left, Math.max(BATCH_OPS, Math.ceil(this.queue.length / slots))));
+    void slots;
+    return this.shift(Math.min(left, BATCH_OPS * Math.max(1, this.options.concurrency ?? DEFAULT_CONCURRENCY)));
   }
 
   /**
@@ -469,15 +471,15 @@ class Listing {
     if (following !== undefined && following <= 1.5)
       return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first - 1 });
     const hot = [...this.hot.keys()].filter((p) => p >= first && p < name.length).sort((a, b) => a - b);
-    // Nothing known to vary here: one range per position, whose answers show where names diverge.
-    if (!hot.length && following === undefined) return splitUnknown(name, from, hi, first);
+    // Nothing known to vary here yet.
+    const blind = !hot.length && following === undefined;
     // Children still wanted: those expected here, no more than the page lacks.
     const wanted = following === undefined ? undefined : Math.min(following, this.pageSize - this.known.length + 1);
     const cap = Math.min(
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
       Math.max(16, Math.ceil(keys / KEYS_PER_RANGE)),
-      wanted === undefined ? 64 : Math.max(16, Math.ceil(3 * wanted)),
+      wanted === undefined ? MAX_SPLIT : Math.max(16, Math.ceil(3 * wanted)),
     );
     // Finer at each position where siblings were seen to differ, most significant first; then, while the
     // children expected outnumber the ranges, at the positions right after them (names one byte longer). Digits
@@ -493,15 +495,38 @@ class Listing {
       for (const v of seen) for (const c of valuesLike(v)) out.add(c);
       return [...out].sort((a, b) => a - b);
     };
-    const candidates = [...hot];
-    if (following !== undefined) {
-      const last = hot.length ? hot[hot.length - 1] : first - 1;
-      for (let p = last + 1; p < name.length && candidates.length < hot.length + 2; p++) candidates.push(p);
-      // Digits of the anchor enumerate (dates, numbered names): their positions vary even where not seen to yet.
-      for (let p = first; p < last && p < first + MAX_PROFILE; p++)
-        if (isDigit(name[p]) && !candidates.includes(p)) candidates.push(p);
-      candidates.sort((a, b) => a - b);
+    // Candidates, most promising first: the positions seen to vary; a folder's separator, split on the separator
+    // alone (each range then ends where a child's keys end, so a range that shows a child needs no later look
+    // behind it; longer names share the next range); the positions right after the last one seen to vary (names
+    // a byte longer); and the anchor's digits (numbers enumerate even where not seen to yet), the last digit of
+    // each run first: counters, dates and versions change at their right end.
+    const candidates = [...hot].reverse();
+    const sepAt = anchor.child.kind === 'folder' ? name.length - this.separator.length : -1;
+    {
+      const add = (p: number) => {
+        if (p >= first && p < name.length && !candidates.includes(p)) candidates.push(p);
+      };
+      add(sepAt);
+      if (hot.length) for (let p = hot[hot.length - 1] + 1; p <= hot[hot.length - 1] + 2; p++) add(p);
+      const digits: Array<{ at: number; rank: number }> = [];
+      for (let p = first, end = -1; p < name.length && p < first + MAX_PROFILE; p++) {
+        if (!isDigit(name[p])) continue;
+        if (end < p) for (end = p; end + 1 < name.length && isDigit(name[end + 1]);) end++;
+        digits.push({ at: p, rank: end - p });
+      }
+      digits.sort((a, b) => a.rank - b.rank || b.at - a.at);
+      for (const d of digits) add(d.at);
     }
+    // Blind, names may differ anywhere: the first two positions, with every byte seen (one wave finds a child
+    // per leading byte, and per two for names sharing their first).
+    const wideAt = new Set<number>();
+    if (blind)
+      for (const p of [first, first + 1])
+        if (p < name.length && !isDigit(name[p]) && !candidates.includes(p)) {
+          candidates.push(p);
+          wideAt.add(p);
+        }
+    const atSep = (p: number) => p === sepAt && this.separator.length === 1;
     // Every combination of the fine positions' values when that fits, else the first position's values alone,
     // else each position's values alone (one range per value per position).
     const modes: ReadonlyArray<Partial<SplitShape>> = [
@@ -522,9 +547,18 @@ class Listing {
     let best: { spans: Span[]; mode: number } | undefined;
     let fine: FinePosition[] = [];
     for (const p of candidates) {
-      const next = [...fine, { at: p, values: valuesAt(p, false) }];
+      const next = [...fine, { at: p, values: atSep(p) ? [this.separator[0]] : valuesAt(p, wideAt.has(p)) }].sort(
+        (a, b) => a.at - b.at,
+      );
       const split = shape(next, !best);
-      if (best && split.spans.length > cap) continue;
+      if (process.env.LIST_DEBUG === '2')
+        console.log(
+          `  try ${next.map((f) => `${f.at - this.absPrefix.length}:${f.values.length}`)} -> ${split.spans.length} mode ${split.mode} cap ${cap}`,
+        );
+      // A position that fits only in a coarser mode loses more than it finds — unless it leads: each of its
+      // values a range of its own, the split so far under the anchor's.
+      const leads = fine.every((f) => f.at > p);
+      if (best && (split.spans.length > cap || (split.mode > best.mode && !(leads && split.mode === 1)))) continue;
       if (best && !hot.includes(p) && wanted !== undefined && best.spans.length >= wanted) break;
       best = split;
       fine = next;
@@ -532,13 +566,18 @@ class Listing {
     // ...then, where the ranges left allow, every byte seen anywhere at the positions seen to vary, no coarser
     // (combinations of the bytes seen at each position find more than every byte at one).
     for (let i = 0; best && i < fine.length; i++) {
-      if (!hot.includes(fine[i].at)) continue;
+      // Digits are enumerated already; other bytes there would be ranges that names of digits never fill.
+      if (!hot.includes(fine[i].at) || fine[i].values.every(isDigit)) continue;
       const next = fine.map((f, j) => (j === i ? { at: f.at, values: valuesAt(f.at, true) } : f));
       const split = shape(next, false, best.mode);
       if (split.spans.length > cap) continue;
       best = split;
       fine = next;
     }
+    if (process.env.LIST_DEBUG)
+      console.log(
+        `plan ${name.subarray(this.absPrefix.length).toString('latin1')} keys=${keys} typical=${typical} cap=${cap} wanted=${wanted} hot=${hot.map((p) => p - this.absPrefix.length)} fine=${fine.map((f) => `${f.at - this.absPrefix.length}:${f.values.length}`)} mode=${best?.mode} spans=${best?.spans.length}`,
+      );
     return best?.spans ?? splitProfile(name, from, hi, first);
   }
 

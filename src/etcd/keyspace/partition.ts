@@ -157,8 +157,8 @@ function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: S
     return;
   }
   const mid = Buffer.concat([x, anchor.subarray(x.length, f.at)]);
-  // Keys below mid, and mid itself.
-  out.push(x, byte(mid, 0));
+  // Keys below mid, and mid itself (with `lean`, part of the next range: names rarely stop short there).
+  out.gap(x, byte(mid, 0));
   fanOut(mid, 0, f.values, (y) => expand(y, fine.slice(1), anchor, out), out);
   const after = endOf(mid);
   if (after !== null && mid.length > x.length) out.push(after, endOf(x));

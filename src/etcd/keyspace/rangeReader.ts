@@ -38,6 +38,12 @@ export interface ReaderOptions {
   readonly signal?: AbortSignal;
   /** Operation name for error messages ("list keys" → "Could not list keys: …"). */
   readonly operation?: string;
+  /**
+   * Spread each batch over the round trips allowed in flight rather than filling one Txn first: a Txn's ranges run
+   * one after another on one server thread, so a wave that visits many keys finishes sooner on several (measured on
+   * 2 cores: the same 2–20 ranges over 480k keys, 115 ms in one Txn, 60 ms in two). Costs round trips.
+   */
+  readonly spread?: boolean;
   /** What the server offers (capabilities.ts: serverCapabilities), when the caller detected it. */
   readonly capabilities?: ServerCapabilities;
 }
@@ -123,11 +129,22 @@ export class RangeReader {
    */
   async batch(specs: readonly RangeSpec[]): Promise<RangeAnswer[]> {
     if (specs.length <= 1) return Promise.all(specs.map((s) => this.range(s.from, s.to, s.request)));
-    if (specs.length > this.batchOps) {
-      const parts: RangeSpec[][] = [];
-      for (let i = 0; i < specs.length; i += this.batchOps) parts.push(specs.slice(i, i + this.batchOps));
-      return (await Promise.all(parts.map((p) => this.batch(p)))).flat();
+    const parts = Math.ceil(specs.length / this.batchOps);
+    const n = this.options.spread ? Math.max(parts, Math.min(this.concurrency, specs.length)) : parts;
+    if (n > 1) {
+      // Interleaved, so that each Txn gets a share of the large ranges and of the small ones.
+      const parts: RangeSpec[][] = Array.from({ length: n }, () => []);
+      specs.forEach((s, i) => parts[i % n].push(s));
+      const answers = await Promise.all(parts.map((p) => this.txn(p)));
+      return specs.map((_, i) => answers[i % n][Math.floor(i / n)]);
     }
+    return this.txn(specs);
+  }
+
+  /** Ranges in one Txn (at most batchOps of them; halved and retried on a server that allows fewer). */
+  private async txn(specs: readonly RangeSpec[]): Promise<RangeAnswer[]> {
+    if (specs.length === 1) return [await this.range(specs[0].from, specs[0].to, specs[0].request)];
+    if (specs.length > this.batchOps) return this.batch(specs);
     let answers: RangeAnswer[] | undefined;
     try {
       answers = await this.throttled(async () => {
@@ -148,7 +165,7 @@ export class RangeReader {
       if (!isTooManyOps(err) || this.batchOps <= 1) throw err;
       this.batchOps = Math.max(1, Math.min(this.batchOps, specs.length >> 1));
     }
-    return answers ?? this.batch(specs);
+    return answers ?? this.txn(specs);
   }
 
   private async throttled<T>(fn: () => Promise<T>): Promise<T> {
