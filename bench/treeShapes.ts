@@ -226,4 +226,60 @@ const suffixes: Shape = {
   },
 };
 
-export const SHAPES: readonly Shape[] = [today, registry, discovery, uuids, chains, sequences, flat, uneven, suffixes];
+/**
+ * A registry as clusters grow it: namespaces named by people (words, team-app pairs, hash-suffixed preview
+ * environments, numbered PR namespaces) with Zipf-distributed sizes — a few with tens of thousands of pods, most
+ * with a handful; pods <deployment>-<hash>-<suffix>, two events per pod, a few configmaps and secrets each.
+ */
+const grown: Shape = {
+  name: 'kubernetes registry, word-named namespaces of Zipf sizes',
+  levels: ['/registry/', '/registry/pods/', '/registry/events/'],
+  *keys() {
+    const rand = seededRandom(21);
+    const fixed = ['default', 'kube-system', 'kube-public', 'kube-node-lease', 'monitoring', 'ingress-nginx'];
+    const names = new Set<string>(fixed);
+    while (names.size < 700) {
+      const r = rand();
+      if (r < 0.35) names.add(`${word(rand, 3, 9)}-${word(rand, 2, 8)}`);
+      else if (r < 0.55) names.add(`preview-${hex(rand, 6)}`);
+      else if (r < 0.7) names.add(`pr-${1000 + Math.floor(rand() * 9000)}`);
+      else names.add(word(rand, 4, 14));
+    }
+    const namespaces = [...names];
+    // Sizes by rank (shuffled names): ~550k pods in all.
+    for (let i = namespaces.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [namespaces[i], namespaces[j]] = [namespaces[j], namespaces[i]];
+    }
+    for (const [rank, ns] of namespaces.entries()) {
+      const pods = Math.max(1, Math.floor(105_000 / (rank + 1) ** 1.05));
+      const deployments = Array.from(
+        { length: 1 + Math.min(20, Math.floor(pods / 50)) },
+        () => `${word(rand, 3, 10)}-${kubeSuffix(rand, 10)}`,
+      );
+      yield `/registry/namespaces/${ns}`;
+      for (let p = 0; p < pods; p++) {
+        const pod = `${deployments[p % deployments.length]}-${kubeSuffix(rand, 5)}`;
+        yield `/registry/pods/${ns}/${pod}`;
+        if (p % 5 < 3) yield `/registry/events/${ns}/${pod}.${hex(rand, 16)}`;
+      }
+      for (let i = 0; i < 3 + (rank % 7); i++) {
+        yield `/registry/configmaps/${ns}/${word(rand, 4, 12)}-config`;
+        yield `/registry/secrets/${ns}/${word(rand, 4, 10)}-token-${kubeSuffix(rand, 5)}`;
+      }
+    }
+  },
+};
+
+export const SHAPES: readonly Shape[] = [
+  today,
+  registry,
+  discovery,
+  uuids,
+  chains,
+  sequences,
+  flat,
+  uneven,
+  suffixes,
+  grown,
+];

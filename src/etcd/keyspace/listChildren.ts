@@ -64,8 +64,6 @@ const KEYS_PER_RANGE = 256;
 /** Most sub-ranges one split may create, and the most positions of a name split one by one. */
 const MAX_SPLIT = 1024;
 const MAX_PROFILE = 48;
-/** Most ranges of the first split, made before any sibling showed where names differ. */
-const MAX_BLIND = 64;
 /**
  * Children of at most this many keys are read whole by the range that finds them (no later check that nothing
  * else hides in it); larger ones only show their first key: a key returned costs the client and the server ~50×
@@ -712,24 +710,4 @@ function splitProfile(
   const positions = name.length - first;
   const mergeAfter = positions <= MAX_PROFILE ? undefined : first + MAX_PROFILE - 1;
   return splitAfter(name, from, hi, first, { fine: [], ...shape, mergeAfter }, max);
-}
-
-/**
- * The first split, when nothing is known of the names: the profile, and one range per digit at the positions of
- * the name that hold digits (numbered names: a1/ after a0/), as many such positions as fit in MAX_BLIND ranges.
- */
-function splitUnknown(name: Buffer, from: Buffer, hi: Bound, first: number): Span[] {
-  let best = splitProfile(name, from, hi, first);
-  const fine: FinePosition[] = [];
-  for (let p = first; p < name.length && p < first + MAX_PROFILE; p++) {
-    if (!isDigit(name[p])) continue;
-    const next = [...fine, { at: p, values: DIGITS }];
-    let spans = splitProfile(name, from, hi, first, { fine: next }, MAX_BLIND);
-    if (spans.length > MAX_BLIND)
-      spans = splitProfile(name, from, hi, first, { fine: next, sparseFirst: true }, MAX_BLIND);
-    if (spans.length > MAX_BLIND) break;
-    best = spans;
-    fine.push(next[next.length - 1]);
-  }
-  return best;
 }
