@@ -438,9 +438,10 @@ class Listing {
       this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing) }]);
       return;
     }
-    const spans = this.plan(last.found, from, task.hi, keys);
+    const following = this.following(keys);
+    const spans = this.plan(last.found, from, task.hi, keys, following);
     const limit = typical !== undefined && typical <= SMALL_CHILD ? typical + 1 : 1;
-    const parent = record(spans.length, typical === undefined ? 1 : Math.max(1, keys / typical - 1));
+    const parent = record(spans.length, following === undefined ? 1 : Math.max(1, following));
     this.enqueue(spans.map((s) => ({ ...s, limit, parent })));
   }
 
@@ -458,13 +459,18 @@ class Listing {
     return expected;
   }
 
+  /** Children expected after the first one in a range of `keys` keys: keys ÷ the typical child's. */
+  private following(keys: number): number | undefined {
+    const typical = this.typicalSize();
+    return typical === undefined ? undefined : keys / typical - 1;
+  }
+
   /** How to split what follows `anchor` in [from, hi), where `keys` keys are left counting the anchor's own. */
-  private plan(anchor: Found, from: Buffer, hi: Bound, keys: number): Span[] {
+  private plan(anchor: Found, from: Buffer, hi: Bound, keys: number, following: number | undefined): Span[] {
     const name = anchor.abs;
     // Positions before `first` are the same for every key in [anchor, hi).
     const first = Math.max(this.absPrefix.length, hi === null ? 0 : commonPrefix(name, hi));
     const typical = this.typicalSize();
-    const following = typical === undefined ? undefined : keys / typical - 1;
     // About one more child: one range for all of it (its answer says whether more follow).
     if (following !== undefined && following <= 1.5)
       return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first - 1 });
@@ -477,7 +483,7 @@ class Listing {
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
       Math.max(16, Math.ceil(keys / KEYS_PER_RANGE)),
-      wanted === undefined ? MAX_SPLIT : Math.max(16, Math.ceil(3 * wanted)),
+      wanted === undefined ? MAX_SPLIT : Math.max(8, Math.ceil(2 * wanted)),
     );
     // Finer at each position where siblings were seen to differ, most significant first; then, while the
     // children expected outnumber the ranges, at the positions right after them (names one byte longer). Digits
@@ -515,15 +521,15 @@ class Listing {
       digits.sort((a, b) => a.rank - b.rank || b.at - a.at);
       for (const d of digits) add(d.at);
     }
-    // Blind, names may differ anywhere: the first two positions, with every byte seen (one wave finds a child
-    // per leading byte, and per two for names sharing their first).
+    // The first position where keys of the range may differ, with every byte seen (blind: the second too): names
+    // not seen yet may differ anywhere, and the keys after the ones seen — often most of them — differ there
+    // first; one range per byte finds a child per leading byte.
     const wideAt = new Set<number>();
-    if (blind)
-      for (const p of [first, first + 1])
-        if (p < name.length && !isDigit(name[p]) && !candidates.includes(p)) {
-          candidates.push(p);
-          wideAt.add(p);
-        }
+    for (const p of blind ? [first, first + 1] : [first])
+      if (p < name.length && !isDigit(name[p]) && !candidates.includes(p)) {
+        candidates.push(p);
+        wideAt.add(p);
+      }
     const atSep = (p: number) => p === sepAt && this.separator.length === 1;
     // Every combination of the fine positions' values when that fits, else the first position's values alone,
     // else each position's values alone (one range per value per position).
@@ -549,10 +555,6 @@ class Listing {
         (a, b) => a.at - b.at,
       );
       const split = shape(next, !best);
-      if (process.env.LIST_DEBUG === '2')
-        console.log(
-          `  try ${next.map((f) => `${f.at - this.absPrefix.length}:${f.values.length}`)} -> ${split.spans.length} mode ${split.mode} cap ${cap}`,
-        );
       // A position that fits only in a coarser mode loses more than it finds — unless it leads: each of its
       // values a range of its own, the split so far under the anchor's.
       const leads = fine.every((f) => f.at > p);
@@ -567,15 +569,12 @@ class Listing {
       // Digits are enumerated already; other bytes there would be ranges that names of digits never fill.
       if (!hot.includes(fine[i].at) || fine[i].values.every(isDigit)) continue;
       const next = fine.map((f, j) => (j === i ? { at: f.at, values: valuesAt(f.at, true) } : f));
-      const split = shape(next, false, best.mode);
+      // The leading position may go sparse: each of its bytes a range, the combinations under the anchor's.
+      const split = shape(next, false, i === 0 ? Math.max(best.mode, 1) : best.mode);
       if (split.spans.length > cap) continue;
       best = split;
       fine = next;
     }
-    if (process.env.LIST_DEBUG)
-      console.log(
-        `plan ${name.subarray(this.absPrefix.length).toString('latin1')} keys=${keys} typical=${typical} cap=${cap} wanted=${wanted} hot=${hot.map((p) => p - this.absPrefix.length)} fine=${fine.map((f) => `${f.at - this.absPrefix.length}:${f.values.length}`)} mode=${best?.mode} spans=${best?.spans.length}`,
-      );
     return best?.spans ?? splitProfile(name, from, hi, first);
   }
 

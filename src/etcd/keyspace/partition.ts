@@ -198,6 +198,9 @@ export function splitAfter(
           shape.flat || (shape.sparseFirst && f === shape.fine[0]) ? [] : shape.fine.filter((d) => d.at > j);
         if (anchor[j] < 0xff)
           fanOut(anchor.subarray(0, j), anchor[j] + 1, f.values, (x) => expand(x, deeper, anchor, out), out);
+        // Gaps share the range of a value that follows them at the same position, never the range of keys that
+        // diverge earlier (often most of the keys: each wave would find one child in it).
+        out.flush();
         j--;
         continue;
       }
