@@ -97,6 +97,24 @@ describe('splitAfter (scan engine partition)', () => {
     assert.equal(new Set(ranges).size, names.length, 'each in a range of its own');
   });
 
+  it('lean: a gap never shares the range of keys that diverge from the anchor at an earlier position', () => {
+    // Names seen so far all start with "a" and vary at their second byte; names after "a…" (most of the keys,
+    // b… to z…) diverge at the first byte. Were the gap after the last listed second byte merged into their range,
+    // its first key would be one more "a…" name and every wave would find one child there.
+    const anchor = Buffer.from('/p/afb/');
+    const fine: FinePosition[] = [{ at: 4, values: [0x61, 0x66, 0x68] }];
+    const spans = splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/p/')), 3, {
+      fine,
+      mergeAfter: 4,
+      lean: true,
+    });
+    const holder = (key: string) =>
+      spans.findIndex((s) => Buffer.compare(Buffer.from(key), s.lo) >= 0 && lessThan(Buffer.from(key), s.hi));
+    assert.notEqual(holder('/p/azz/'), -1);
+    assert.notEqual(holder('/p/azz/'), holder('/p/b/'), 'the a… gap and the b… keys are in different ranges');
+    assert.equal(Buffer.compare(spans[holder('/p/b/')].lo, Buffer.from('/p/b')), 0, 'the b… range starts at b');
+  });
+
   it('splits two levels: one range per name a digit longer, and one for the folder a digit shorter', () => {
     const anchor = Buffer.from('/r/s1/');
     const values = [0x2f, ...classOf(0x30)];

@@ -82,6 +82,8 @@ const FALLBACK_PAGE = 1024;
 const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
 /** Bytes a key costs in an answer beyond its own (metadata and framing): sizes the fallback's pages. */
 const KEY_OVERHEAD = 32;
+/** Child sizes this many times apart (10th to 90th percentile) make a range's keys a poor guide to its children. */
+const UNEVEN = 8;
 /** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
 const DEFAULT_CONCURRENCY = 2;
 
@@ -121,6 +123,12 @@ interface SplitRecord {
   abandoned: boolean;
   /** Children expected in its parts not answered yet (answered parts count through their own splits). */
   expected: number;
+  /** Parts it was split into, and the children expected in them then. */
+  readonly total: number;
+  readonly estimate: number;
+  /** Parts answered so far, and those holding any key. */
+  answered: number;
+  nonempty: number;
 }
 
 /** An answered range whose rest was not explored yet: see Listing.follow. */
@@ -366,6 +374,8 @@ class Listing {
   private take(results: Array<{ task: Task; answer: RangeAnswer }>): void {
     const found = results.map(({ task, answer }) => {
       if (task.parent) {
+        task.parent.answered++;
+        if (answer.count > 0) task.parent.nonempty++;
         task.parent.counted += answer.count;
         task.parent.expected = Math.max(0, task.parent.expected - answer.count / (this.typicalSize() ?? 1));
         if (--task.parent.parts === 0) {
@@ -427,7 +437,10 @@ class Listing {
     const missing = this.pageSize - this.known.length + 1;
     const onward = typical === undefined ? Infinity : typical * missing;
     const record = (parts: number, expected: number): SplitRecord => {
-      const r: SplitRecord = { anchor: last.found, keys, parts, counted: 0, abandoned: false, expected };
+      const r: SplitRecord = {
+        ...{ anchor: last.found, keys, parts, counted: 0, abandoned: false, expected },
+        ...{ total: parts, estimate: expected, answered: 0, nonempty: 0 },
+      };
       this.open.set(r, from);
       return r;
     };
@@ -438,7 +451,7 @@ class Listing {
       this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing) }]);
       return;
     }
-    const following = this.following(keys);
+    const following = this.following(keys, task.parent);
     const spans = this.plan(last.found, from, task.hi, keys, following);
     const limit = typical !== undefined && typical <= SMALL_CHILD ? typical + 1 : 1;
     const parent = record(spans.length, following === undefined ? 1 : Math.max(1, following));
@@ -459,18 +472,35 @@ class Listing {
     return expected;
   }
 
-  /** Children expected after the first one in a range of `keys` keys: keys ÷ the typical child's. */
-  private following(keys: number): number | undefined {
+  /**
+   * Children expected after the first one in a range of `keys` keys: keys ÷ the typical child's. When the sizes
+   * seen differ widely (a few huge children among many small ones, as Zipf-like sizes are), a range's keys say
+   * little about its children: then no more than the split that made the range expected per part holding keys.
+   */
+  private following(keys: number, parent?: SplitRecord): number | undefined {
     const typical = this.typicalSize();
-    return typical === undefined ? undefined : keys / typical - 1;
+    if (typical === undefined) return undefined;
+    const byKeys = keys / typical - 1;
+    if (!parent?.nonempty || !this.uneven()) return byKeys;
+    const share = parent.estimate / Math.max(1, (parent.nonempty * parent.total) / parent.answered);
+    return Math.min(byKeys, Math.max(0, share - 1));
+  }
+
+  /** True when the child sizes seen spread over more than UNEVEN× between their 10th and 90th percentiles. */
+  private uneven(): boolean {
+    if (this.sizes.length < 5) return false;
+    this.sortedSizes ??= [...this.sizes].sort((a, b) => a - b);
+    const at = (q: number) => this.sortedSizes![Math.floor(q * (this.sortedSizes!.length - 1))];
+    return at(0.9) > UNEVEN * at(0.1);
   }
 
   /** How to split what follows `anchor` in [from, hi), where `keys` keys are left counting the anchor's own. */
   private plan(anchor: Found, from: Buffer, hi: Bound, keys: number, following: number | undefined): Span[] {
     const name = anchor.abs;
-    // Positions before `first` are the same for every key in [anchor, hi).
-    const first = Math.max(this.absPrefix.length, hi === null ? 0 : commonPrefix(name, hi));
-    const typical = this.typicalSize();
+    // Positions before `first` are the same for every key in [anchor, hi) — one more when hi is the end of the
+    // anchor's bytes so far (a range of one leading byte, as splits make them).
+    let first = Math.max(this.absPrefix.length, hi === null ? 0 : commonPrefix(name, hi));
+    if (hi !== null && hi.length === first + 1 && first < name.length && name[first] + 1 === hi[first]) first++;
     // About one more child: one range for all of it (its answer says whether more follow).
     if (following !== undefined && following <= 1.5)
       return splitAfter(name, from, hi, first, { fine: [], mergeAfter: first - 1 });
@@ -483,7 +513,7 @@ class Listing {
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
       Math.max(16, Math.ceil(keys / KEYS_PER_RANGE)),
-      wanted === undefined ? MAX_SPLIT : Math.max(8, Math.ceil(2 * wanted)),
+      wanted === undefined ? MAX_SPLIT : Math.max(8, Math.min(this.alphabet.size, 64), Math.ceil(2 * wanted)),
     );
     // Finer at each position where siblings were seen to differ, most significant first; then, while the
     // children expected outnumber the ranges, at the positions right after them (names one byte longer). Digits
