@@ -45,7 +45,7 @@ export interface ListOptions {
   /** Pin to a revision (the previous page's) so pages are consistent. */
   readonly revision?: string;
   readonly signal?: AbortSignal;
-  /** Round trips in flight at once (default 2); each asks up to 128 ranges in one Txn. */
+  /** Round trips in flight at once (default 2); each asks up to 128 ranges in one Txn, a wave spread over them. */
   readonly concurrency?: number;
 }
 
@@ -144,14 +144,18 @@ interface Parked {
  * Cost model (etcd ≤ 3.6, measured on loopback): a range request makes the server visit every key in its range
  * even with a limit (~0.1 µs a key); a round trip through the client costs ~1–2 ms, far more than a small range's
  * own work, but a range inside a Txn only ~20–30 µs; each key returned costs ~5–7 µs (server read, transfer,
- * decode). So the listing never walks child by child (a visit of every key per child) nor reads every key, and it
- * asks each wave of sub-ranges in one Txn. A first request reads a page of keys. After each child it sees, the rest
- * of its range is split into disjoint sub-ranges by where names diverge from that child — one per byte position,
- * and one per likely byte value at positions where siblings were seen to differ (and, when the counts promise more
- * children than that gives, at the position after: names a digit longer) — with limit 1 (or a small child's
- * size): a partition costs one visit per key, empty sub-ranges almost nothing, and each answer's first key is a new
- * child and its count says whether more hide behind it. How finely to split comes from the counts (keys left ÷ the
- * typical size of a child). Sub-ranges are explored left first and nothing past the page is explored. A budget of
+ * decode); a Txn's ranges run one after another on one server thread. So the listing never walks child by child
+ * (a visit of every key per child) nor reads every key, and it asks each wave of sub-ranges in Txns spread over the
+ * round trips in flight (every server core works on it), its answers planned from together.
+ * A first request reads a page of keys. After each child it sees, the rest of its range is split into disjoint
+ * sub-ranges by where names diverge from that child — one per byte position, finer at chosen positions: those
+ * where siblings were seen to differ, the first position where the range's keys may differ (on every byte seen:
+ * most keys after the ones seen differ there first), the child's separator (ranges then end where a child ends),
+ * the positions right after the varying ones (names a byte longer) and the child's digits, the last of each run
+ * first (numbers change at their right end) — with limit 1 (or a small child's size): a partition costs one visit
+ * per key, empty sub-ranges almost nothing, and each answer's first key is a new child and its count says whether
+ * more hide behind it. How finely to split comes from the counts (keys left ÷ the typical size of a child) and the
+ * request budget. Sub-ranges are explored left first and nothing past the page is explored. A budget of
  * visits (VISITS_PER_KEY × the folder's keys) and requests bounds the exploration; past it the rest is read
  * keys-only page by page, skipping every folder already seen, so no keyspace costs much more than one keys-only read.
  */
@@ -290,7 +294,7 @@ class Listing {
       }
       while (this.queue.length && running.size < concurrency) {
         if (!this.fallback && this.overBudget()) this.fallback = true;
-        const tasks = this.fallback ? this.nextPages() : this.nextShare(concurrency - running.size);
+        const tasks = this.fallback ? this.nextPages() : this.nextShare();
         if (!tasks.length) continue;
         this.inFlight += tasks.length;
         const work = (this.fallback && tasks[0].page ? this.readPages(tasks) : this.explore(tasks)).finally(() => {
@@ -318,15 +322,14 @@ class Listing {
   }
 
   /** A share of the exploration's queue for one round trip, within the request budget. */
-  private nextShare(slots: number): Task[] {
+  private nextShare(): Task[] {
     const left = this.queryBudget() - this.reader.queries - this.inFlight;
     if (left <= 0) {
       this.fallback = true;
       return [];
     }
-    // A wave of up to one Txn goes whole (its answers complete the splits whose sizes the next plans use); larger
-    // ones are shared among the round trips in flight.
-    void slots;
+    // A wave of up to one Txn per round trip in flight goes whole: the reader spreads it over them, and its answers
+    // complete the splits whose sizes the next plans use.
     return this.shift(Math.min(left, BATCH_OPS * Math.max(1, this.options.concurrency ?? DEFAULT_CONCURRENCY)));
   }
 
