@@ -365,6 +365,18 @@ class Listing {
     return tasks;
   }
 
+  /** Index of the first child found whose key is not below `key`. */
+  private indexOf(key: Buffer): number {
+    let lo = 0;
+    let hi = this.known.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (Buffer.compare(this.known[mid].abs, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   private async explore(tasks: Task[]): Promise<void> {
     const answers = await this.reader.batch(tasks.map((t) => ({ from: t.lo, to: t.hi, request: { limit: t.limit } })));
     this.take(tasks.map((task, i) => ({ task, answer: answers[i] })));
@@ -463,14 +475,7 @@ class Listing {
 
   /** Children known or expected (in splits under way) before `key`. */
   private expectedBefore(key: Buffer): number {
-    let lo = 0;
-    let hi = this.known.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (Buffer.compare(this.known[mid].abs, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    let expected = lo;
+    let expected = this.indexOf(key);
     for (const [record, start] of this.open) if (Buffer.compare(start, key) < 0) expected += record.expected;
     return expected;
   }
@@ -701,13 +706,7 @@ class Listing {
     const id = found.abs.toString('latin1') + (found.child.kind === 'key' ? '\u0001k' : '\u0001f');
     if (this.knownIds.has(id)) return;
     this.knownIds.add(id);
-    let lo = 0;
-    let hi = this.known.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (Buffer.compare(this.known[mid].abs, found.abs) < 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.indexOf(found.abs);
     for (const neighbour of [this.known[lo - 1], this.known[lo]]) {
       if (!neighbour) continue;
       const at = commonPrefix(neighbour.abs, found.abs);
