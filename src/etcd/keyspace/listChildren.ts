@@ -1,6 +1,17 @@
 import type { IKeyValue } from 'etcd3';
 import { EtcdConnection } from '../connection';
-import { Bound, FinePosition, Span, SplitShape, commonPrefix, endOf, lessThan, splitAfter } from './partition';
+import {
+  Bound,
+  DIGITS,
+  FinePosition,
+  Span,
+  SplitShape,
+  commonPrefix,
+  endOf,
+  isDigit,
+  lessThan,
+  splitAfter,
+} from './partition';
 import { BATCH_OPS, RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -417,11 +428,16 @@ class Listing {
     this.sortedSizes = undefined;
   }
 
+  /** The child sizes known, ascending (kept until the next one is learned). */
+  private sorted(): number[] {
+    return (this.sortedSizes ??= [...this.sizes].sort((a, b) => a - b));
+  }
+
   /** Median keys of a child, when any is known. */
   private typicalSize(): number | undefined {
     if (!this.sizes.length) return undefined;
-    this.sortedSizes ??= [...this.sizes].sort((a, b) => a - b);
-    return this.sortedSizes[Math.floor(this.sortedSizes.length / 2)];
+    const sorted = this.sorted();
+    return sorted[Math.floor(sorted.length / 2)];
   }
 
   /** Plans what an answer left unread in its range: everything after the last child it showed. */
@@ -453,8 +469,16 @@ class Listing {
     const onward = typical === undefined ? Infinity : typical * missing;
     const record = (parts: number, expected: number): SplitRecord => {
       const r: SplitRecord = {
-        ...{ anchor: last.found, keys, parts, counted: 0, abandoned: false, expected },
-        ...{ total: parts, estimate: expected, answered: 0, nonempty: 0 },
+        anchor: last.found,
+        keys,
+        parts,
+        counted: 0,
+        abandoned: false,
+        expected,
+        total: parts,
+        estimate: expected,
+        answered: 0,
+        nonempty: 0,
       };
       this.open.set(r, from);
       return r;
@@ -497,8 +521,8 @@ class Listing {
   /** True when the child sizes seen spread over more than UNEVEN× between their 10th and 90th percentiles. */
   private uneven(): boolean {
     if (this.sizes.length < 5) return false;
-    this.sortedSizes ??= [...this.sizes].sort((a, b) => a - b);
-    const at = (q: number) => this.sortedSizes![Math.floor(q * (this.sortedSizes!.length - 1))];
+    const sorted = this.sorted();
+    const at = (q: number) => sorted[Math.floor(q * (sorted.length - 1))];
     return at(0.9) > UNEVEN * at(0.1);
   }
 
@@ -523,9 +547,8 @@ class Listing {
       Math.max(16, Math.ceil(keys / KEYS_PER_RANGE)),
       wanted === undefined ? MAX_SPLIT : Math.max(8, Math.min(this.alphabet.size, 64), Math.ceil(2 * wanted)),
     );
-    // Finer at each position where siblings were seen to differ, most significant first; then, while the
-    // children expected outnumber the ranges, at the positions right after them (names one byte longer). Digits
-    // get a range each (numbers enumerate), other bytes where they were seen (gaps between share ranges).
+    // Finer at chosen positions (the candidates below). Digits get a range each (numbers enumerate), other bytes
+    // where they were seen (gaps between share ranges).
     const seenAnywhere = new Set<number>();
     for (const values of this.hot.values()) for (const v of values) seenAnywhere.add(v);
     // Narrow: the bytes siblings were seen with at that position (anywhere, at a position never seen to vary).
@@ -537,28 +560,26 @@ class Listing {
       for (const v of seen) for (const c of valuesLike(v)) out.add(c);
       return [...out].sort((a, b) => a - b);
     };
-    // Candidates, most promising first: the positions seen to vary; a folder's separator, split on the separator
+    // Candidates, most promising first: the positions seen to vary (rightmost first); a folder's separator, split on the separator
     // alone (each range then ends where a child's keys end, so a range that shows a child needs no later look
     // behind it; longer names share the next range); the positions right after the last one seen to vary (names
     // a byte longer); and the anchor's digits (numbers enumerate even where not seen to yet), the last digit of
     // each run first: counters, dates and versions change at their right end.
     const candidates = [...hot].reverse();
     const sepAt = anchor.child.kind === 'folder' ? name.length - this.separator.length : -1;
-    {
-      const add = (p: number) => {
-        if (p >= first && p < name.length && !candidates.includes(p)) candidates.push(p);
-      };
-      add(sepAt);
-      if (hot.length) for (let p = hot[hot.length - 1] + 1; p <= hot[hot.length - 1] + 2; p++) add(p);
-      const digits: Array<{ at: number; rank: number }> = [];
-      for (let p = first, end = -1; p < name.length && p < first + MAX_PROFILE; p++) {
-        if (!isDigit(name[p])) continue;
-        if (end < p) for (end = p; end + 1 < name.length && isDigit(name[end + 1]);) end++;
-        digits.push({ at: p, rank: end - p });
-      }
-      digits.sort((a, b) => a.rank - b.rank || b.at - a.at);
-      for (const d of digits) add(d.at);
+    const add = (p: number) => {
+      if (p >= first && p < name.length && !candidates.includes(p)) candidates.push(p);
+    };
+    add(sepAt);
+    if (hot.length) for (let p = hot[hot.length - 1] + 1; p <= hot[hot.length - 1] + 2; p++) add(p);
+    const digits: Array<{ at: number; rank: number }> = [];
+    for (let p = first, end = -1; p < name.length && p < first + MAX_PROFILE; p++) {
+      if (!isDigit(name[p])) continue;
+      if (end < p) for (end = p; end + 1 < name.length && isDigit(name[end + 1]);) end++;
+      digits.push({ at: p, rank: end - p });
     }
+    digits.sort((a, b) => a.rank - b.rank || b.at - a.at);
+    for (const d of digits) add(d.at);
     // The first position where keys of the range may differ, with every byte seen (blind: the second too): names
     // not seen yet may differ anywhere, and the keys after the ones seen — often most of them — differ there
     // first; one range per byte finds a child per leading byte.
@@ -585,7 +606,7 @@ class Listing {
         if (spans.length <= cap || mode === coarsest) return { spans, mode };
       }
     };
-    // First the bytes siblings were seen with, position by position, most significant first...
+    // First each candidate in turn with the bytes siblings were seen with, kept when the split still fits...
     let best: { spans: Span[]; mode: number } | undefined;
     let fine: FinePosition[] = [];
     for (const p of candidates) {
@@ -723,22 +744,13 @@ class Listing {
 function valuesLike(v: number): readonly number[] {
   return isDigit(v) ? DIGITS : [v];
 }
-const isDigit = (v: number): boolean => v >= 0x30 && v <= 0x39;
-const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
 
 /**
  * One range per position of `name` from `first` on (keys sharing exactly that many bytes with it), at most
  * MAX_PROFILE of them: the positions closest to the name's end are merged into one range beyond that.
  */
-function splitProfile(
-  name: Buffer,
-  from: Buffer,
-  hi: Bound,
-  first: number,
-  shape?: Partial<SplitShape>,
-  max?: number,
-): Span[] {
+function splitProfile(name: Buffer, from: Buffer, hi: Bound, first: number): Span[] {
   const positions = name.length - first;
   const mergeAfter = positions <= MAX_PROFILE ? undefined : first + MAX_PROFILE - 1;
-  return splitAfter(name, from, hi, first, { fine: [], ...shape, mergeAfter }, max);
+  return splitAfter(name, from, hi, first, { fine: [], mergeAfter });
 }

@@ -39,12 +39,14 @@ export function commonPrefix(a: Uint8Array, b: Uint8Array): number {
  */
 export function classOf(v: number): readonly number[] {
   const run = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
-  if (v >= 0x30 && v <= 0x39) return DIGITS;
+  if (isDigit(v)) return DIGITS;
   if (v >= 0x61 && v <= 0x7a) return (LOWER ??= run(0x61, 0x7a));
   if (v >= 0x41 && v <= 0x5a) return (UPPER ??= run(0x41, 0x5a));
   return [v];
 }
-const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
+export const isDigit = (v: number): boolean => v >= 0x30 && v <= 0x39;
+/** The ASCII digits, ascending. */
+export const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
 let LOWER: readonly number[] | undefined;
 let UPPER: readonly number[] | undefined;
 

@@ -41,7 +41,7 @@ export interface ReaderOptions {
   /**
    * Spread each batch over the round trips allowed in flight rather than filling one Txn first: a Txn's ranges run
    * one after another on one server thread, so a wave that visits many keys finishes sooner on several (measured on
-   * 2 cores: the same 2–20 ranges over 480k keys, 115 ms in one Txn, 60 ms in two). Costs round trips.
+   * 2 cores: the same 2–20 ranges over 480k keys, 117–135 ms in one Txn, 67–94 ms in two). Costs round trips.
    */
   readonly spread?: boolean;
   /** What the server offers (capabilities.ts: serverCapabilities), when the caller detected it. */
@@ -129,8 +129,8 @@ export class RangeReader {
    */
   async batch(specs: readonly RangeSpec[]): Promise<RangeAnswer[]> {
     if (specs.length <= 1) return Promise.all(specs.map((s) => this.range(s.from, s.to, s.request)));
-    const parts = Math.ceil(specs.length / this.batchOps);
-    const n = this.options.spread ? Math.max(parts, Math.min(this.concurrency, specs.length)) : parts;
+    const needed = Math.ceil(specs.length / this.batchOps);
+    const n = this.options.spread ? Math.max(needed, Math.min(this.concurrency, specs.length)) : needed;
     if (n > 1) {
       // Interleaved, so that each Txn gets a share of the large ranges and of the small ones.
       const parts: RangeSpec[][] = Array.from({ length: n }, () => []);
