@@ -60,7 +60,10 @@ describe('E2E: Txn documents and the health doctor', function () {
       await row.waitFor({ state: 'visible', timeout: 120_000 });
       await row.click();
     };
-    const type = async (text: string) => {
+    // Each input box waits for its own title first: the quick input reuses one <input>, so text typed before the
+    // next box opens lands in the previous one (a put once ran with an empty value that way).
+    const type = async (title: string, text: string) => {
+      await page.locator('.quick-input-widget .quick-input-title', { hasText: title }).waitFor({ timeout: 120_000 });
       await input.waitFor({ state: 'visible' });
       await input.fill(text);
       await input.press('Enter');
@@ -69,14 +72,14 @@ describe('E2E: Txn documents and the health doctor', function () {
     await closeAllEditors(page);
     await runCommand(page, 'etcd: New Txn…');
     await pick(/Add compare…/);
-    await type('/config/feature-flags/guided');
+    await type('Key to compare', '/config/feature-flags/guided');
     await pick(/^create_revision$/);
     await pick(/^==$/);
-    await type('0');
+    await type('/config/feature-flags/guided create_revision == …', '0');
     await pick(/Add operation if compares hold…/);
     await pick(/^put$/);
-    await type('/config/feature-flags/guided');
-    await type('on');
+    await type('Key to put', '/config/feature-flags/guided');
+    await type('Value for /config/feature-flags/guided', 'on');
     await page
       .locator('.quick-input-widget .quick-input-title', { hasText: '1 compare(s), 1 success op(s), 0 failure op(s)' })
       .waitFor({ timeout: 120_000 });

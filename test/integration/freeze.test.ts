@@ -302,30 +302,47 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     cache.dispose();
   });
 
+  /**
+   * The leader is frozen last, and what happens after its thaw is not the client's to decide: etcd#15247 — a leader
+   * that resumes from a stall longer than a lease's TTL can revoke that lease on its own clock before it learns it
+   * was deposed (etcd 3.4.23 here: in 2 of 5 runs the 4 s lease was gone right after the leader's thaw, though both
+   * sessions had renewed through the new leader the whole freeze and its TTL there never reached 0; the fix in
+   * etcd#16822 says itself that it only mitigates this). So the
+   * test holds the client to what it can do: alive through every follower's freeze and through the leader's
+   * (renewed at the new leader), and after the thaw a state that agrees with the cluster — alive while the lease is
+   * granted, `lost` once it is gone.
+   */
   it('keeps a 4 s and a 10 s lease alive through 10 s freezes of each member in turn, including the leader', async () => {
     const conn = open(cluster.endpoints, 3000);
-    const short = await anyLive((c) => grantLease(c, 4));
-    const long = await anyLive((c) => grantLease(c, 10));
+    const ttls = [4, 10];
+    const ids = await Promise.all(ttls.map((ttl) => anyLive((c) => grantLease(c, ttl))));
+    const [short, long] = ids;
     await anyLive((c) => c.write('put', (k) => k.put('/ka/short').value('up').lease(short).exec()));
-    const sessions = [new KeepAliveSession(conn, short, 4), new KeepAliveSession(conn, long, 10)];
+    const sessions = ids.map((id, i) => new KeepAliveSession(conn, id, ttls[i]));
     const states: KeepAliveState[][] = [[], []];
     sessions.forEach((s, i) => s.onDidChange((st) => states[i].push(st)));
     sessions.forEach((s) => s.start());
     await until(() => sessions.every((s) => s.state.state === 'alive'), 10_000, 'alive');
+    const history = () =>
+      `states: ${states.map((st) => st.map((x) => x.state).join('>')).join(' | ')}; last failures: ${states
+        .map((st) =>
+          st
+            .flatMap((x) => ('message' in x ? [x.message] : []))
+            .slice(-3)
+            .join(' / '),
+        )
+        .join(' | ')}`;
 
-    // The lowest remaining TTL either lease ever had, asked of the current leader.
-    const lowest = new Map<string, number>([
-      [short, Infinity],
-      [long, Infinity],
-    ]);
+    // The lowest remaining TTL either lease had until the leader's thaw, asked of the current leader.
+    const lowest = new Map<string, number>(ids.map((id) => [id, Infinity]));
     let polling = true;
     const poller = (async () => {
       while (polling) {
         const leader = await currentLeader();
-        for (const id of leader ? [short, long] : []) {
+        for (const id of leader ? ids : []) {
           try {
             const info = await inspectLease(leader!, id);
-            lowest.set(id, Math.min(lowest.get(id)!, info.ttl));
+            if (polling) lowest.set(id, Math.min(lowest.get(id)!, info.ttl));
           } catch {
             // an election under way: ask again next round
           }
@@ -337,41 +354,63 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     const alive = sessions[0].state;
     const first = alive.state === 'alive' ? cluster.endpoints.indexOf(alive.endpoint) : 0;
     const leader = await cluster.leaderIndex();
-    // The keep-alive's member first, then the leader (if different), then the rest.
-    const order = [...new Set([first, leader, 0, 1, 2])];
-    for (const member of order) {
+    // The followers, the keep-alive's member first (if it follows); then the leader.
+    const followers = [...new Set([first, 0, 1, 2])].filter((i) => i !== leader);
+    for (const member of followers) {
       freeze(member);
       await sleep(FREEZE_MS);
       thaw(member);
       await until(
         () => sessions.every((s) => s.state.state === 'alive'),
         30_000,
-        `alive after the freeze of member ${member} (states: ${states.map((st) => st.map((x) => x.state).join('>')).join(' | ')}; last failures: ${states
-          .map((st) =>
-            st
-              .flatMap((x) => ('message' in x ? [x.message] : []))
-              .slice(-3)
-              .join(' / '),
-          )
-          .join(' | ')})`,
+        `alive after the freeze of member ${member} (${history()})`,
       );
     }
+
+    const frozenAt = Date.now();
+    freeze(leader);
+    await sleep(FREEZE_MS);
+    // Renewed through another member while the leader was frozen.
+    for (const [i, s] of sessions.entries()) {
+      const st = s.state;
+      assert.ok(
+        st.state === 'alive' && st.endpoint !== cluster.endpoints[leader] && st.at > frozenAt,
+        `lease ${i} renewed elsewhere during the leader's freeze (${history()})`,
+      );
+    }
+    thaw(leader);
+    const thawedAt = Date.now();
     polling = false;
     await poller;
-
-    for (const [i, s] of sessions.entries()) {
-      assert.ok(!states[i].some((st) => st.state === 'lost'), `lease ${i} never lost`);
-      assert.equal(s.state.state, 'alive');
-    }
+    for (const id of ids) assert.ok(lowest.get(id)! > 0, `lease ${id} kept a TTL above 0 until the leader's thaw`);
     assert.ok(
       states[0].some((st) => st.state === 'stale'),
       'the 4 s session noticed its member went silent',
     );
-    const info = await atLeader((c) => inspectLease(c, short));
-    assert.ok(info.ttl > 0, 'the 4 s lease is still granted');
-    assert.ok(await anyLive((c) => readValue(c, Buffer.from('/ka/short'))), 'its key survived');
+
+    // After the thaw: each session renews again or says lost, and what it says agrees with the cluster.
+    await until(
+      () =>
+        sessions.every((s) => s.state.state === 'lost' || (s.state.state === 'alive' && s.state.at > thawedAt + 3000)),
+      30_000,
+      `renewed or lost after the leader's thaw (${history()})`,
+    );
+    const outcome: string[] = [];
+    for (const [i, s] of sessions.entries()) {
+      const info = await atLeader((c) => inspectLease(c, ids[i]));
+      if (info.ttl > 0) {
+        assert.equal(s.state.state, 'alive', `lease ${i} is granted (${info.ttl} s left), so its session says alive`);
+        outcome.push(`${ttls[i]} s lease alive`);
+      } else {
+        // Revoked by the thawed ex-leader (etcd#15247): the session must say so within one renewal.
+        await until(() => s.state.state === 'lost', ttls[i] * 1000, `session ${i} says lost once its lease is gone`);
+        outcome.push(`${ttls[i]} s lease revoked after the leader's thaw`);
+      }
+    }
+    const granted = await atLeader((c) => inspectLease(c, short));
+    if (granted.ttl > 0) assert.ok(await anyLive((c) => readValue(c, Buffer.from('/ka/short'))), 'its key survived');
     console.log(
-      `FREEZE keep-alive: lowest remaining TTL ${lowest.get(short)} s of a 4 s lease, ${lowest.get(long)} s of a 10 s lease (freezes of members ${order.join(', ')}; leader was ${leader})`,
+      `FREEZE keep-alive: lowest remaining TTL ${lowest.get(short)} s of a 4 s lease, ${lowest.get(long)} s of a 10 s lease (freezes of members ${[...followers, leader].join(', ')}; leader ${leader} last); after its thaw: ${outcome.join(', ')}`,
     );
     sessions.forEach((s) => s.stop());
   });
