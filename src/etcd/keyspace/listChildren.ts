@@ -95,6 +95,8 @@ const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
 const KEY_OVERHEAD = 32;
 /** Child sizes this many times apart (10th to 90th percentile) make a range's keys a poor guide to its children. */
 const UNEVEN = 8;
+/** A range of at most 1/SKIP_SHARE of the folder's keys (or two typical children) is asked whole again, not split. */
+const SKIP_SHARE = 512;
 /** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
 const DEFAULT_CONCURRENCY = 2;
 
@@ -140,6 +142,8 @@ interface SplitRecord {
   /** Parts answered so far, and those holding any key. */
   answered: number;
   nonempty: number;
+  /** Σ √count over the parts answered with keys: how the split's children are shared out (see following). */
+  roots: number;
 }
 
 /** An answered range whose rest was not explored yet: see Listing.follow. */
@@ -401,7 +405,10 @@ class Listing {
     const found = results.map(({ task, answer }) => {
       if (task.parent) {
         task.parent.answered++;
-        if (answer.count > 0) task.parent.nonempty++;
+        if (answer.count > 0) {
+          task.parent.nonempty++;
+          task.parent.roots += Math.sqrt(answer.count);
+        }
         task.parent.counted += answer.count;
         task.parent.expected = Math.max(0, task.parent.expected - answer.count / (this.typicalSize() ?? 1));
         if (--task.parent.parts === 0) {
@@ -479,6 +486,7 @@ class Listing {
         estimate: expected,
         answered: 0,
         nonempty: 0,
+        roots: 0,
       };
       this.open.set(r, from);
       return r;
@@ -488,6 +496,13 @@ class Listing {
       // them, so read at least that many.
       const limit = Math.min(keys, Math.max(onward, Math.ceil(keys / KEYS_PER_READ))) + 1;
       this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing) }]);
+      return;
+    }
+    // A range of few keys goes on as one range, a child per answer: a split would spend a range per byte value to
+    // find the one or two children such a range holds, while asking it whole again costs only its few keys
+    // (/services/: 725 → 565 requests).
+    if (typical !== undefined && keys <= Math.max(2 * typical, this.folderKeys / SKIP_SHARE)) {
+      this.enqueue([{ lo: from, hi: task.hi, limit: typical <= SMALL_CHILD ? typical + 1 : 1, parent: record(1, 1) }]);
       return;
     }
     const following = this.following(keys, task.parent);
@@ -514,7 +529,10 @@ class Listing {
     if (typical === undefined) return undefined;
     const byKeys = keys / typical - 1;
     if (!parent?.nonempty || !this.uneven()) return byKeys;
-    const share = parent.estimate / Math.max(1, (parent.nonempty * parent.total) / parent.answered);
+    // Shared out by √keys, not evenly: a part holding most of the split's keys holds more of its children than a
+    // part of a few keys, though not in proportion (one huge child is as likely as many). /archive/ (900 dated
+    // folders of uneven sizes): 3.43 → 2.93 visits per key.
+    const share = (parent.estimate * Math.sqrt(keys)) / Math.max(1, (parent.roots * parent.total) / parent.answered);
     return Math.min(byKeys, Math.max(0, share - 1));
   }
 
