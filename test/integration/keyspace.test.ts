@@ -69,6 +69,26 @@ describe('keyspace listing (real etcd)', function () {
     return res.kvs.map((kv) => kv.key);
   }
 
+  /** Writes `keys` (empty values, 128 a Txn), then lists `root` and checks its children against a full read. */
+  async function listExactly(keys: Buffer[], root: string) {
+    for (let i = 0; i < keys.length; i += 128) {
+      const batch = keys.slice(i, i + 128);
+      await conn.write('put', (c) =>
+        c.kv.txn({
+          compare: [],
+          success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
+          failure: [],
+        }),
+      );
+    }
+    const page = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500 });
+    assert.deepEqual(
+      page.children.map(describeChild).sort(),
+      expectedChildren(await allKeys(), Buffer.from(root), Buffer.from('/')),
+    );
+    return page;
+  }
+
   for (const prefix of ['', '/', '/a/', 'no-leading/', '/many/']) {
     it(`lists the exact children of "${prefix}"`, async () => {
       const page = await listChildren(conn, Buffer.from(prefix), { separator: '/', pageSize: 1000 });
@@ -185,21 +205,7 @@ describe('keyspace listing (real etcd)', function () {
     for (const name of names)
       for (let i = 0; i < (name.startsWith('a') ? 400 : 100); i++)
         keys.push(Buffer.from(`${root}${name}/${String(i).padStart(4, '0')}`));
-    for (let i = 0; i < keys.length; i += 128) {
-      const batch = keys.slice(i, i + 128);
-      await conn.write('put', (c) =>
-        c.kv.txn({
-          compare: [],
-          success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
-          failure: [],
-        }),
-      );
-    }
-    const page = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500 });
-    assert.deepEqual(
-      page.children.map(describeChild).sort(),
-      expectedChildren(await allKeys(), Buffer.from(root), Buffer.from('/')),
-    );
+    const page = await listExactly(keys, root);
     // Without it, the exploration ran out of its budget (4 visits per key) and read the rest keys-only: 5.6.
     assert.ok(page.visited <= 4.5 * keys.length, `${(page.visited / keys.length).toFixed(2)} visits per key`);
   });
@@ -230,21 +236,7 @@ describe('keyspace listing (real etcd)', function () {
       for (let i = 0; i < Math.max(2, Math.floor(6000 / (rank + 1))); i++)
         keys.push(Buffer.from(`${root}${name}/pod-${letters(5)}`));
     });
-    for (let i = 0; i < keys.length; i += 128) {
-      const batch = keys.slice(i, i + 128);
-      await conn.write('put', (c) =>
-        c.kv.txn({
-          compare: [],
-          success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
-          failure: [],
-        }),
-      );
-    }
-    const page = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500 });
-    assert.deepEqual(
-      page.children.map(describeChild).sort(),
-      expectedChildren(await allKeys(), Buffer.from(root), Buffer.from('/')),
-    );
+    const page = await listExactly(keys, root);
     // Splits sharing their expected children out by √keys, and small ranges asked whole rather than split: 4.79
     // visits per key (543 requests); sharing evenly and splitting every range, 5.13 (441).
     const total = page.totalKeys!;
