@@ -65,26 +65,19 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     const term = Math.max(...statuses.map((a) => Number(a.status.raftTerm)));
     return statuses.find((a) => Number(a.status.raftTerm) === term && a.status.leader === a.status.header.member_id)?.c;
   }
-  /** A call on the current leader ({@link currentLeader}), waiting for one. */
-  async function atLeader<T>(fn: (c: EtcdConnection) => Promise<T>): Promise<T> {
-    let last: unknown = new Error('no member leads at the highest term');
-    for (let round = 0; round < 40; round++) {
-      const leader = await currentLeader();
-      if (leader)
-        try {
-          return await fn(leader);
-        } catch (err) {
-          last = err;
-        }
-      await sleep(250);
-    }
-    throw last;
-  }
-  /** A call on any live member (the first that answers). */
-  async function anyLive<T>(fn: (c: EtcdConnection) => Promise<T>): Promise<T> {
-    let last: unknown;
-    for (let round = 0; round < 20; round++) {
-      for (const c of live()) {
+  /**
+   * `fn` on the members `pick` offers, the first that answers, asked again every 250 ms for `rounds` rounds; the
+   * last failure (or `none`, when no member was offered) if none answers.
+   */
+  async function retrying<T>(
+    rounds: number,
+    pick: () => Promise<EtcdConnection[]>,
+    fn: (c: EtcdConnection) => Promise<T>,
+    none?: Error,
+  ): Promise<T> {
+    let last: unknown = none;
+    for (let round = 0; round < rounds; round++) {
+      for (const c of await pick()) {
         try {
           return await fn(c);
         } catch (err) {
@@ -95,6 +88,19 @@ describe('streams with a silent member (real etcd, 3 members, SIGSTOP)', functio
     }
     throw last;
   }
+  /** A call on the current leader ({@link currentLeader}), waiting for one. */
+  const atLeader = <T>(fn: (c: EtcdConnection) => Promise<T>): Promise<T> =>
+    retrying(
+      40,
+      async () => {
+        const leader = await currentLeader();
+        return leader ? [leader] : [];
+      },
+      fn,
+      new Error('no member leads at the highest term'),
+    );
+  /** A call on any live member (the first that answers). */
+  const anyLive = <T>(fn: (c: EtcdConnection) => Promise<T>): Promise<T> => retrying(20, async () => live(), fn);
 
   before(async () => {
     cluster = await EtcdCluster.start({ size: 3 });

@@ -139,10 +139,9 @@ interface SplitRecord {
   /** Parts it was split into, and the children expected in them then. */
   readonly total: number;
   readonly estimate: number;
-  /** Parts answered so far, and those holding any key. */
+  /** Parts answered so far. */
   answered: number;
-  nonempty: number;
-  /** Σ √count over the parts answered with keys: how the split's children are shared out (see following). */
+  /** Σ √count over the parts answered (0 while none held a key): how its children are shared out (see following). */
   roots: number;
 }
 
@@ -405,10 +404,7 @@ class Listing {
     const found = results.map(({ task, answer }) => {
       if (task.parent) {
         task.parent.answered++;
-        if (answer.count > 0) {
-          task.parent.nonempty++;
-          task.parent.roots += Math.sqrt(answer.count);
-        }
+        task.parent.roots += Math.sqrt(answer.count);
         task.parent.counted += answer.count;
         task.parent.expected = Math.max(0, task.parent.expected - answer.count / (this.typicalSize() ?? 1));
         if (--task.parent.parts === 0) {
@@ -485,7 +481,6 @@ class Listing {
         total: parts,
         estimate: expected,
         answered: 0,
-        nonempty: 0,
         roots: 0,
       };
       this.open.set(r, from);
@@ -501,13 +496,13 @@ class Listing {
     // A range of few keys goes on as one range, a child per answer: a split would spend a range per byte value to
     // find the one or two children such a range holds, while asking it whole again costs only its few keys
     // (/services/: 725 → 565 requests).
+    const limit = typical !== undefined && typical <= SMALL_CHILD ? typical + 1 : 1;
     if (typical !== undefined && keys <= Math.max(2 * typical, this.folderKeys / SKIP_SHARE)) {
-      this.enqueue([{ lo: from, hi: task.hi, limit: typical <= SMALL_CHILD ? typical + 1 : 1, parent: record(1, 1) }]);
+      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, 1) }]);
       return;
     }
     const following = this.following(keys, task.parent);
     const spans = this.plan(last.found, from, task.hi, keys, following);
-    const limit = typical !== undefined && typical <= SMALL_CHILD ? typical + 1 : 1;
     const parent = record(spans.length, following === undefined ? 1 : Math.max(1, following));
     this.enqueue(spans.map((s) => ({ ...s, limit, parent })));
   }
@@ -522,13 +517,13 @@ class Listing {
   /**
    * Children expected after the first one in a range of `keys` keys: keys ÷ the typical child's. When the sizes
    * seen differ widely (a few huge children among many small ones, as Zipf-like sizes are), a range's keys say
-   * little about its children: then no more than the split that made the range expected per part holding keys.
+   * little about its children: then no more than its share of the children the split that made it expected.
    */
   private following(keys: number, parent?: SplitRecord): number | undefined {
     const typical = this.typicalSize();
     if (typical === undefined) return undefined;
     const byKeys = keys / typical - 1;
-    if (!parent?.nonempty || !this.uneven()) return byKeys;
+    if (!parent?.roots || !this.uneven()) return byKeys;
     // Shared out by √keys, not evenly: a part holding most of the split's keys holds more of its children than a
     // part of a few keys, though not in proportion (one huge child is as likely as many). /archive/ (900 dated
     // folders of uneven sizes): 3.43 → 2.93 visits per key.
