@@ -1,0 +1,258 @@
+/**
+ * Keyspaces for `npm run model:tree` only, never in the bench: a listing tuned on the bench shapes is checked on
+ * these (a production-like API server dump, tenants by UUID, time series, base64 and binary names, emails,
+ * unpadded numbers, extreme skew, home directories).
+ */
+import { seededRandom } from '../test/rig/random';
+import type { Shape } from './treeShapes';
+
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+function hex(rand: () => number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rand() * 16)];
+  return s;
+}
+function alnum(rand: () => number, n: number, a = 'bcdfghjklmnpqrstvwxz2456789'): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += a[Math.floor(rand() * a.length)];
+  return s;
+}
+const SYL = [
+  'ka',
+  'lo',
+  'mi',
+  'ra',
+  'te',
+  'so',
+  'ne',
+  'vi',
+  'du',
+  'pa',
+  'ger',
+  'tan',
+  'bel',
+  'cor',
+  'fin',
+  'ist',
+  'on',
+  'ex',
+];
+function name(rand: () => number, min = 2, max = 4): string {
+  let s = '';
+  for (let i = 0, n = min + Math.floor(rand() * (max - min + 1)); i < n; i++) s += pick(rand, SYL);
+  return s;
+}
+
+/** A production-like API server: real resource names, real naming schemes, skewed namespaces. */
+const kube: Shape = {
+  name: 'held-out: kube cluster dump',
+  levels: ['/registry/', '/registry/pods/', '/registry/events/', '/registry/secrets/', '/registry/replicasets/'],
+  *keys() {
+    const rand = seededRandom(101);
+    const ns = new Set<string>([
+      'default',
+      'kube-system',
+      'kube-public',
+      'kube-node-lease',
+      'cert-manager',
+      'argocd',
+      'monitoring',
+      'istio-system',
+      'ingress-nginx',
+      'external-dns',
+      'velero',
+      'logging',
+      'flux-system',
+      'gatekeeper-system',
+    ]);
+    while (ns.size < 420) {
+      const r = rand();
+      if (r < 0.3) ns.add(`${name(rand)}-${pick(rand, ['prod', 'staging', 'dev', 'qa'])}`);
+      else if (r < 0.45) ns.add(`ci-${hex(rand, 8)}`);
+      else if (r < 0.6) ns.add(`user-${name(rand, 1, 3)}`);
+      else if (r < 0.7) ns.add(`tenant-${pad(Math.floor(rand() * 100000), 5)}`);
+      else ns.add(`${name(rand)}-${name(rand, 1, 2)}-${name(rand, 1, 2)}`);
+    }
+    const all = [...ns];
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [all[i], all[j]] = [all[j], all[i]];
+    }
+    const resources = [
+      'apiextensions.k8s.io/customresourcedefinitions',
+      'apiregistration.k8s.io/apiservices',
+      'clusterrolebindings',
+      'clusterroles',
+      'controllerrevisions',
+      'csidrivers',
+      'csinodes',
+      'cronjobs',
+      'daemonsets',
+      'flowschemas',
+      'horizontalpodautoscalers',
+      'ingress',
+      'jobs',
+      'limitranges',
+      'masterleases',
+      'minions',
+      'networkpolicies',
+      'poddisruptionbudgets',
+      'podtemplates',
+      'priorityclasses',
+      'prioritylevelconfigurations',
+      'ranges',
+      'resourcequotas',
+      'rolebindings',
+      'roles',
+      'runtimeclasses',
+      'storageclasses',
+      'validatingwebhookconfigurations',
+      'mutatingwebhookconfigurations',
+      'volumeattachments',
+    ];
+    for (const r of resources)
+      for (let i = 0; i < 20 + Math.floor(rand() * 200); i++) yield `/registry/${r}/${name(rand)}-${i}`;
+    for (let n = 0; n < 1500; n++) {
+      const node = `gke-prod-${pick(rand, ['pool-a', 'pool-b', 'highmem'])}-${hex(rand, 8)}-${alnum(rand, 4)}`;
+      yield `/registry/minions/${node}`;
+      yield `/registry/leases/kube-node-lease/${node}`;
+    }
+    for (const [rank, n] of all.entries()) {
+      yield `/registry/namespaces/${n}`;
+      yield `/registry/configmaps/${n}/kube-root-ca.crt`;
+      yield `/registry/serviceaccounts/${n}/default`;
+      const size = Math.max(2, Math.floor(60000 / (rank + 1) ** 0.95));
+      const deploys = Array.from(
+        { length: 1 + Math.min(40, Math.floor(size / 30)) },
+        () => name(rand, 1, 3) + (rand() < 0.5 ? '-' + name(rand, 1, 2) : ''),
+      );
+      for (const d of deploys) {
+        const revs = 1 + Math.floor(rand() * 8);
+        let rs = '';
+        for (let v = 0; v < revs; v++) {
+          rs = `${d}-${alnum(rand, 10)}`;
+          yield `/registry/replicasets/${n}/${rs}`;
+        }
+        yield `/registry/deployments/${n}/${d}`;
+        yield `/registry/services/specs/${n}/${d}`;
+        yield `/registry/services/endpoints/${n}/${d}`;
+        yield `/registry/endpointslices/${n}/${d}-${alnum(rand, 5)}`;
+        yield `/registry/secrets/${n}/sh.helm.release.v1.${d}.v${revs}`;
+        for (let v = 1; v < revs; v++) yield `/registry/secrets/${n}/sh.helm.release.v1.${d}.v${v}`;
+        const pods = Math.max(1, Math.floor(size / deploys.length));
+        for (let p = 0; p < pods; p++) {
+          const pod = rand() < 0.15 ? `${d}-${p}` : `${rs}-${alnum(rand, 5)}`;
+          yield `/registry/pods/${n}/${pod}`;
+          if (rand() < 0.7) yield `/registry/events/${n}/${pod}.${hex(rand, 16)}`;
+          if (rand() < 0.3) yield `/registry/events/${n}/${pod}.${hex(rand, 16)}`;
+        }
+      }
+      for (let s = 0; s < 2 + (rank % 5); s++) yield `/registry/secrets/${n}/${name(rand)}-token-${alnum(rand, 5)}`;
+    }
+  },
+};
+
+/** Config store: tenants by UUID, environments, services, settings. */
+const config: Shape = {
+  name: 'held-out: tenant config by uuid',
+  levels: ['/config/', '/config/tenants/'],
+  *keys() {
+    const rand = seededRandom(102);
+    for (let t = 0; t < 40000; t++) {
+      const id = `${hex(rand, 8)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 4)}-${hex(rand, 12)}`;
+      const n = rand() < 0.01 ? 400 : 4 + Math.floor(rand() * 20);
+      for (let k = 0; k < n; k++) yield `/config/tenants/${id}/${pick(rand, ['prod', 'dev'])}/${name(rand, 1, 2)}.${k}`;
+    }
+    for (let k = 0; k < 2000; k++) yield `/config/global/${name(rand)}`;
+  },
+};
+
+/** Time series: hosts by FQDN, keys by epoch millis. */
+const ts: Shape = {
+  name: 'held-out: time series by host',
+  levels: ['/ts/'],
+  *keys() {
+    const rand = seededRandom(103);
+    for (let h = 0; h < 300; h++) {
+      const host = `${pick(rand, ['web', 'db', 'cache', 'api', 'q'])}${pad(h, 3)}.${pick(rand, ['fra1', 'iad2', 'sin1'])}.example.net`;
+      const n = 500 + Math.floor(rand() * 5000);
+      let t = 1764547200000 + Math.floor(rand() * 1e6);
+      for (let i = 0; i < n; i++) yield `/ts/${host}/${(t += 1000 + Math.floor(rand() * 50))}`;
+    }
+  },
+};
+
+/** One-key children with random base64url names, and folders named by 4 random bytes. */
+const blobs: Shape = {
+  name: 'held-out: base64 names and binary folders',
+  levels: ['/blobs/', '/bin/'],
+  *keys() {
+    const rand = seededRandom(104);
+    const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    for (let i = 0; i < 300000; i++) yield `/blobs/${alnum(rand, 22, b64)}`;
+    for (let i = 0; i < 30000; i++) {
+      let id = '';
+      for (let j = 0; j < 4; j++) id += String.fromCharCode(Math.floor(rand() * 256));
+      if (id.includes('/') || id.includes('\n') || id.includes('\0')) continue;
+      for (let k = 0; k < 10; k++) yield `/bin/${id}/${k}`;
+    }
+  },
+};
+
+/** Users by email. */
+const users: Shape = {
+  name: 'held-out: users by email',
+  levels: ['/users/'],
+  *keys() {
+    const rand = seededRandom(105);
+    const domains = ['gmail.com', 'example.org', 'corp.example.com', 'outlook.com', 'yahoo.co.uk'];
+    for (let u = 0; u < 60000; u++) {
+      const email = `${name(rand, 1, 3)}.${name(rand, 1, 3)}${rand() < 0.3 ? Math.floor(rand() * 100) : ''}@${pick(rand, domains)}`;
+      for (const f of ['profile', 'settings', 'sessions/a', 'sessions/b', 'quota']) yield `/users/${email}/${f}`;
+    }
+  },
+};
+
+/** Orders numbered without padding (1, 10, 100 …), keys that are also folders. */
+const orders: Shape = {
+  name: 'held-out: unpadded numbers, keys that are folders',
+  levels: ['/orders/'],
+  *keys() {
+    for (let n = 1; n <= 120000; n++) {
+      yield `/orders/${n}`;
+      for (let m = 0; m < 1 + (n % 7); m++) yield `/orders/${n}/items/${m}`;
+    }
+  },
+};
+
+/** One namespace holds 90% of the keys, hundreds of tiny ones around it; names with dots. */
+const skew: Shape = {
+  name: 'held-out: extreme skew, dotted names',
+  levels: ['/registry/leases/'],
+  *keys() {
+    const rand = seededRandom(107);
+    for (let i = 0; i < 900; i++) {
+      const n = `app.${name(rand)}.${pick(rand, ['svc', 'internal', 'io'])}`;
+      for (let k = 0; k < 1 + Math.floor(rand() * 60); k++) yield `/registry/leases/${n}/${name(rand)}-${k}`;
+    }
+    for (let k = 0; k < 400000; k++) yield `/registry/leases/app.main.svc/holder-${hex(rand, 12)}`;
+  },
+};
+
+/** Path-like home directories: users, nested dirs. */
+const fs: Shape = {
+  name: 'held-out: home directories',
+  levels: ['/fs/home/'],
+  *keys() {
+    const rand = seededRandom(108);
+    for (let u = 0; u < 3000; u++) {
+      const user = `${name(rand, 1, 2)}${rand() < 0.5 ? pad(Math.floor(rand() * 1000), 3) : ''}`;
+      const files = Math.floor(1 + 20000 / (1 + u) + rand() * 100);
+      for (let f = 0; f < files; f++)
+        yield `/fs/home/${user}/${pick(rand, ['src', 'doc', '.cache', 'tmp'])}/${name(rand)}.${pick(rand, ['ts', 'md', 'bin'])}`;
+    }
+  },
+};
+
+export const EXTRA_SHAPES: readonly Shape[] = [kube, config, ts, blobs, users, orders, skew, fs];
