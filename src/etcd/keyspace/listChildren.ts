@@ -108,6 +108,12 @@ const UNEVEN = 8;
 const SKIP_SHARE = 512;
 /** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
 const DEFAULT_CONCURRENCY = 2;
+/**
+ * A part of a split holding more than this share of the split's keys: the split did not cut where its names
+ * differ, so its own split starts at the first position where they may (the API server dump of the model's shapes:
+ * 6.9 → 5.3 × the floor; nothing else moved).
+ */
+const STUBBORN = 0.1;
 
 /**
  * Most keys a listing of a folder of `keys` keys makes the server visit (Σ count): the first request, the
@@ -513,7 +519,8 @@ class Listing {
       return;
     }
     const following = this.following(keys, task.parent);
-    const spans = this.plan(last.found, from, task.hi, keys, following);
+    const stubborn = !!task.parent && task.parent.total > 1 && answer.count > STUBBORN * task.parent.keys;
+    const spans = this.plan(last.found, from, task.hi, keys, following, stubborn);
     const parent = record(spans.length, following === undefined ? 1 : Math.max(1, following));
     this.enqueue(spans.map((s) => ({ ...s, limit, parent })));
   }
@@ -551,7 +558,14 @@ class Listing {
   }
 
   /** How to split what follows `anchor` in [from, hi), where `keys` keys are left counting the anchor's own. */
-  private plan(anchor: Found, from: Buffer, hi: Bound, keys: number, following: number | undefined): Span[] {
+  private plan(
+    anchor: Found,
+    from: Buffer,
+    hi: Bound,
+    keys: number,
+    following: number | undefined,
+    stubborn = false,
+  ): Span[] {
     const name = anchor.abs;
     // Positions before `first` are the same for every key in [anchor, hi) — one more when hi is the end of the
     // anchor's bytes so far (a range of one leading byte, as splits make them).
@@ -610,7 +624,10 @@ class Listing {
     const wideAt = new Set<number>();
     for (const p of blind ? [first, first + 1] : [first])
       if (p < name.length && !isDigit(name[p]) && !candidates.includes(p)) {
-        candidates.push(p);
+        // First when the range is what a split left with most of its keys: the positions seen to vary elsewhere
+        // did not cut it, and most of its names differ here.
+        if (p === first && stubborn) candidates.unshift(p);
+        else candidates.push(p);
         wideAt.add(p);
       }
     const atSep = (p: number) => p === sepAt && this.separator.length === 1;
