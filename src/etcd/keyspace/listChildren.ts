@@ -67,8 +67,8 @@ const FIRST_LIMIT = 1024;
 /**
  * Budget of the exploration, beyond which the rest is read keys-only, in keys visited per key of the folder, a
  * range request counted as RANGE_COST keys visited (~25 µs against ~0.3–0.5 µs): the exploration then costs at
- * most about a third of one keys-only read of the folder (~6 µs a key returned), and past it the fallback reads
- * what is left. A tighter budget reads more keys where names are hard to split (the tenth bench shape: 4 visits
+ * most about half of one keys-only read of the folder (~6 µs a key returned; less with the server's cores sharing
+ * a wave), and past it the fallback reads what is left. A tighter budget reads more keys where names are hard to split (the tenth bench shape: 4 visits
  * per key and 2,000 requests left 250k of 650k keys to the fallback, 2.9 s against 1.8 s with this one).
  */
 const EXPLORATION_COST = 8;
