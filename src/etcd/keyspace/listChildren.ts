@@ -68,8 +68,9 @@ const FIRST_LIMIT = 1024;
  * Budget of the exploration, beyond which the rest is read keys-only, in keys visited per key of the folder, a
  * range request counted as RANGE_COST keys visited (~25 µs against ~0.3–0.5 µs): the exploration then costs at
  * most about half of one keys-only read of the folder (~6 µs a key returned; less with the server's cores sharing
- * a wave), and past it the fallback reads what is left. A tighter budget reads more keys where names are hard to split (the tenth bench shape: 4 visits
- * per key and 2,000 requests left 250k of 650k keys to the fallback, 2.9 s against 1.8 s with this one).
+ * a wave), and past it the fallback reads what is left. A tighter budget reads more keys where names are hard to
+ * split (the tenth bench shape: 4 visits per key and 2,000 requests left 250k of 650k keys to the fallback, 2.9 s
+ * against 1.8 s with this one).
  */
 const EXPLORATION_COST = 8;
 const RANGE_COST = 50;
@@ -110,7 +111,7 @@ const SKIP_SHARE = 512;
 const DEFAULT_CONCURRENCY = 2;
 /**
  * A part of a split holding more than this share of the split's keys: the split did not cut where its names
- * differ, so its own split starts at the first position where they may (the API server dump of the model's shapes:
+ * differ, so its own split starts with the first position where they may (the API server dump of the model's shapes:
  * 6.9 → 5.3 × the floor; nothing else moved).
  */
 const STUBBORN = 0.1;
@@ -624,8 +625,8 @@ class Listing {
     const wideAt = new Set<number>();
     for (const p of blind ? [first, first + 1] : [first])
       if (p < name.length && !isDigit(name[p]) && !candidates.includes(p)) {
-        // First when the range is what a split left with most of its keys: the positions seen to vary elsewhere
-        // did not cut it, and most of its names differ here.
+        // First when the range holds more than STUBBORN of what its split covered: the positions seen to vary
+        // elsewhere did not cut it, and most of its names differ here.
         if (p === first && stubborn) candidates.unshift(p);
         else candidates.push(p);
         wideAt.add(p);
