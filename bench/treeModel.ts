@@ -12,15 +12,16 @@
  *
  * MODEL_SHAPES=1,10 picks bench shapes (1-based), MODEL_EXTRA=1 adds the shapes of treeModelShapes.ts (kept out of
  * the bench so that a change tuned on one set can be checked on the other), MODEL_EXTRA=only runs those alone,
- * MODEL_FOLDERS=/a/,/b/ filters folders, MODEL_TRACE=1 prints every round trip (2: every range).
+ * MODEL_FOLDERS=/a/,/b/ filters folders, MODEL_TRACE=1 prints every round trip (2: every range), and
+ * MODEL_IMPL=out/…/other.js runs another module's `listChildren` (same signature) instead, to compare planners.
  * Sorted keyspaces are cached in $TMPDIR/etcd-explorer-model/.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
-import { join } from 'path';
+import { join, resolve } from 'path';
 import type { IRangeRequest } from 'etcd3';
 import { EtcdConnection } from '../src/etcd/connection';
-import { listChildren } from '../src/etcd/keyspace/listChildren';
+import { listChildren as landed } from '../src/etcd/keyspace/listChildren';
 import { EXTRA_SHAPES } from './treeModelShapes';
 import { SHAPES, Shape } from './treeShapes';
 
@@ -190,6 +191,10 @@ function firstChildren(space: Keyspace, prefix: string, max: number): string[] {
 }
 
 async function main(): Promise<void> {
+  const impl = process.env.MODEL_IMPL;
+  const listChildren: typeof landed = impl
+    ? ((await import(resolve(impl))) as { listChildren: typeof landed }).listChildren
+    : landed;
   const picks = process.env.MODEL_SHAPES?.split(',').map(Number);
   const extra = process.env.MODEL_EXTRA;
   const folders = process.env.MODEL_FOLDERS?.split(',');
