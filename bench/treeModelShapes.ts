@@ -4,20 +4,9 @@
  * unpadded numbers, extreme skew, home directories).
  */
 import { seededRandom } from '../test/rig/random';
-import type { Shape } from './treeShapes';
+import { Shape, chars, hex, kubeSuffix, pad } from './treeShapes';
 
-const pad = (n: number, w: number) => String(n).padStart(w, '0');
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-function hex(rand: () => number, n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rand() * 16)];
-  return s;
-}
-function alnum(rand: () => number, n: number, a = 'bcdfghjklmnpqrstvwxz2456789'): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += a[Math.floor(rand() * a.length)];
-  return s;
-}
 const SYL = [
   'ka',
   'lo',
@@ -114,7 +103,7 @@ const kube: Shape = {
     for (const r of resources)
       for (let i = 0; i < 20 + Math.floor(rand() * 200); i++) yield `/registry/${r}/${name(rand)}-${i}`;
     for (let n = 0; n < 1500; n++) {
-      const node = `gke-prod-${pick(rand, ['pool-a', 'pool-b', 'highmem'])}-${hex(rand, 8)}-${alnum(rand, 4)}`;
+      const node = `gke-prod-${pick(rand, ['pool-a', 'pool-b', 'highmem'])}-${hex(rand, 8)}-${kubeSuffix(rand, 4)}`;
       yield `/registry/minions/${node}`;
       yield `/registry/leases/kube-node-lease/${node}`;
     }
@@ -131,24 +120,25 @@ const kube: Shape = {
         const revs = 1 + Math.floor(rand() * 8);
         let rs = '';
         for (let v = 0; v < revs; v++) {
-          rs = `${d}-${alnum(rand, 10)}`;
+          rs = `${d}-${kubeSuffix(rand, 10)}`;
           yield `/registry/replicasets/${n}/${rs}`;
         }
         yield `/registry/deployments/${n}/${d}`;
         yield `/registry/services/specs/${n}/${d}`;
         yield `/registry/services/endpoints/${n}/${d}`;
-        yield `/registry/endpointslices/${n}/${d}-${alnum(rand, 5)}`;
+        yield `/registry/endpointslices/${n}/${d}-${kubeSuffix(rand, 5)}`;
         yield `/registry/secrets/${n}/sh.helm.release.v1.${d}.v${revs}`;
         for (let v = 1; v < revs; v++) yield `/registry/secrets/${n}/sh.helm.release.v1.${d}.v${v}`;
         const pods = Math.max(1, Math.floor(size / deploys.length));
         for (let p = 0; p < pods; p++) {
-          const pod = rand() < 0.15 ? `${d}-${p}` : `${rs}-${alnum(rand, 5)}`;
+          const pod = rand() < 0.15 ? `${d}-${p}` : `${rs}-${kubeSuffix(rand, 5)}`;
           yield `/registry/pods/${n}/${pod}`;
           if (rand() < 0.7) yield `/registry/events/${n}/${pod}.${hex(rand, 16)}`;
           if (rand() < 0.3) yield `/registry/events/${n}/${pod}.${hex(rand, 16)}`;
         }
       }
-      for (let s = 0; s < 2 + (rank % 5); s++) yield `/registry/secrets/${n}/${name(rand)}-token-${alnum(rand, 5)}`;
+      for (let s = 0; s < 2 + (rank % 5); s++)
+        yield `/registry/secrets/${n}/${name(rand)}-token-${kubeSuffix(rand, 5)}`;
     }
   },
 };
@@ -190,7 +180,7 @@ const blobs: Shape = {
   *keys() {
     const rand = seededRandom(104);
     const b64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-    for (let i = 0; i < 300000; i++) yield `/blobs/${alnum(rand, 22, b64)}`;
+    for (let i = 0; i < 300000; i++) yield `/blobs/${chars(rand, 22, b64)}`;
     for (let i = 0; i < 30000; i++) {
       let id = '';
       for (let j = 0; j < 4; j++) id += String.fromCharCode(Math.floor(rand() * 256));

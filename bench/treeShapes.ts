@@ -12,21 +12,23 @@ export interface Shape {
   readonly levels: readonly string[];
 }
 
-const pad = (n: number, width: number) => String(n).padStart(width, '0');
+export const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
-function hex(rand: () => number, n: number): string {
+export function hex(rand: () => number, n: number): string {
   let s = '';
   for (let i = 0; i < n; i++) s += '0123456789abcdef'[Math.floor(rand() * 16)];
   return s;
 }
 
-/** Kubernetes' pod-template hashes and name suffixes use this alphabet (no vowels, no look-alikes). */
-function kubeSuffix(rand: () => number, n: number): string {
-  const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+/** `n` characters drawn from `alphabet`. */
+export function chars(rand: () => number, n: number, alphabet: string): string {
   let s = '';
   for (let i = 0; i < n; i++) s += alphabet[Math.floor(rand() * alphabet.length)];
   return s;
 }
+
+/** Kubernetes' pod-template hashes and name suffixes use this alphabet (no vowels, no look-alikes). */
+export const kubeSuffix = (rand: () => number, n: number): string => chars(rand, n, 'bcdfghjklmnpqrstvwxz2456789');
 
 function uuid(rand: () => number): string {
   return `${hex(rand, 8)}-${hex(rand, 4)}-4${hex(rand, 3)}-${'89ab'[Math.floor(rand() * 4)]}${hex(rand, 3)}-${hex(rand, 12)}`;
