@@ -5,6 +5,7 @@ import { KeyspaceChild, listChildren } from '../../src/etcd/keyspace';
 import { RangeAnswer, RangeReader } from '../../src/etcd/keyspace/rangeReader';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { listingCost } from '../rig/listingCost';
 import { seededRandom } from '../rig/random';
 
 registerCleanup();
@@ -237,12 +238,11 @@ describe('keyspace listing (real etcd)', function () {
         keys.push(Buffer.from(`${root}${name}/pod-${letters(5)}`));
     });
     const page = await listExactly(keys, root);
-    // Its cost in keys visited, a request counted as 50 and a key returned as 15 (what they cost on loopback against
-    // ~0.4 µs a key visited): one keys-only read of the folder is ~16 per key. Exploring within a budget of 4 visits
+    // Its cost (listingCost): one keys-only read of the folder is ~16 per key. Exploring within a budget of 4 visits
     // per key and then reading the rest: 8.5 per key (4.79 visits, 543 requests, 7,162 keys returned); within a
     // budget of 8 in this unit: 9.1 (7.22 visits, 634 requests, 2,530 keys returned). Well below one read: ≤ 12.
     const total = page.totalKeys!;
-    const cost = page.visited + 50 * page.queries + 15 * page.returned;
+    const cost = listingCost(page);
     assert.ok(cost <= 12 * total, `${(cost / total).toFixed(2)} per key`);
     assert.ok(page.queries <= 2000, `${page.queries} requests`);
   });

@@ -4,6 +4,7 @@ import { endOf } from '../../src/etcd/keyspace/partition';
 import { KeyspaceChild, listChildren, visitBound } from '../../src/etcd/keyspace/listChildren';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
+import { keysOnlyReadCost, listingCost } from '../rig/listingCost';
 import { seededRandom } from '../rig/random';
 
 registerCleanup();
@@ -191,10 +192,9 @@ describe('keyspace listing on 200 seeded random keyspaces (real etcd)', function
             if (pages === 1 && pageSize === 500) {
               const ratio = page.visited / Math.max(1, folderKeys);
               if (ratio > worst.ratio) worst = { ratio, where };
-              // What the listing cost against one keys-only read of the folder, counting a request as 50 keys
-              // visited and a key returned as 15 (their cost on loopback against ~0.4 µs a key visited).
-              const cost = page.visited + 50 * page.queries + 15 * page.returned;
-              const read = 16 * folderKeys + 50;
+              // What the listing cost against one keys-only read of the folder.
+              const cost = listingCost(page);
+              const read = keysOnlyReadCost(folderKeys);
               assert.ok(cost <= 2 * read, `${where}: cost ${cost} over two keys-only reads (${read} each)`);
               if (cost / read > worstCost.ratio) worstCost = { ratio: cost / read, where };
             }
