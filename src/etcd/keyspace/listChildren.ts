@@ -78,8 +78,8 @@ const RANGE_COST = 50;
 const MAX_QUERIES = 10_000;
 const KEYS_PER_QUERY = 8;
 /**
- * A range inside a Txn costs about as much as visiting this many keys (~25 µs against ~0.1 µs), so a split makes
- * at most one range per this many keys it covers.
+ * A split makes at most one range per this many keys it covers (at least 16 ranges): its ranges then cost at most
+ * about a fifth of the keys it visits (a range weighs RANGE_COST keys visited).
  */
 const KEYS_PER_RANGE = 256;
 /** Most sub-ranges one split may create, and the most positions of a name split one by one. */
@@ -287,10 +287,9 @@ class Listing {
   }
 
   private overBudget(): boolean {
-    return (
-      this.reader.visited + RANGE_COST * (this.reader.queries + this.inFlight) >
-        EXPLORATION_COST * this.folderKeys + FIRST_LIMIT || this.reader.queries + this.inFlight >= this.queryBudget()
-    );
+    const requests = this.reader.queries + this.inFlight;
+    const spent = this.reader.visited + RANGE_COST * requests;
+    return spent > EXPLORATION_COST * this.folderKeys + FIRST_LIMIT || requests >= this.queryBudget();
   }
 
   /** Keys of the fallback's later pages: as many as FALLBACK_PAGE_BYTES holds. */
