@@ -98,6 +98,8 @@ const SMALL_CHILD = 8;
  */
 const READ_ON = 1024;
 const KEYS_PER_READ = 64;
+/** How much more a read-on that fell short reads next. */
+const READ_ON_GROWTH = 4;
 /** Keys of the first page of the keys-only fallback, and the size of the later ones (under the 64 MiB receive limit). */
 const FALLBACK_PAGE = 1024;
 const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
@@ -138,6 +140,8 @@ interface Task extends Span {
   readonly limit: number;
   /** A range the keys-only fallback reads page by page (`limit` is its page). */
   readonly page?: boolean;
+  /** A range read on to complete the page (see follow). */
+  readonly readOn?: boolean;
   /** The split this range belongs to (to learn the size of the child it followed). */
   readonly parent?: SplitRecord;
 }
@@ -484,9 +488,13 @@ class Listing {
       this.parked.push({ task, answer, groups });
       return;
     }
-    // Few keys complete the page: read on rather than split.
+    // Few keys complete the page: read on rather than split. Children larger than the typical one made a read-on
+    // fall short: the next reads READ_ON_GROWTH× as many keys (within the bound); one that found a single child
+    // (a large one) splits instead.
     const missing = this.pageSize - this.known.length + 1;
-    const onward = typical === undefined ? Infinity : typical * missing;
+    const bound = Math.max(READ_ON, this.folderKeys / KEYS_PER_READ);
+    let onward = typical === undefined ? Infinity : typical * missing;
+    if (task.readOn) onward = Math.max(onward, Math.min(Math.floor(bound), READ_ON_GROWTH * task.limit));
     const record = (parts: number, expected: number): SplitRecord => {
       const r: SplitRecord = {
         anchor: last.found,
@@ -503,11 +511,11 @@ class Listing {
       this.open.set(r, from);
       return r;
     };
-    if (onward <= Math.max(READ_ON, this.folderKeys / KEYS_PER_READ) && onward < keys) {
+    if (onward <= bound && onward < keys && !(task.readOn && groups.length === 1)) {
       // Falling short costs another visit of the range's keys: as much as returning one key per KEYS_PER_READ of
       // them, so read at least that many.
       const limit = Math.min(keys, Math.max(onward, Math.ceil(keys / KEYS_PER_READ))) + 1;
-      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing) }]);
+      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing), readOn: true }]);
       return;
     }
     // A range of few keys goes on as one range, a child per answer: a split would spend a range per byte value to
@@ -622,10 +630,18 @@ class Listing {
     // not seen yet may differ anywhere, and the keys after the ones seen — often most of them — differ there
     // first; one range per byte finds a child per leading byte.
     const wideAt = new Set<number>();
+    // First when the range holds more than STUBBORN of what its split covered: the positions seen to vary elsewhere
+    // did not cut it, and most of its names differ here. With every byte seen, whether or not siblings were seen to
+    // differ there and whether the anchor has a digit there (a hex or word name may have a letter), when its keys
+    // outweigh such a split's ranges (one per byte seen). The model's API server dump: 5.3 → 4.0 × the floor.
+    if (stubborn && first < name.length && keys > RANGE_COST * this.alphabet.size) {
+      if (candidates.includes(first)) candidates.splice(candidates.indexOf(first), 1);
+      candidates.unshift(first);
+      wideAt.add(first);
+    }
     for (const p of blind ? [first, first + 1] : [first])
       if (p < name.length && !isDigit(name[p]) && !candidates.includes(p)) {
-        // First when the range holds more than STUBBORN of what its split covered: the positions seen to vary
-        // elsewhere did not cut it, and most of its names differ here.
+        // A stubborn range of few keys: first still, with the bytes seen at a non-digit.
         if (p === first && stubborn) candidates.unshift(p);
         else candidates.push(p);
         wideAt.add(p);
