@@ -218,9 +218,8 @@ class Listing {
   private readonly hot = new Map<number, Set<number>>();
   /** Every byte seen in the keys returned so far, after the prefix: what a name may hold anywhere. */
   private readonly alphabet = new Set<number>();
-  /** Keys per child, for those whose size is known (a key child is one). */
+  /** Keys per child, for those whose size is known (a key child is one), ascending. */
   private readonly sizes: number[] = [];
-  private sortedSizes: number[] | undefined;
   private readonly queue: Task[] = [];
   /** Splits whose parts are out: their ranges, by where they start. */
   private readonly open = new Map<SplitRecord, Buffer>();
@@ -447,21 +446,22 @@ class Listing {
     if (size > 0) this.addSize(size);
   }
 
+  /** Learns a child's size, keeping `sizes` ascending. */
   private addSize(size: number): void {
-    this.sizes.push(size);
-    this.sortedSizes = undefined;
-  }
-
-  /** The child sizes known, ascending (kept until the next one is learned). */
-  private sorted(): number[] {
-    return (this.sortedSizes ??= [...this.sizes].sort((a, b) => a - b));
+    let lo = 0;
+    let hi = this.sizes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sizes[mid] <= size) lo = mid + 1;
+      else hi = mid;
+    }
+    this.sizes.splice(lo, 0, size);
   }
 
   /** Median keys of a child, when any is known. */
   private typicalSize(): number | undefined {
     if (!this.sizes.length) return undefined;
-    const sorted = this.sorted();
-    return sorted[Math.floor(sorted.length / 2)];
+    return this.sizes[Math.floor(this.sizes.length / 2)];
   }
 
   /** Plans what an answer left unread in its range: everything after the last child it showed. */
@@ -530,7 +530,7 @@ class Listing {
     const stubborn = !!task.parent && task.parent.total > 1 && answer.count > STUBBORN * task.parent.keys;
     const spans = this.plan(last.found, from, task.hi, keys, following, stubborn);
     const parent = record(spans.length, following === undefined ? 1 : Math.max(1, following));
-    this.enqueue(spans.map((s) => ({ ...s, limit, parent })));
+    this.enqueue(spans.map((s) => ({ lo: s.lo, hi: s.hi, limit, parent })));
   }
 
   /** Children known or expected (in splits under way) before `key`. */
@@ -560,7 +560,7 @@ class Listing {
   /** True when the child sizes seen spread over more than UNEVEN× between their 10th and 90th percentiles. */
   private uneven(): boolean {
     if (this.sizes.length < 5) return false;
-    const sorted = this.sorted();
+    const sorted = this.sizes;
     const at = (q: number) => sorted[Math.floor(q * (sorted.length - 1))];
     return at(0.9) > UNEVEN * at(0.1);
   }
@@ -705,11 +705,17 @@ class Listing {
   }
 
   private enqueue(tasks: Task[]): void {
-    // Left first: the page is the first children in key order.
+    // Left first: the page is the first children in key order. Each goes after the queued ranges starting at or
+    // before it (a binary search: a split queues hundreds of ranges into a queue of thousands).
     for (const t of tasks) {
-      let i = this.queue.length;
-      while (i > 0 && Buffer.compare(this.queue[i - 1].lo, t.lo) > 0) i--;
-      this.queue.splice(i, 0, t);
+      let lo = 0;
+      let hi = this.queue.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (Buffer.compare(this.queue[mid].lo, t.lo) > 0) hi = mid;
+        else lo = mid + 1;
+      }
+      this.queue.splice(lo, 0, t);
     }
   }
 

@@ -160,8 +160,9 @@ function fanOut(head: Buffer, lo: number, values: readonly number[], then: (x: B
  */
 function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: Sink): void {
   const f = fine[0];
-  if (f === undefined || f.at >= anchor.length || out.outside(x, endOf(x))) {
-    out.push(x, endOf(x));
+  const end = endOf(x);
+  if (f === undefined || f.at >= anchor.length || out.outside(x, end)) {
+    out.push(x, end);
     return;
   }
   const mid = Buffer.concat([x, anchor.subarray(x.length, f.at)]);
@@ -169,7 +170,7 @@ function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: S
   out.gap(x, byte(mid, 0));
   fanOut(mid, 0, f.values, (y) => expand(y, fine.slice(1), anchor, out), out);
   const after = endOf(mid);
-  if (after !== null && mid.length > x.length) out.push(after, endOf(x));
+  if (after !== null && mid.length > x.length) out.push(after, end);
 }
 
 /**
