@@ -670,10 +670,10 @@ class Listing {
       const next = [...fine, { at: p, values: atSep(p) ? [this.separator[0]] : valuesAt(p, wideAt.has(p)) }].sort(
         (a, b) => a.at - b.at,
       );
-      const split = shape(next, !best);
       // A position that fits only in a coarser mode loses more than it finds — unless it leads: each of its
-      // values a range of its own, the split so far under the anchor's.
+      // values a range of its own, the split so far under the anchor's. (So no coarser mode is built.)
       const leads = fine.every((f) => f.at > p);
+      const split = best ? shape(next, false, leads ? Math.max(best.mode, 1) : best.mode) : shape(next, true);
       if (best && (split.spans.length > cap || (split.mode > best.mode && !(leads && split.mode === 1)))) continue;
       if (best && !hot.includes(p) && wanted !== undefined && best.spans.length >= wanted) break;
       best = split;
