@@ -30,6 +30,7 @@ describe('splitAfter (scan engine partition)', () => {
         .sort((a, b) => a - b)
         .map((at) => ({
           at,
+          alone: rand() < 0.3,
           values: [
             ...new Set([
               ...classOf(anchor[at]),
@@ -66,6 +67,28 @@ describe('splitAfter (scan engine partition)', () => {
         );
       }
     }
+  });
+
+  it('alone: keys that differ from the anchor at a position split on every byte are not split along its later bytes', () => {
+    // After pr-1137, names with "e" at its "-" (preview-…) do not continue like it: without `alone` the "e" range
+    // was cut along "1137" into ranges such names never fill, and the preview-… keys stayed in their last one.
+    const anchor = Buffer.from('/p/pr-1137/');
+    const wide = { at: 5, values: [0x2d, 0x2e, 0x61, 0x65, 0x7a] };
+    const digits = { at: 6, values: classOf(0x31) };
+    const split = (alone: boolean) =>
+      splitAfter(anchor, endOf(anchor)!, endOf(Buffer.from('/p/')), 3, {
+        fine: [{ ...wide, alone }, digits],
+        mergeAfter: 6,
+      });
+    const holder = (spans: ReturnType<typeof split>, key: string) =>
+      spans.find((s) => Buffer.compare(Buffer.from(key), s.lo) >= 0 && lessThan(Buffer.from(key), s.hi))!;
+    const alone = split(true);
+    const range = holder(alone, '/p/preview-0486d6/');
+    assert.equal(range.lo.toString('latin1'), '/p/pre');
+    assert.equal(range.hi!.toString('latin1'), '/p/prf');
+    assert.ok(alone.length < split(false).length, `${alone.length} ranges alone, ${split(false).length} without`);
+    // The anchor's own byte there still goes on along its digits: pr-2… has a range of its own.
+    assert.equal(holder(alone, '/p/pr-2000/').lo.toString('latin1'), '/p/pr-2');
   });
 
   it('splits finely where names vary: one range per digit after the anchor', () => {

@@ -62,6 +62,12 @@ function byte(head: Uint8Array, v: number): Buffer {
 export interface FinePosition {
   readonly at: number;
   readonly values: readonly number[];
+  /**
+   * Keys with one of `values` here are not split further along the anchor's later bytes: they differ from it
+   * already (a position split on every byte seen — words, hex — rather than one where names share a pattern, as
+   * numbers do).
+   */
+  readonly alone?: boolean;
 }
 
 export interface SplitShape {
@@ -168,7 +174,7 @@ function expand(x: Buffer, fine: readonly FinePosition[], anchor: Buffer, out: S
   const mid = Buffer.concat([x, anchor.subarray(x.length, f.at)]);
   // Keys below mid, and mid itself (with `lean`, part of the next range: names rarely stop short there).
   out.gap(x, byte(mid, 0));
-  fanOut(mid, 0, f.values, (y) => expand(y, fine.slice(1), anchor, out), out);
+  fanOut(mid, 0, f.values, (y) => expand(y, f.alone ? [] : fine.slice(1), anchor, out), out);
   const after = endOf(mid);
   if (after !== null && mid.length > x.length) out.push(after, end);
 }
@@ -198,7 +204,7 @@ export function splitAfter(
       const f = fine.get(j);
       if (f) {
         const deeper =
-          shape.flat || (shape.sparseFirst && f === shape.fine[0]) ? [] : shape.fine.filter((d) => d.at > j);
+          shape.flat || f.alone || (shape.sparseFirst && f === shape.fine[0]) ? [] : shape.fine.filter((d) => d.at > j);
         if (anchor[j] < 0xff)
           fanOut(anchor.subarray(0, j), anchor[j] + 1, f.values, (x) => expand(x, deeper, anchor, out), out);
         // Gaps share the range of a value that follows them at the same position, never the range of keys that
