@@ -142,6 +142,8 @@ interface Task extends Span {
   readonly page?: boolean;
   /** A range read on to complete the page (see follow). */
   readonly readOn?: boolean;
+  /** A range asked whole, expected to hold about one more child (read on, asked again, or a split of one range). */
+  readonly again?: boolean;
   /** The split this range belongs to (to learn the size of the child it followed). */
   readonly parent?: SplitRecord;
 }
@@ -515,7 +517,7 @@ class Listing {
       // Falling short costs another visit of the range's keys: as much as returning one key per KEYS_PER_READ of
       // them, so read at least that many.
       const limit = Math.min(keys, Math.max(onward, Math.ceil(keys / KEYS_PER_READ))) + 1;
-      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing), readOn: true }]);
+      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing), readOn: true, again: true }]);
       return;
     }
     // A range of few keys goes on as one range, a child per answer: a split would spend a range per byte value to
@@ -523,14 +525,24 @@ class Listing {
     // (/services/: 725 → 565 requests).
     const limit = typical !== undefined && typical <= SMALL_CHILD ? typical + 1 : 1;
     if (typical !== undefined && keys <= Math.max(2 * typical, this.folderKeys / SKIP_SHARE)) {
-      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, 1) }]);
+      this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, 1), again: true }]);
       return;
     }
     const following = this.following(keys, task.parent);
     const stubborn = !!task.parent && task.parent.total > 1 && answer.count > STUBBORN * task.parent.keys;
-    const spans = this.plan(last.found, from, task.hi, keys, following, stubborn);
+    // A range asked whole for about one more child held more: the estimate was wrong, so it is split as a part that
+    // kept its keys, for at least two children (the tenth shape's `pr-<n>`: one namespace per round trip before).
+    const again = !!task.again && following !== undefined;
+    const spans = this.plan(
+      last.found,
+      from,
+      task.hi,
+      keys,
+      again ? Math.max(following, 2) : following,
+      stubborn || !!task.again,
+    );
     const parent = record(spans.length, following === undefined ? 1 : Math.max(1, following));
-    this.enqueue(spans.map((s) => ({ lo: s.lo, hi: s.hi, limit, parent })));
+    this.enqueue(spans.map((s) => ({ lo: s.lo, hi: s.hi, limit, parent, again: spans.length === 1 })));
   }
 
   /** Children known or expected (in splits under way) before `key`. */
