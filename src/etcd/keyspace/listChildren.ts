@@ -117,6 +117,8 @@ const DEFAULT_CONCURRENCY = 2;
  * 6.9 → 5.3 × the floor; nothing else moved).
  */
 const STUBBORN = 0.1;
+/** Children known up to which a split may spend twice as many ranges per child it should find (see rangesPerChild). */
+const EARLY_CHILDREN = 64;
 
 /**
  * Most keys a listing of a folder of `keys` keys makes the server visit (Σ count): the first request, the
@@ -603,7 +605,9 @@ class Listing {
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
       Math.max(16, Math.ceil(keys / KEYS_PER_RANGE)),
-      wanted === undefined ? MAX_SPLIT : Math.max(8, Math.min(this.alphabet.size, 64), Math.ceil(2 * wanted)),
+      wanted === undefined
+        ? MAX_SPLIT
+        : Math.max(8, Math.min(this.alphabet.size, 64), Math.ceil(this.rangesPerChild() * wanted)),
     );
     // Finer at chosen positions (the candidates below). Digits get a range each (numbers enumerate), other bytes
     // where they were seen (gaps between share ranges).
@@ -705,6 +709,15 @@ class Listing {
       fine = next;
     }
     return best?.spans ?? splitProfile(name, from, hi, first);
+  }
+
+  /**
+   * Ranges a split may spend per child it should find: more while few children are known (where names differ is
+   * least known then, and a split that finds the page's children at once spares the waves after it: the
+   * 20,000-service folder, 2.12 → 1.04 visits per key in the model, nothing else moved).
+   */
+  private rangesPerChild(): number {
+    return this.known.length <= EARLY_CHILDREN ? 4 : 2;
   }
 
   /** Requests of the exploration: MAX_QUERIES less what the fallback may need (one Txn of ranges, paged). */
