@@ -701,7 +701,9 @@ class Listing {
     for (let i = 0; best && i < fine.length; i++) {
       // Digits are enumerated already; other bytes there would be ranges that names of digits never fill.
       if (!hot.includes(fine[i].at) || fine[i].values.every(isDigit)) continue;
-      const next = fine.map((f, j) => (j === i ? { at: f.at, values: valuesAt(f.at, true) } : f));
+      // Widened, its values are ranges of their own too (FinePosition.alone): the API server dump's first split
+      // combined every first letter with its anchor's later bytes, 768 empty ranges.
+      const next = fine.map((f, j) => (j === i ? { at: f.at, values: valuesAt(f.at, true), alone: true } : f));
       // The leading position may go sparse: each of its bytes a range, the combinations under the anchor's.
       const split = shape(next, false, i === 0 ? Math.max(best.mode, 1) : best.mode);
       if (split.spans.length > cap) continue;
