@@ -498,7 +498,9 @@ class Listing {
     const missing = this.pageSize - this.known.length + 1;
     const bound = Math.max(READ_ON, this.folderKeys / KEYS_PER_READ);
     let onward = typical === undefined ? Infinity : typical * missing;
-    if (task.readOn) onward = Math.max(onward, Math.min(Math.floor(bound), READ_ON_GROWTH * task.limit));
+    // (Not when one child filled most of it: the next read starts after that child anyway — /mix/logs/.)
+    if (task.readOn && last.keys <= task.limit / 2)
+      onward = Math.max(onward, Math.min(Math.floor(bound), READ_ON_GROWTH * task.limit));
     const record = (parts: number, expected: number): SplitRecord => {
       const r: SplitRecord = {
         anchor: last.found,
