@@ -405,14 +405,7 @@ class Listing {
 
   /** Index of the first child found whose key is not below `key`. */
   private indexOf(key: Buffer): number {
-    let lo = 0;
-    let hi = this.known.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (Buffer.compare(this.known[mid].abs, key) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstWhere(this.known.length, (i) => Buffer.compare(this.known[i].abs, key) >= 0);
   }
 
   private async explore(tasks: Task[]): Promise<void> {
@@ -452,14 +445,11 @@ class Listing {
 
   /** Learns a child's size, keeping `sizes` ascending. */
   private addSize(size: number): void {
-    let lo = 0;
-    let hi = this.sizes.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.sizes[mid] <= size) lo = mid + 1;
-      else hi = mid;
-    }
-    this.sizes.splice(lo, 0, size);
+    this.sizes.splice(
+      firstWhere(this.sizes.length, (i) => this.sizes[i] > size),
+      0,
+      size,
+    );
   }
 
   /** Median keys of a child, when any is known. */
@@ -737,16 +727,12 @@ class Listing {
   private enqueue(tasks: Task[]): void {
     // Left first: the page is the first children in key order. Each goes after the queued ranges starting at or
     // before it (a binary search: a split queues hundreds of ranges into a queue of thousands).
-    for (const t of tasks) {
-      let lo = 0;
-      let hi = this.queue.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (Buffer.compare(this.queue[mid].lo, t.lo) > 0) hi = mid;
-        else lo = mid + 1;
-      }
-      this.queue.splice(lo, 0, t);
-    }
+    for (const t of tasks)
+      this.queue.splice(
+        firstWhere(this.queue.length, (i) => Buffer.compare(this.queue[i].lo, t.lo) > 0),
+        0,
+        t,
+      );
   }
 
   /**
@@ -831,6 +817,18 @@ class Listing {
     }
     this.known.splice(lo, 0, found);
   }
+}
+
+/** The first index in [0, n) where `after` holds, `after` being false then true along it (n when never). */
+function firstWhere(n: number, after: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (after(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** Byte values a name seen with `v` at some position may have there: every digit for a digit, else `v`. */
