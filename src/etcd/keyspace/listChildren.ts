@@ -642,16 +642,16 @@ class Listing {
     // did not cut it, and most of its names differ here. With every byte seen, whether or not siblings were seen to
     // differ there and whether the anchor has a digit there (a hex or word name may have a letter), when its keys
     // outweigh such a split's ranges (one per byte seen). The model's API server dump: 5.3 → 4.0 × the floor.
-    if (stubborn && first < name.length && keys > RANGE_COST * this.alphabet.size) {
+    // (A stubborn range of fewer keys: first only where it would be wide anyway, at a non-digit not seen to vary.)
+    const wideAnyway = (p: number) => p < name.length && !isDigit(name[p]) && !candidates.includes(p);
+    if (stubborn && first < name.length && (keys > RANGE_COST * this.alphabet.size || wideAnyway(first))) {
       if (candidates.includes(first)) candidates.splice(candidates.indexOf(first), 1);
       candidates.unshift(first);
       wideAt.add(first);
     }
     for (const p of blind ? [first, first + 1] : [first])
-      if (p < name.length && !isDigit(name[p]) && !candidates.includes(p)) {
-        // A stubborn range of few keys: first still, with the bytes seen at a non-digit.
-        if (p === first && stubborn) candidates.unshift(p);
-        else candidates.push(p);
+      if (wideAnyway(p)) {
+        candidates.push(p);
         wideAt.add(p);
       }
     const atSep = (p: number) => p === sepAt && this.separator.length === 1;
