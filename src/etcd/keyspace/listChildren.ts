@@ -526,13 +526,12 @@ class Listing {
     const stubborn = !!task.parent && task.parent.total > 1 && answer.count > STUBBORN * task.parent.keys;
     // A range asked whole for about one more child held more: the estimate was wrong, so it is split as a part that
     // kept its keys, for at least two children (the tenth shape's `pr-<n>`: one namespace per round trip before).
-    const again = !!task.again && following !== undefined;
     const spans = this.plan(
       last.found,
       from,
       task.hi,
       keys,
-      again ? Math.max(following, 2) : following,
+      task.again && following !== undefined ? Math.max(following, 2) : following,
       stubborn || !!task.again,
     );
     const parent = record(spans.length, following === undefined ? 1 : Math.max(1, following));
