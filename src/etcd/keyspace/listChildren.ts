@@ -60,8 +60,15 @@ export interface ListOptions {
   readonly signal?: AbortSignal;
   /** Round trips in flight at once (default 2); each asks up to 128 ranges in one Txn, a wave spread over them. */
   readonly concurrency?: number;
+  /**
+   * After how long without an answer the first request is joined by a split of the folder (default 25 ms: a
+   * folder of tens of thousands of keys; 0 always, Infinity never). Tests pin it to be deterministic.
+   */
+  readonly speculateAfterMs?: number;
 }
 
+/** See ListOptions.speculateAfterMs. */
+const SPECULATE_AFTER_MS = 25;
 /** `limit` of the first request: small folders are read whole, large ones show a few children and their sizes. */
 const FIRST_LIMIT = 1024;
 /**
@@ -162,7 +169,7 @@ interface SplitRecord {
   expected: number;
   /** Parts it was split into, and the children expected in them then. */
   readonly total: number;
-  readonly estimate: number;
+  estimate: number;
   /** Parts answered so far. */
   answered: number;
   /** Σ √count over the parts answered (0 while none held a key): how its children are shared out (see following). */
@@ -256,11 +263,13 @@ class Listing {
 
   async run(): Promise<ChildrenPage> {
     const limit = Math.max(FIRST_LIMIT, this.pageSize + 1);
-    const first = await this.reader.range(this.start, this.end, { limit });
-    this.folderKeys = first.count;
-    if (first.kvs.length)
-      this.keyBytes = first.kvs.reduce((n, kv) => n + kv.key.length + KEY_OVERHEAD, 0) / first.kvs.length;
-    this.take([{ task: { lo: this.start, hi: this.end, limit }, answer: first }]);
+    const first = await this.firstAnswers(limit);
+    this.folderKeys = first.answer.count;
+    if (first.answer.kvs.length)
+      this.keyBytes = first.answer.kvs.reduce((n, kv) => n + kv.key.length + KEY_OVERHEAD, 0) / first.answer.kvs.length;
+    const task: Task = { lo: this.start, hi: this.end, limit };
+    if (first.buckets && first.answer.count > first.answer.kvs.length) this.takeBuckets(first.answer, first.buckets);
+    else this.take([{ task, answer: first.answer }]);
     await this.drain();
     const cutoff = this.cutoff();
     let next: Buffer | undefined;
@@ -276,8 +285,94 @@ class Listing {
       queries: this.reader.queries,
       visited: this.reader.visited,
       returned: this.reader.returned,
-      totalKeys: this.options.after ? undefined : first.count,
+      totalKeys: this.options.after ? undefined : this.folderKeys,
     };
+  }
+
+  /**
+   * The first request and, when it is slow to answer (a large folder), the split of the folder by its leading byte
+   * beside it (answered at the same revision, else dropped): a large folder's first answer is followed by a split of
+   * nearly every key anyway, and both then take one pass on the server's cores instead of two one after the other.
+   */
+  private async firstAnswers(
+    limit: number,
+  ): Promise<{ answer: RangeAnswer; buckets?: Array<{ span: Span; answer: RangeAnswer }> }> {
+    const wait = this.options.speculateAfterMs ?? SPECULATE_AFTER_MS;
+    const spans = leadingBuckets(this.absPrefix, this.start, this.end);
+    const concurrency = this.options.concurrency ?? DEFAULT_CONCURRENCY;
+    const first = this.reader.range(this.start, this.end, { limit });
+    if (concurrency < 2 || spans.length < 2 || wait === Infinity) return { answer: await first };
+    let split: Promise<RangeAnswer[]> | undefined;
+    const speculate = () => {
+      // One Txn: beside the first request, one round trip on each of two server cores.
+      split = this.reader.batch(
+        spans.map((b) => ({ from: b.lo, to: b.hi, request: { limit: 1 } })),
+        false,
+      );
+      // Awaited below; never an unhandled rejection if the first request fails first.
+      split.catch(() => undefined);
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (wait <= 0) speculate();
+    else timer = setTimeout(speculate, wait);
+    try {
+      const answer = await first;
+      clearTimeout(timer);
+      // Sent: its keys are visited whether or not they are used, so the listing waits for it and counts them. A
+      // failed split only costs its time: the first answer is followed as without it.
+      const parts = split ? await split.catch(() => undefined) : undefined;
+      if (!parts || parts.some((p) => p.revision !== answer.revision)) return { answer };
+      return { answer, buckets: spans.map((span, i) => ({ span, answer: parts[i] })) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The first answer with the folder's leading-byte split answered beside it: the buckets the answer covered are
+   * done, the one its last child lies in goes on from there, the later ones are followed like any split's parts.
+   */
+  private takeBuckets(first: RangeAnswer, buckets: Array<{ span: Span; answer: RangeAnswer }>): void {
+    const groups = this.collect(first.kvs);
+    const from = groups[groups.length - 1].found.skip;
+    // One split record for all of them: a bucket holding most of the folder is split as a stubborn part.
+    const record: SplitRecord = {
+      anchor: groups[0].found,
+      keys: first.count,
+      parts: 0,
+      counted: 0,
+      // (No child's size to learn from it.)
+      abandoned: true,
+      expected: 0,
+      total: buckets.length,
+      estimate: 1,
+      answered: 0,
+      roots: 0,
+    };
+    const results: Array<{ task: Task; answer: RangeAnswer }> = [];
+    for (const { span, answer } of buckets) {
+      if (from === null || (span.hi !== null && Buffer.compare(span.hi, from) <= 0)) continue;
+      const task: Task = { lo: span.lo, hi: span.hi, limit: 1, parent: record };
+      record.parts++;
+      if (Buffer.compare(span.lo, from) >= 0) results.push({ task, answer });
+      else {
+        // The bucket the first answer ended in: its keys from that answer, with the bucket's count.
+        const kvs = first.kvs.filter((kv) => Buffer.compare(kv.key, span.lo) >= 0);
+        results.push({ task, answer: { kvs, count: Math.max(answer.count, kvs.length), more: true } });
+      }
+    }
+    // The first answer's children, and the sizes of those before the bucket it ended in (take() learns the others).
+    const rest = results[0]?.task.lo;
+    for (const g of groups) this.add(g.found);
+    for (let i = 0; i < groups.length - 1; i++)
+      if (rest === undefined || Buffer.compare(groups[i].found.abs, rest) < 0) this.addSize(groups[i].keys);
+    // Children expected in the folder, by the median of the complete ones the first answer showed.
+    const complete = groups
+      .slice(0, -1)
+      .map((g) => g.keys)
+      .sort((a, b) => a - b);
+    if (complete.length) record.estimate = first.count / complete[Math.floor(complete.length / 2)];
+    this.take(results);
   }
 
   /** Where the page ends: after the pageSize-th child found so far (null: not that many yet, or nothing can follow). */
@@ -816,6 +911,41 @@ class Listing {
     }
     this.known.splice(lo, 0, found);
   }
+}
+
+/**
+ * Leading bytes the speculative first split cuts at: each digit and small letter (names are mostly words, numbers
+ * and hex), capitals in groups, a few punctuation marks.
+ */
+const BUCKET_BYTES: readonly number[] = [
+  0x2d,
+  0x2e,
+  0x2f,
+  ...Array.from({ length: 11 }, (_, i) => 0x30 + i),
+  0x41,
+  0x46,
+  0x4b,
+  0x50,
+  0x55,
+  0x5b,
+  0x5f,
+  0x60,
+  ...Array.from({ length: 27 }, (_, i) => 0x61 + i),
+];
+
+/** [start, end) cut where the byte after `prefix` is each of BUCKET_BYTES. */
+function leadingBuckets(prefix: Buffer, start: Buffer, end: Bound): Span[] {
+  const out: Span[] = [];
+  let lo = start;
+  for (const b of BUCKET_BYTES) {
+    const cut = Buffer.concat([prefix, Buffer.from([b])]);
+    if (Buffer.compare(cut, lo) <= 0) continue;
+    if (end !== null && Buffer.compare(cut, end) >= 0) break;
+    out.push({ lo, hi: cut });
+    lo = cut;
+  }
+  out.push({ lo, hi: end });
+  return out;
 }
 
 /** The first index in [0, n) where `after` holds, `after` being false then true along it (n when never). */

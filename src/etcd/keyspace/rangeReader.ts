@@ -10,6 +10,8 @@ export interface RangeAnswer {
   /** Keys in the whole range (what the server visited to answer, whatever the limit). */
   readonly count: number;
   readonly more: boolean;
+  /** Revision the answer was read at. */
+  readonly revision?: string;
 }
 
 export interface RangeRequest {
@@ -117,7 +119,7 @@ export class RangeReader {
       const res = await this.send((client) => client.kv.range(rangeRequest({ from, to, request }, revision)));
       this.trips++;
       this.pinned ??= res.header.revision;
-      return this.meter(res);
+      return this.meter(res, res.header.revision);
     });
   }
 
@@ -125,12 +127,12 @@ export class RangeReader {
    * Several ranges in one round trip: a Txn without compares whose operations are read-only ranges, which etcd
    * answers like ranges (same pinned revision, same counts and limits) without going through raft. A round trip
    * through the client costs far more than a range's own work on small ranges, so a scan asks whole waves at once.
-   * Answers come in the order of `specs`.
+   * Answers come in the order of `specs`. `spread` overrides the reader's option for this batch.
    */
-  async batch(specs: readonly RangeSpec[]): Promise<RangeAnswer[]> {
+  async batch(specs: readonly RangeSpec[], spread = this.options.spread): Promise<RangeAnswer[]> {
     if (specs.length <= 1) return Promise.all(specs.map((s) => this.range(s.from, s.to, s.request)));
     const needed = Math.ceil(specs.length / this.batchOps);
-    const n = this.options.spread ? Math.max(needed, Math.min(this.concurrency, specs.length)) : needed;
+    const n = spread ? Math.max(needed, Math.min(this.concurrency, specs.length)) : needed;
     if (n > 1) {
       // Interleaved, so that each Txn gets a share of the large ranges and of the small ones.
       const parts: RangeSpec[][] = Array.from({ length: n }, () => []);
@@ -158,7 +160,7 @@ export class RangeReader {
         );
         this.trips++;
         this.pinned ??= res.header.revision;
-        return res.responses.map((r) => this.meter(r.response_range));
+        return res.responses.map((r) => this.meter(r.response_range, res.header.revision));
       });
     } catch (err) {
       // A server started with a lower --max-txn-ops: halve and retry.
@@ -187,12 +189,12 @@ export class RangeReader {
       : this.conn.call(this.options.operation ?? 'read keys', fn, this.options.signal);
   }
 
-  private meter(res: IRangeResponse): RangeAnswer {
+  private meter(res: IRangeResponse, revision: string): RangeAnswer {
     const count = Number(res.count);
     this.queries++;
     this.visited += count;
     this.returned += res.kvs.length;
-    return { kvs: res.kvs, count, more: res.more };
+    return { kvs: res.kvs, count, more: res.more, revision };
   }
 
   /** Keys in [from, to) without transferring any (the count floor). */
