@@ -6,10 +6,11 @@
  * The model answers ranges and read-only Txns the way etcd ≤ 3.6 does where the listing's cost comes from: an
  * answer's `count` is every key in [key, range_end) whatever the limit, keys come back in order, no sort. Its clock:
  * a request runs on one of MODEL_CORES server cores (per range 20 µs + 0.4 µs per key visited + 1.5 µs per key
- * returned), 0.4 ms each way on the wire, and the client decodes 4.5 µs per key returned on one thread
- * (MODEL_CLIENT_US adds a client cost per range: ~25 µs measured with etcd3, left out of the calibration). Calibrated
- * on this machine's etcd 3.4 (the tenth bench shape's /registry/pods/: model 2.5 s, 4.39 visits/key, 1,882
- * requests; bench 2.5 s, 4.39, 1,860). Every listing is checked against the folder's real first page.
+ * returned), 0.4 ms each way on the wire, and the client decodes 4.5 µs per key returned on one thread, answers in the
+ * order they arrive (MODEL_CLIENT_US adds a client cost per range: ~25 µs measured with etcd3, left out of the
+ * calibration). Calibrated on this machine's etcd 3.4 (the tenth bench shape's /registry/pods/: model 2.5 s, 4.39
+ * visits/key, 1,882 requests; bench 2.5 s, 4.39, 1,860). Every listing is checked against the folder's real first
+ * page.
  *
  * MODEL_SHAPES=1,10 picks bench shapes (1-based), MODEL_EXTRA=1 adds the shapes of treeModelShapes.ts (kept out of
  * the bench so that a change tuned on one set can be checked on the other), MODEL_EXTRA=only runs those alone,
