@@ -8,7 +8,12 @@ import { seededRandom } from '../rig/random';
  * A connection answering ranges and read-only Txns from a sorted key list, each kind at its own revision unless
  * pinned (as two requests sent together may be read on either side of a write), recording what was asked.
  */
-function fakeConnection(keys: string[], revisions: { range: string; txn: string }, later: string[] = []) {
+function fakeConnection(
+  keys: string[],
+  revisions: { range: string; txn: string },
+  later: string[] = [],
+  slowRange = false,
+) {
   const at = new Map<string, string[]>([
     ['5', [...new Set(keys)].sort()],
     ['6', [...new Set([...keys, ...later])].sort()],
@@ -45,6 +50,8 @@ function fakeConnection(keys: string[], revisions: { range: string; txn: string 
   const kv = {
     async range(req: IRangeRequest) {
       const revision = String(req.revision ?? revisions.range);
+      // The first request of a big folder: answered after the split sent beside it.
+      if (slowRange && req.revision === undefined) await new Promise((resolve) => setTimeout(resolve, 30));
       return { ...answer(req, revision), header: { revision } };
     },
     async txn(req: { success: Array<{ request_range: IRangeRequest }> }) {
@@ -117,6 +124,18 @@ describe('listChildren: the split sent beside a slow first request', () => {
     assert.ok(unpinned > 40, 'the split was sent');
     // Its answers counted (the server visited those keys), none of them used: the rest was asked again, pinned.
     assert.ok(page.visited >= 2 * keys.length, `${page.visited} keys visited`);
+  });
+
+  it('answering first at another revision, does not move the listing off the first request’s revision', async () => {
+    const later = Array.from({ length: 26 }, (_, i) => `/r/${String.fromCharCode(0x61 + i)}-new/pod-0`);
+    const { conn, asked } = fakeConnection(keys, { range: '5', txn: '6' }, later, true);
+    const page = await listChildren(conn, Buffer.from('/r/'), { separator: '/', pageSize: 100, speculateAfterMs: 0 });
+    assert.deepEqual(
+      page.children.map((c) => c.key.toString('latin1')),
+      expected,
+    );
+    assert.equal(page.revision, '5');
+    assert.ok(asked.filter((r) => r.revision !== undefined).every((r) => r.revision === '5'));
   });
 
   it('is not sent when the first request answers in time, nor with one request in flight', async () => {

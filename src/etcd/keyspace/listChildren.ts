@@ -318,6 +318,8 @@ class Listing {
     try {
       const answer = await first;
       clearTimeout(timer);
+      // The listing goes on from this answer: at its revision, whichever answered first.
+      if (answer.revision) this.reader.pin(answer.revision);
       // Sent: its keys are visited whether or not they are used, so the listing waits for it and counts them. A
       // failed split only costs its time: the first answer is followed as without it.
       const parts = split ? await split.catch(() => undefined) : undefined;

@@ -88,6 +88,14 @@ export class RangeReader {
     return this.options.signal;
   }
 
+  /**
+   * Pins every later request to `revision`: the answer a scan goes on from, when requests sent together before any
+   * answer (so unpinned) were read at different revisions.
+   */
+  pin(revision: string): void {
+    this.pinned = revision;
+  }
+
   /** The path requests take on this server: unary Range, until a streaming path exists ({@link rangePath}). */
   get path(): RangePath {
     return rangePath(this.options.capabilities);
