@@ -124,6 +124,8 @@ const DEFAULT_CONCURRENCY = 2;
  * 6.9 → 5.3 × the floor; nothing else moved).
  */
 const STUBBORN = 0.1;
+/** Children known from which a wide position is split on the bytes seen near it rather than every byte seen. */
+const POSITIONAL_AFTER = 8;
 /** Children known up to which a split may spend twice as many ranges per child it should find (see rangesPerChild). */
 const EARLY_CHILDREN = 64;
 
@@ -229,6 +231,8 @@ class Listing {
   private readonly hot = new Map<number, Set<number>>();
   /** Every byte seen in the keys returned so far, after the prefix: what a name may hold anywhere. */
   private readonly alphabet = new Set<number>();
+  /** The bytes children's names were seen with at each absolute position. */
+  private readonly bytesAt = new Map<number, Set<number>>();
   /** Keys per child, for those whose size is known (a key child is one), ascending. */
   private readonly sizes: number[] = [];
   private readonly queue: Task[] = [];
@@ -702,11 +706,12 @@ class Listing {
     const seenAnywhere = new Set<number>();
     for (const values of this.hot.values()) for (const v of values) seenAnywhere.add(v);
     // Narrow: the bytes siblings were seen with at that position (anywhere, at a position never seen to vary).
-    // Wide: every byte seen in a key so far, each its own range, gaps between them shared — one wave finds the
-    // children however their names differ, at one visit per key covered and one range per byte value.
+    // Wide: every byte seen in a key so far (or near that position in a name: wideBytes), each its own range, gaps
+    // between them shared — one wave finds the children however their names differ, at one visit per key covered
+    // and one range per byte value.
     const valuesAt = (p: number, wide: boolean): number[] => {
       const out = new Set<number>();
-      const seen = [name[p], ...(this.hot.get(p) ?? (wide ? [] : seenAnywhere)), ...(wide ? this.alphabet : [])];
+      const seen = [name[p], ...(this.hot.get(p) ?? (wide ? [] : seenAnywhere)), ...(wide ? this.wideBytes(p) : [])];
       for (const v of seen) for (const c of valuesLike(v)) out.add(c);
       return [...out].sort((a, b) => a - b);
     };
@@ -799,6 +804,20 @@ class Listing {
       fine = next;
     }
     return best?.spans ?? splitProfile(name, from, hi, first);
+  }
+
+  /**
+   * The bytes a wide position is split on: every byte seen in a key while few children are known, then those seen
+   * in children's names at that position or the one before or after it (names differ in length by a byte or two):
+   * names are positional (words, then numbers or hex after a dash), so a byte never seen near there is rarely there
+   * (and if it is, its keys share the range of the next byte listed). The model's API server dump: 8 % fewer
+   * requests, /fs/home/ 4.8 → 4.4 visits per key.
+   */
+  private wideBytes(p: number): Iterable<number> {
+    if (this.known.length < POSITIONAL_AFTER) return this.alphabet;
+    const out = new Set<number>();
+    for (let q = p - 1; q <= p + 1; q++) for (const v of this.bytesAt.get(q) ?? []) out.add(v);
+    return out;
   }
 
   /**
@@ -912,6 +931,11 @@ class Listing {
       for (const name of [neighbour.abs, found.abs]) if (at < name.length) seen.add(name[at]);
     }
     this.known.splice(lo, 0, found);
+    for (let p = this.absPrefix.length; p < found.abs.length; p++) {
+      let bytes = this.bytesAt.get(p);
+      if (!bytes) this.bytesAt.set(p, (bytes = new Set()));
+      bytes.add(found.abs[p]);
+    }
   }
 }
 
