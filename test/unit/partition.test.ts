@@ -1,5 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { Bound, FinePosition, classOf, endOf, lessThan, splitAfter } from '../../src/etcd/keyspace/partition';
+import {
+  Bound,
+  FinePosition,
+  afterWord,
+  classOf,
+  endOf,
+  lessThan,
+  splitAfter,
+} from '../../src/etcd/keyspace/partition';
 import { seededRandom } from '../rig/random';
 
 describe('splitAfter (scan engine partition)', () => {
@@ -152,5 +160,18 @@ describe('splitAfter (scan engine partition)', () => {
     assert.ok(ranges.includes('/r/s2/../r/s20'), 'the folder s2/ alone');
     for (let d = 0; d <= 9; d++) assert.ok(ranges.includes(`/r/s1${d}../r/s1${d + 1 === 10 ? ':' : d + 1}`), `s1${d}`);
     for (let d = 0; d <= 9; d++) assert.ok(ranges.includes(`/r/s7${d}../r/s7${d + 1 === 10 ? ':' : d + 1}`), `s7${d}`);
+  });
+
+  it('afterWord: where a word and its punctuation end and an id that is not a number starts', () => {
+    const at = (name: string, from = 0) => afterWord(Buffer.from(name), from, name.length);
+    assert.equal(at('preview-0486d6'), 8, 'hex after a word');
+    assert.equal(at('api-5f3a'), 4);
+    assert.equal(at('team_payments'), 5, 'a word after a word');
+    assert.equal(at('api001.iad2.example.net'), 20, 'a dot ends a word too (not one ending in a digit)');
+    assert.equal(at('pr-1137'), undefined, 'a number: its digits are enumerated anyway');
+    assert.equal(at('team-042-prod'), undefined, 'a number, and a word after a number (not after a word)');
+    assert.equal(at('2026-03-14'), undefined, 'no word before the dash');
+    assert.equal(at('preview-0486d6', 9), undefined, 'only from `from` on');
+    assert.equal(at('node-'), undefined, 'nothing after the dash');
   });
 });

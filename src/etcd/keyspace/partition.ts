@@ -45,6 +45,21 @@ export function classOf(v: number): readonly number[] {
   return [v];
 }
 export const isDigit = (v: number): boolean => v >= 0x30 && v <= 0x39;
+const isPunctuation = (v: number): boolean => v === 0x2d || v === 0x2e || v === 0x5f || v === 0x3a;
+const isLetter = (v: number): boolean => (v >= 0x61 && v <= 0x7a) || (v >= 0x41 && v <= 0x5a);
+
+/**
+ * The first position in [from, stop) right after a letter and a punctuation mark (`-`, `.`, `_`, `:`) of `name`
+ * where the token that starts there (up to the next punctuation mark) is not all digits.
+ */
+export function afterWord(name: Buffer, from: number, stop: number): number | undefined {
+  for (let p = Math.max(from, 2); p < stop; p++) {
+    if (!isPunctuation(name[p - 1]) || !isLetter(name[p - 2])) continue;
+    for (let q = p; q < stop && !isPunctuation(name[q]); q++) if (!isDigit(name[q])) return p;
+  }
+  return undefined;
+}
+
 /** The ASCII digits, ascending. */
 export const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
 let LOWER: readonly number[] | undefined;
