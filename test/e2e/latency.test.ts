@@ -95,7 +95,9 @@ describe('E2E: latency panel', function () {
   it('comes back after a window reload and probes again', async () => {
     const page = session.page;
     await waitForSavedEditor(page, 'mainThreadWebview-etcd.latency');
-    await page.reload();
+    // 'commit', not 'load' (as the rig's first navigation): on a loaded machine the workbench's scripts can take
+    // minutes to load; what follows waits for the restored panel itself.
+    await page.reload({ waitUntil: 'commit' });
     const frame = await webviewFrame(page, '#probe-charts');
     await frame.waitForFunction(() => document.querySelectorAll('#probe-stats tr').length >= 5, undefined, {
       timeout: 120_000,

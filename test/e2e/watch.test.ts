@@ -55,7 +55,9 @@ describe('E2E: watch panel', function () {
   it('comes back after a window reload and shows what changed while it was away', async () => {
     const page = session.page;
     await waitForSavedEditor(page, 'mainThreadWebview-etcd.watch');
-    await page.reload();
+    // 'commit', not 'load' (as the rig's first navigation): on a loaded machine the workbench's scripts can take
+    // minutes to load; what follows waits for the restored panel itself.
+    await page.reload({ waitUntil: 'commit' });
     // Written while the window reloads: the restored watch resumes after the last revision it had seen.
     await session.conn.write('put', (c) =>
       c.put('/services/payments/during-reload').value('{"addr":"10.0.0.99:8443"}').exec(),
