@@ -6,7 +6,7 @@ import { RangeAnswer, RangeReader } from '../../src/etcd/keyspace/rangeReader';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 import { listingCost } from '../rig/listingCost';
-import { seededRandom } from '../rig/random';
+import { randomLetters, randomWord, seededRandom } from '../rig/random';
 
 registerCleanup();
 
@@ -206,14 +206,9 @@ describe('keyspace listing (real etcd)', function () {
     // (until its budget ran out); splitting the first position on every byte seen finds them in a few waves.
     const root = '/words/';
     const rand = seededRandom(77);
-    const word = () =>
-      Array.from(
-        { length: 3 + Math.floor(rand() * 8) },
-        () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(rand() * 26)],
-      ).join('');
     const names = new Set(['aa', 'ab-x', 'acq']);
     while (names.size < 60) {
-      const w = word();
+      const w = randomWord(rand);
       if (w[0] !== 'a') names.add(w);
     }
     const keys: Buffer[] = [];
@@ -230,9 +225,8 @@ describe('keyspace listing (real etcd)', function () {
     // share a leading "pr"), sizes by rank ~ 6000/rank; ~40k keys under 240 namespaces.
     const root = '/grown/';
     const rand = seededRandom(5);
-    const letters = (n: number, alphabet = 'abcdefghijklmnopqrstuvwxyz') =>
-      Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
-    const word = () => letters(3 + Math.floor(rand() * 8));
+    const letters = (n: number, alphabet?: string) => randomLetters(rand, n, alphabet);
+    const word = () => randomWord(rand);
     const names = new Set<string>();
     while (names.size < 240) {
       const r = rand();

@@ -9,3 +9,13 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `n` characters drawn from `alphabet` (small letters by default). */
+export function randomLetters(rand: () => number, n: number, alphabet = 'abcdefghijklmnopqrstuvwxyz'): string {
+  return Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+}
+
+/** A word of 3 to 10 small letters, as people name things. */
+export function randomWord(rand: () => number): string {
+  return randomLetters(rand, 3 + Math.floor(rand() * 8));
+}

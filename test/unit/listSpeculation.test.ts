@@ -2,7 +2,7 @@ import * as assert from 'node:assert/strict';
 import type { IRangeRequest } from 'etcd3';
 import type { EtcdConnection } from '../../src/etcd/connection';
 import { listChildren } from '../../src/etcd/keyspace/listChildren';
-import { seededRandom } from '../rig/random';
+import { randomWord, seededRandom } from '../rig/random';
 
 /**
  * A connection answering ranges and read-only Txns from a sorted key list, each kind at its own revision unless
@@ -83,14 +83,9 @@ function firstChildren(keys: string[], prefix: string, max: number): string[] {
 describe('listChildren: the split sent beside a slow first request', () => {
   // Namespaces of Zipf-like sizes named by random words: the first page of keys shows a few of them.
   const rand = seededRandom(11);
-  const word = () =>
-    Array.from(
-      { length: 3 + Math.floor(rand() * 8) },
-      () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(rand() * 26)],
-    ).join('');
   const keys: string[] = [];
   for (let rank = 1; rank <= 300; rank++) {
-    const ns = word();
+    const ns = randomWord(rand);
     for (let i = 0; i < Math.max(3, Math.floor(20000 / rank)); i++) keys.push(`/r/${ns}/pod-${i}`);
   }
   const expected = firstChildren(keys, '/r/', 100);
