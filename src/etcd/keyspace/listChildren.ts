@@ -272,9 +272,8 @@ class Listing {
     this.folderKeys = first.answer.count;
     if (first.answer.kvs.length)
       this.keyBytes = first.answer.kvs.reduce((n, kv) => n + kv.key.length + KEY_OVERHEAD, 0) / first.answer.kvs.length;
-    const task: Task = { lo: this.start, hi: this.end, limit };
     if (first.buckets && first.answer.count > first.answer.kvs.length) this.takeBuckets(first.answer, first.buckets);
-    else this.take([{ task, answer: first.answer }]);
+    else this.take([{ task: { lo: this.start, hi: this.end, limit }, answer: first.answer }]);
     await this.drain();
     const cutoff = this.cutoff();
     let next: Buffer | undefined;
@@ -303,12 +302,15 @@ class Listing {
     limit: number,
   ): Promise<{ answer: RangeAnswer; buckets?: Array<{ span: Span; answer: RangeAnswer }> }> {
     const wait = this.options.speculateAfterMs ?? SPECULATE_AFTER_MS;
-    const spans = leadingBuckets(this.absPrefix, this.start, this.end);
     const concurrency = this.options.concurrency ?? DEFAULT_CONCURRENCY;
     const first = this.reader.range(this.start, this.end, { limit });
-    if (concurrency < 2 || spans.length < 2 || wait === Infinity) return { answer: await first };
+    if (concurrency < 2 || wait === Infinity) return { answer: await first };
+    let spans: Span[] = [];
     let split: Promise<RangeAnswer[]> | undefined;
     const speculate = () => {
+      // Built only when sent: most listings answer first.
+      spans = leadingBuckets(this.absPrefix, this.start, this.end);
+      if (spans.length < 2) return;
       // One Txn: beside the first request, one round trip on each of two server cores.
       split = this.reader.batch(
         spans.map((b) => ({ from: b.lo, to: b.hi, request: { limit: 1 } })),
