@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import { EtcdConnection } from '../../src/etcd/connection';
 import { displayKey, prefixEnd } from '../../src/etcd/keyCodec';
 import { KeyspaceChild, listChildren } from '../../src/etcd/keyspace';
+import { FolderCache } from '../../src/etcd/keyspace/folderCache';
 import { RangeAnswer, RangeReader } from '../../src/etcd/keyspace/rangeReader';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
@@ -70,8 +71,10 @@ describe('keyspace listing (real etcd)', function () {
     return res.kvs.map((kv) => kv.key);
   }
 
-  /** Writes `keys` (empty values, 128 a Txn), then lists `root` and checks its children against a full read. */
-  /** Seeds `keys`, lists `root`'s first page and checks it against a full read (never speculating: see the nasty test). */
+  /**
+   * Seeds `keys` (empty values, 128 a Txn), lists `root`'s first page and checks it against a full read (one first
+   * request, no leading split: its requests never depend on the server's timing; see the nasty test for both).
+   */
   async function listExactly(keys: Buffer[], root: string) {
     for (let i = 0; i < keys.length; i += 128) {
       const batch = keys.slice(i, i + 128);
@@ -86,7 +89,7 @@ describe('keyspace listing (real etcd)', function () {
     const page = await listChildren(conn, Buffer.from(root), {
       separator: '/',
       pageSize: 500,
-      speculateAfterMs: Infinity,
+      leadingSplit: false,
     });
     assert.deepEqual(
       page.children.map(describeChild).sort(),
@@ -105,6 +108,33 @@ describe('keyspace listing (real etcd)', function () {
       assert.equal(page.next, undefined);
     });
   }
+
+  it('tells the keys of each folder child it saw whole; the cache then lists such a folder with one request', async () => {
+    const all = await allKeys();
+    const root = await listChildren(conn, Buffer.alloc(0), { separator: '/', pageSize: 1000 });
+    const folders = root.children.filter((c) => c.kind === 'folder');
+    assert.ok(folders.length >= 2);
+    for (const child of folders)
+      assert.equal(
+        child.keys,
+        all.filter((k) => k.subarray(0, child.key.length).equals(child.key)).length,
+        displayKey(child.key),
+      );
+    const warm = new FolderCache(conn, { separator: '/', pageSize: 1000 });
+    const cold = new FolderCache(conn, { separator: '/', pageSize: 1000 });
+    try {
+      await warm.list(Buffer.from('/'));
+      const before = warm.queries;
+      const many = await warm.list(Buffer.from('/many/'));
+      assert.equal(many.children.length, 25);
+      assert.equal(warm.queries - before, 1, 'its parent saw its keys: one request, no leading split');
+      await cold.list(Buffer.from('/many/'));
+      assert.ok(cold.queries > 10, `without its parent: the leading split first (${cold.queries} requests)`);
+    } finally {
+      warm.dispose();
+      cold.dispose();
+    }
+  });
 
   it('pages a folder larger than a page at one pinned revision', async () => {
     const seen: string[] = [];
@@ -161,18 +191,18 @@ describe('keyspace listing (real etcd)', function () {
     const first = await listChildren(conn, Buffer.from(root), {
       separator: '/',
       pageSize: 500,
-      speculateAfterMs: Infinity,
+      leadingSplit: false,
     });
     assert.ok(first.queries > 10, `the split path ran (${first.queries} queries)`);
-    // With and without the folder's leading-byte split sent beside the first request (what a slow first request
-    // gets): binary bytes, non-ASCII names and a later page's start fall inside and between its ranges.
-    const joined = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500, speculateAfterMs: 0 });
+    // With and without the folder's leading-byte split first (the default): binary bytes, non-ASCII names and a
+    // later page's start fall inside and between its ranges.
+    const joined = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500, leadingSplit: true });
     assert.ok(joined.queries >= first.queries + 40, `the split was sent (${joined.queries} queries)`);
-    for (const [p, speculateAfterMs] of prefixes.flatMap((p) => [Infinity, 0].map((s) => [p, s] as const))) {
-      const prefix = `${displayKey(p)}${speculateAfterMs ? '' : ', speculating'}`;
+    for (const [p, leadingSplit] of prefixes.flatMap((p) => [false, true].map((s) => [p, s] as const))) {
+      const prefix = `${displayKey(p)}${leadingSplit ? ', leading split first' : ''}`;
       for (const pageSize of [1, 7, 64, 500]) {
         const seen: string[] = [];
-        const opts = { separator: '/', pageSize, speculateAfterMs };
+        const opts = { separator: '/', pageSize, leadingSplit };
         let page = await listChildren(conn, p, opts);
         seen.push(...page.children.map(describeChild));
         let pages = 1;

@@ -132,7 +132,7 @@ export class FolderCache {
   }
 
   private async fetch(prefix: Buffer, signal?: AbortSignal): Promise<Entry> {
-    const page = await listChildren(this.conn, prefix, { ...this.options, signal });
+    const page = await listChildren(this.conn, prefix, { ...this.options, expectedKeys: this.keysOf(prefix), signal });
     this.queryCount += page.queries;
     const entry: Entry = {
       prefix,
@@ -148,6 +148,15 @@ export class FolderCache {
       this.watch(entry);
     }
     return entry;
+  }
+
+  /** Keys under `prefix` as its parent's cached listing saw them, when it saw them all. */
+  private keysOf(prefix: Buffer): number | undefined {
+    const sep = Buffer.from(this.options.separator, 'utf8');
+    if (!sep.length || prefix.length <= sep.length) return undefined;
+    const cut = prefix.subarray(0, prefix.length - sep.length).lastIndexOf(sep);
+    const parent = cut < 0 ? Buffer.alloc(0) : prefix.subarray(0, cut + sep.length);
+    return this.entries.get(keyId(parent))?.children.find((c) => c.key.equals(prefix))?.keys;
   }
 
   /**

@@ -24,6 +24,11 @@ export interface KeyspaceChild {
   readonly name: Buffer;
   /** Metadata of a key child, which keys-only ranges return for free. */
   readonly meta?: KeyMeta;
+  /**
+   * Keys under a folder child, when the listing saw every one of them (at its revision): a hint for listing that
+   * folder (ListOptions.expectedKeys), not kept current.
+   */
+  readonly keys?: number;
 }
 
 /** A key's metadata without its value. Revisions and lease ids stay decimal strings (64-bit). */
@@ -62,14 +67,24 @@ export interface ListOptions {
   /** Round trips in flight at once (default 2); each asks up to 128 ranges in one Txn, a wave spread over them. */
   readonly concurrency?: number;
   /**
-   * After how long without an answer the first request is joined by a split of the folder (default 25 ms: a
-   * folder of tens of thousands of keys; 0 always, Infinity never). Tests pin it to be deterministic.
+   * Start with the folder's split on its leading byte (default): its two halves on the server's two cores, then a
+   * first request over only the leftmost buckets (see firstAnswers). Off: one first request over the whole folder,
+   * as a listing with one request in flight does. Tests pin it where they count requests.
    */
-  readonly speculateAfterMs?: number;
+  readonly leadingSplit?: boolean;
+  /**
+   * Keys the caller expects under the folder (its parent's listing saw them all): a folder of at most SMALL_FOLDER
+   * keys is read by one first request, without the leading split (which saves a visit of every key but costs a
+   * round trip more).
+   */
+  readonly expectedKeys?: number;
 }
 
-/** See ListOptions.speculateAfterMs. */
-const SPECULATE_AFTER_MS = 25;
+/** See ListOptions.expectedKeys: below this many keys a visit of the folder costs less than a round trip (~3 ms). */
+const SMALL_FOLDER = 8192;
+
+/** The leading byte the two halves of the leading-byte split meet at: names start about as often either side of it. */
+const HALF_AT = 0x6d; // 'm'
 /** `limit` of the first request: small folders are read whole, large ones show a few children and their sizes. */
 const FIRST_LIMIT = 1024;
 /**
@@ -195,8 +210,9 @@ interface Parked {
  * decode); a Txn's ranges run one after another on one server thread. So the listing never walks child by child
  * (a visit of every key per child) nor reads every key, and it asks each wave of sub-ranges in Txns spread over the
  * round trips in flight (every server core works on it), its answers planned from together.
- * A first request reads a page of keys. After each child it sees, the rest of its range is split into disjoint
- * sub-ranges by where names diverge from that child — one per byte position, finer at chosen positions: those
+ * The folder's split on its leading byte comes first (its two halves on two server cores), then a first request
+ * reads a page of keys from the leftmost buckets. After each child it sees, the rest of its range is split into
+ * disjoint sub-ranges by where names diverge from that child — one per byte position, finer at chosen positions: those
  * where siblings were seen to differ, the first position where the range's keys may differ (on every byte seen:
  * most keys after the ones seen differ there first), the child's separator (ranges then end where a child ends),
  * the positions right after the varying ones (names a byte longer) and the child's digits, the last of each run
@@ -236,6 +252,8 @@ class Listing {
   private readonly bytesAt = new Map<number, Set<number>>();
   /** Keys per child, for those whose size is known (a key child is one), ascending. */
   private readonly sizes: number[] = [];
+  /** Keys of the folder children seen whole, by absolute key (latin1). */
+  private readonly complete = new Map<string, number>();
   private readonly queue: Task[] = [];
   /** Splits whose parts are out: their ranges, by where they start. */
   private readonly open = new Map<SplitRecord, Buffer>();
@@ -269,10 +287,11 @@ class Listing {
   async run(): Promise<ChildrenPage> {
     const limit = Math.max(FIRST_LIMIT, this.pageSize + 1);
     const first = await this.firstAnswers(limit);
-    this.folderKeys = first.answer.count;
+    this.folderKeys = first.keys;
     if (first.answer.kvs.length)
       this.keyBytes = first.answer.kvs.reduce((n, kv) => n + kv.key.length + KEY_OVERHEAD, 0) / first.answer.kvs.length;
-    if (first.buckets && first.answer.count > first.answer.kvs.length) this.takeBuckets(first.answer, first.buckets);
+    if (first.buckets && first.keys > first.answer.kvs.length)
+      this.takeBuckets({ ...first.answer, count: first.keys }, first.buckets);
     else this.take([{ task: { lo: this.start, hi: this.end, limit }, answer: first.answer }]);
     await this.drain();
     const cutoff = this.cutoff();
@@ -283,7 +302,10 @@ class Listing {
       if ((await this.reader.range(cutoff, this.end, { limit: 1 })).count > 0) next = cutoff;
     }
     return {
-      children: this.known.slice(0, this.pageSize).map((f) => f.child),
+      children: this.known.slice(0, this.pageSize).map((f) => {
+        const keys = this.complete.get(f.abs.toString('latin1'));
+        return keys === undefined ? f.child : { ...f.child, keys };
+      }),
       revision: this.reader.revision ?? '0',
       next: next ? this.conn.relativeKey(next) : undefined,
       queries: this.reader.queries,
@@ -294,51 +316,70 @@ class Listing {
   }
 
   /**
-   * The first request and, when it is slow to answer (a large folder), the split of the folder by its leading byte
-   * beside it (answered at the same revision, else dropped): a large folder's first answer is followed by a split of
-   * nearly every key anyway, and both then take one pass on the server's cores instead of two one after the other.
+   * The folder's keys, its first page of keys, and its split on the leading byte. A large folder's first answer is
+   * followed by a split of nearly all its keys anyway; a first request over the whole folder would visit every key
+   * once more. So the split comes first, in two halves (leading bytes below and from HALF_AT) on the server's two
+   * cores, and the first request then reads only the buckets that hold its page of keys (the leftmost ones holding
+   * `limit` keys). It does not wait for the other half: when the left half answers first, it knows where those
+   * buckets end; when the right one does and holds few keys, the left holds the folder (one leading byte, as often)
+   * and the first request reads the whole folder beside it at once, a second visit that costs no time. Halves read at
+   * different revisions (a write between them): the one answered last is asked again at the other's revision.
+   * A small folder pays a round trip more than one request would (~2–3 ms here), unless the caller knows it is small
+   * (ListOptions.expectedKeys: the tree's cache does from the parent's listing).
    */
   private async firstAnswers(
     limit: number,
-  ): Promise<{ answer: RangeAnswer; buckets?: Array<{ span: Span; answer: RangeAnswer }> }> {
-    const wait = this.options.speculateAfterMs ?? SPECULATE_AFTER_MS;
-    const concurrency = this.options.concurrency ?? DEFAULT_CONCURRENCY;
-    const first = this.reader.range(this.start, this.end, { limit });
-    if (concurrency < 2 || wait === Infinity) return { answer: await first };
-    let spans: Span[] = [];
-    let split: Promise<RangeAnswer[]> | undefined;
-    const speculate = () => {
-      // Built only when sent: most listings answer first.
-      spans = leadingBuckets(this.absPrefix, this.start, this.end);
-      if (spans.length < 2) return;
-      // One Txn: beside the first request, one round trip on each of two server cores.
-      split = this.reader.batch(
-        spans.map((b) => ({ from: b.lo, to: b.hi, request: { limit: 1 } })),
+  ): Promise<{ answer: RangeAnswer; keys: number; buckets?: Array<{ span: Span; answer: RangeAnswer }> }> {
+    const whole = async () => {
+      const answer = await this.reader.range(this.start, this.end, { limit });
+      return { answer, keys: answer.count };
+    };
+    const spans = leadingBuckets(this.absPrefix, this.start, this.end);
+    if (
+      this.options.leadingSplit === false ||
+      (this.options.expectedKeys ?? Infinity) <= SMALL_FOLDER ||
+      (this.options.concurrency ?? DEFAULT_CONCURRENCY) < 2 ||
+      spans.length < 2
+    )
+      return whole();
+    const mid = Buffer.concat([this.absPrefix, Buffer.from([HALF_AT])]);
+    let h = spans.findIndex((s) => Buffer.compare(s.lo, mid) >= 0);
+    if (h <= 0) h = Math.ceil(spans.length / 2);
+    const ask = (from: number, to: number) =>
+      this.reader.batch(
+        spans.slice(from, to).map((s) => ({ from: s.lo, to: s.hi, request: { limit: 1 } })),
         false,
       );
-      // Awaited below; never an unhandled rejection if the first request fails first.
-      split.catch(() => undefined);
+    const halves = [ask(0, h), ask(h, spans.length)];
+    // Awaited below; never an unhandled rejection when the other fails first.
+    for (const half of halves) half.catch(() => undefined);
+    const firstHalf = await Promise.race(halves.map((half, side) => half.then((answers) => ({ side, answers }))));
+    // The listing goes on at the revision of the half answered first (the reader pinned it).
+    const keysIn = (answers: RangeAnswer[]) => answers.reduce((n, a) => n + a.count, 0);
+    /** End of the leftmost buckets holding `limit` keys, when these answers (from the first bucket on) reach it. */
+    const upTo = (answers: RangeAnswer[]): Bound | undefined => {
+      let keys = 0;
+      for (let i = 0; i < answers.length; i++) if ((keys += answers[i].count) >= limit) return spans[i].hi;
+      return undefined;
     };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    if (wait <= 0) speculate();
-    else timer = setTimeout(speculate, wait);
-    try {
-      const answer = await first;
-      clearTimeout(timer);
-      // The listing goes on from this answer: at its revision, whichever answered first.
-      if (answer.revision) this.reader.pin(answer.revision);
-      // Sent: its keys are visited whether or not they are used, so the listing waits for it and counts them. A
-      // failed split only costs its time: the first answer is followed as without it.
-      const parts = split ? await split.catch(() => undefined) : undefined;
-      if (!parts || parts.some((p) => p.revision !== answer.revision)) return { answer };
-      return { answer, buckets: spans.map((span, i) => ({ span, answer: parts[i] })) };
-    } finally {
-      clearTimeout(timer);
+    let hi: Bound = this.end;
+    if (firstHalf.side === 0) hi = upTo(firstHalf.answers) ?? this.end;
+    else if (keysIn(firstHalf.answers) >= limit) hi = upTo([...(await halves[0]), ...firstHalf.answers]) ?? this.end;
+    const answer = await this.reader.range(this.start, hi, { limit });
+    const revision = this.reader.revision;
+    const answers: RangeAnswer[] = [];
+    for (const [side, half] of halves.entries()) {
+      const got = await half;
+      // Read at another revision: asked again at the listing's (which the reader pinned).
+      answers.push(
+        ...(got.some((a) => a.revision !== revision) ? await (side ? ask(h, spans.length) : ask(0, h)) : got),
+      );
     }
+    return { answer, keys: keysIn(answers), buckets: spans.map((span, i) => ({ span, answer: answers[i] })) };
   }
 
   /**
-   * The first answer with the folder's leading-byte split answered beside it: the buckets the answer covered are
+   * The first answer with the folder's leading-byte split: the buckets the answer covered are
    * done, the one its last child lies in goes on from there, the later ones are followed like any split's parts.
    */
   private takeBuckets(first: RangeAnswer, buckets: Array<{ span: Span; answer: RangeAnswer }>): void {
@@ -374,7 +415,10 @@ class Listing {
     const rest = results[0]?.task.lo;
     for (const g of groups) this.add(g.found);
     for (let i = 0; i < groups.length - 1; i++)
-      if (rest === undefined || Buffer.compare(groups[i].found.abs, rest) < 0) this.addSize(groups[i].keys);
+      if (rest === undefined || Buffer.compare(groups[i].found.abs, rest) < 0) {
+        this.addSize(groups[i].keys);
+        this.completed(groups[i]);
+      }
     // Children expected in the folder, by the median of the complete ones the first answer showed.
     const complete = groups
       .slice(0, -1)
@@ -536,7 +580,19 @@ class Listing {
       const groups = this.collect(answer.kvs);
       for (const g of groups) this.add(g.found);
       // Children followed by another one within the answer are complete: their size is known.
-      for (let i = 0; i < groups.length - 1; i++) this.addSize(groups[i].keys);
+      for (let i = 0; i < groups.length - 1; i++) {
+        this.addSize(groups[i].keys);
+        this.completed(groups[i]);
+      }
+      // The last one too when the answer held every key of its range and the range holds all of that child.
+      const last = groups[groups.length - 1];
+      const skip = last?.found.skip;
+      if (
+        last &&
+        answer.count <= answer.kvs.length &&
+        (task.hi === null || (skip !== null && !lessThan(task.hi, skip)))
+      )
+        this.completed(last);
       return groups;
     });
     results.forEach(({ task, answer }, i) => this.follow(task, answer, found[i]));
@@ -545,6 +601,11 @@ class Listing {
   private learnSize(record: SplitRecord): void {
     const size = record.keys - record.counted;
     if (size > 0) this.addSize(size);
+  }
+
+  /** Records the keys of a folder child seen whole (KeyspaceChild.keys). */
+  private completed(group: { found: Found; keys: number }): void {
+    if (group.found.child.kind === 'folder') this.complete.set(group.found.abs.toString('latin1'), group.keys);
   }
 
   /** Learns a child's size, keeping `sizes` ascending. */
@@ -954,7 +1015,7 @@ class Listing {
 }
 
 /**
- * Leading bytes the speculative first split cuts at: each digit and small letter (names are mostly words, numbers
+ * Leading bytes the first split cuts at: each digit and small letter (names are mostly words, numbers
  * and hex), capitals in groups, a few punctuation marks.
  */
 const BUCKET_BYTES: readonly number[] = [
