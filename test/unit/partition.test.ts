@@ -167,7 +167,9 @@ describe('splitAfter (scan engine partition)', () => {
     assert.equal(at('preview-0486d6'), 8, 'hex after a word');
     assert.equal(at('api-5f3a'), 4);
     assert.equal(at('team_payments'), 5, 'a word after a word');
-    assert.equal(at('api001.iad2.example.net'), 20, 'a dot ends a word too (not one ending in a digit)');
+    assert.equal(at('api.example.net'), 4, 'a dot ends a word too');
+    assert.equal(at('api001.iad2.example.net'), undefined, 'not past a number: names differ there first');
+    assert.equal(at('web-1.prod.svc'), undefined, 'nor past a number after a word');
     assert.equal(at('pr-1137'), undefined, 'a number: its digits are enumerated anyway');
     assert.equal(at('team-042-prod'), undefined, 'a number, and a word after a number (not after a word)');
     assert.equal(at('2026-03-14'), undefined, 'no word before the dash');

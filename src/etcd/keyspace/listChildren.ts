@@ -130,8 +130,11 @@ const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
 const KEY_OVERHEAD = 32;
 /** Child sizes this many times apart (10th to 90th percentile) make a range's keys a poor guide to its children. */
 const UNEVEN = 8;
-/** A range of at most 1/SKIP_SHARE of the folder's keys (or two typical children) is asked whole again, not split. */
-const SKIP_SHARE = 512;
+/**
+ * A range of at most 1/SKIP_SHARE of the folder's keys (or two typical children) is asked whole again, not split
+ * (256 rather than 512: the model's tenth events 2,633 → 2,207 requests, pods 2,649 → 2,319, visits and time the same).
+ */
+const SKIP_SHARE = 256;
 /** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
 const DEFAULT_CONCURRENCY = 2;
 /**

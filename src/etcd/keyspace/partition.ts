@@ -50,10 +50,14 @@ const isLetter = (v: number): boolean => (v >= 0x61 && v <= 0x7a) || (v >= 0x41 
 
 /**
  * The first position in [from, stop) right after a letter and a punctuation mark (`-`, `.`, `_`, `:`) of `name`
- * where the token that starts there (up to the next punctuation mark) is not all digits.
+ * where the token that starts there (up to the next punctuation mark) is not all digits; none past a digit: names
+ * with a number before such a word (`api001.iad2.example.net`) differ at the number, which splits enumerate anyway,
+ * and a wide range per byte after `example.` combined with every digit found nothing (the model's /ts/: 4.10 → 3.94
+ * visits per key, nothing else moved).
  */
 export function afterWord(name: Buffer, from: number, stop: number): number | undefined {
   for (let p = Math.max(from, 2); p < stop; p++) {
+    if (isDigit(name[p - 1])) return undefined;
     if (!isPunctuation(name[p - 1]) || !isLetter(name[p - 2])) continue;
     for (let q = p; q < stop && !isPunctuation(name[q]); q++) if (!isDigit(name[q])) return p;
   }
