@@ -3,6 +3,7 @@ import {
   Bound,
   FinePosition,
   afterWord,
+  isHexId,
   classOf,
   endOf,
   lessThan,
@@ -175,5 +176,19 @@ describe('splitAfter (scan engine partition)', () => {
     assert.equal(at('2026-03-14'), undefined, 'no word before the dash');
     assert.equal(at('preview-0486d6', 9), undefined, 'only from `from` on');
     assert.equal(at('node-'), undefined, 'nothing after the dash');
+  });
+
+  it('isHexId: a token of at least 4 lowercase hex digits with a decimal digit among them', () => {
+    const hexAt = (name: string, from = 0, stop = name.length) => isHexId(Buffer.from(name), from, stop);
+    assert.equal(hexAt('preview-0486d6', 8), true);
+    assert.equal(hexAt('preview-0486d6/', 8, 14), true, 'up to the stop given (a separator)');
+    assert.equal(hexAt('preview-0486d6/', 8), false, 'the separator is no hex digit');
+    assert.equal(hexAt('0486d6-web', 0), true, 'up to punctuation');
+    assert.equal(hexAt('a1b2'), true);
+    assert.equal(hexAt('a1b'), false, 'too short');
+    assert.equal(hexAt('cafe'), false, 'a word of hex letters only');
+    assert.equal(hexAt('0486g6'), false, 'a letter past f');
+    assert.equal(hexAt('0486D6'), false, 'uppercase');
+    assert.equal(hexAt('preview-0486d6', 0), false, 'from the word');
   });
 });

@@ -4,12 +4,14 @@ import {
   Bound,
   DIGITS,
   FinePosition,
+  HEX_DIGITS,
   Span,
   SplitShape,
   afterWord,
   commonPrefix,
   endOf,
   isDigit,
+  isHexId,
   lessThan,
   splitAfter,
 } from './partition';
@@ -760,7 +762,7 @@ class Listing {
     const blind = !hot.length && following === undefined;
     // Children still wanted: those expected here, no more than the page lacks.
     const wanted = following === undefined ? undefined : Math.min(following, this.pageSize - this.known.length + 1);
-    const cap = Math.min(
+    let cap = Math.min(
       MAX_SPLIT,
       Math.floor(this.queriesLeft() / 2),
       Math.max(16, Math.ceil(keys / KEYS_PER_RANGE)),
@@ -806,6 +808,8 @@ class Listing {
     // not seen yet may differ anywhere, and the keys after the ones seen — often most of them — differ there
     // first; one range per byte finds a child per leading byte.
     const wideAt = new Set<number>();
+    /** Where a hex id starts whose first two digits are split at once (see below). */
+    let hexPair: number | undefined;
     // First when the range holds more than STUBBORN of what its split covered: the positions seen to vary elsewhere
     // did not cut it, and most of its names differ here. With every byte seen, whether or not siblings were seen to
     // differ there and whether the anchor has a digit there (a hex or word name may have a letter), when its keys
@@ -826,6 +830,16 @@ class Listing {
         if (candidates.includes(word)) candidates.splice(candidates.indexOf(word), 1);
         candidates.splice(1, 0, word);
         wideAt.add(word);
+        // A hex id after the word (`preview-0486d6`): its first two digits at once, 256 ranges, when they cost less
+        // than a visit of the range's keys: one hex digit a wave left ~6 names per range, and the giants among them
+        // (Zipf sizes) were visited again in two more waves (the tenth shape's /registry/events/ in the model:
+        // 3.80 → 3.36 visits per key, /registry/pods/ 3.67 → 3.23; no other folder of 30 moved).
+        if (isHexId(name, word, sepAt < 0 ? name.length : sepAt) && HEX_DIGITS.length ** 2 * RANGE_COST <= keys) {
+          hexPair = word;
+          candidates.splice(2, 0, word + 1);
+          wideAt.add(word + 1);
+          cap = Math.max(cap, Math.min(MAX_SPLIT, Math.floor(this.queriesLeft() / 2), HEX_DIGITS.length ** 2 + 64));
+        }
       }
     }
     for (const p of blind ? [first, first + 1] : [first])
@@ -856,8 +870,10 @@ class Listing {
     for (const p of candidates) {
       // A wide position's values are ranges of their own: names that differ from the anchor there rarely follow its
       // later bytes (the tenth shape's `pre…` after `pr-1137`; the model's /fs/home/ 3.99 → 3.31 × the floor).
-      const values = atSep(p) ? [this.separator[0]] : valuesAt(p, wideAt.has(p));
-      const next = [...fine, { at: p, values, alone: wideAt.has(p) }].sort((a, b) => a.at - b.at);
+      const hex = hexPair !== undefined && (p === hexPair || p === hexPair + 1);
+      const values = atSep(p) ? [this.separator[0]] : hex ? HEX_DIGITS : valuesAt(p, wideAt.has(p));
+      // (The first digit of a hex pair is combined with the second, not alone.)
+      const next = [...fine, { at: p, values, alone: wideAt.has(p) && p !== hexPair }].sort((a, b) => a.at - b.at);
       // A position that fits only in a coarser mode loses more than it finds — unless it leads: each of its
       // values a range of its own, the split so far under the anchor's. (So no coarser mode is built.)
       const leads = fine.every((f) => f.at > p);

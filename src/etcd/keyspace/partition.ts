@@ -66,6 +66,23 @@ export function afterWord(name: Buffer, from: number, stop: number): number | un
 
 /** The ASCII digits, ascending. */
 export const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
+/** Lowercase hex digits, ascending. */
+export const HEX_DIGITS: readonly number[] = [...DIGITS, ...Array.from({ length: 6 }, (_, i) => 0x61 + i)];
+const isHexDigit = (v: number): boolean => isDigit(v) || (v >= 0x61 && v <= 0x66);
+
+/**
+ * Whether the token of `name` from `from` (up to a punctuation mark or `stop`) is a hex id: at least 4 lowercase hex
+ * digits, a decimal digit among them (so that a word like `cafe` or `dead` is not one).
+ */
+export function isHexId(name: Buffer, from: number, stop: number): boolean {
+  let n = 0;
+  let decimal = false;
+  for (let p = from; p < stop && !isPunctuation(name[p]); p++, n++) {
+    if (!isHexDigit(name[p])) return false;
+    decimal ||= isDigit(name[p]);
+  }
+  return n >= 4 && decimal;
+}
 let LOWER: readonly number[] | undefined;
 let UPPER: readonly number[] | undefined;
 
