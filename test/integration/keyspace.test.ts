@@ -250,6 +250,24 @@ describe('keyspace listing (real etcd)', function () {
     assert.ok(page.visited <= 4.5 * keys.length, `${(page.visited / keys.length).toFixed(2)} visits per key`);
   });
 
+  it('spreads a read-on that large children ate over parts instead of reading on past each of them', async () => {
+    // 300 services of 1–4 keys and 5 of 12,000 among them, all named svc-<word>.prod.internal/: the first page's
+    // read-on stops inside the first large one, and reading on again after each visited all the keys after it.
+    const root = '/logs/';
+    const rand = seededRandom(31);
+    const names = new Set<string>();
+    while (names.size < 305) names.add(randomWord(rand));
+    const keys: Buffer[] = [];
+    [...names].forEach((name, i) => {
+      for (let k = 0, n = i % 61 === 7 ? 12_000 : 1 + Math.floor(rand() * 4); k < n; k++)
+        keys.push(Buffer.from(`${root}svc-${name}.prod.internal/${String(k).padStart(6, '0')}`));
+    });
+    const page = await listExactly(keys, root);
+    assert.equal(page.children.length, 305);
+    // Spread over parts: 2.60 visits per key; reading on after each large one: 3.22.
+    assert.ok(page.visited <= 2.9 * keys.length, `${(page.visited / keys.length).toFixed(2)} visits per key`);
+  });
+
   it('lists namespaces named by people, of Zipf-like sizes, within its budget of requests and visits', async () => {
     // As a grown cluster names them: random words, word-word pairs, `preview-<hex>` and `pr-<number>` (the last two
     // share a leading "pr"), sizes by rank ~ 6000/rank; ~40k keys under 240 namespaces.

@@ -125,6 +125,13 @@ const READ_ON = 1024;
 const KEYS_PER_READ = 64;
 /** How much more a read-on that fell short reads next. */
 const READ_ON_GROWTH = 4;
+/**
+ * A read-on whose range holds this many times the keys it read, and at least 1/HEAVY_SHARE of the folder, was eaten by
+ * large children: what is left is spread over parts (see follow), split as if about SPREAD_CHILDREN children followed.
+ */
+const EATEN = 32;
+const HEAVY_SHARE = 32;
+const SPREAD_CHILDREN = 8;
 /** Keys of the first page of the keys-only fallback, and the size of the later ones (under the 64 MiB receive limit). */
 const FALLBACK_PAGE = 1024;
 const FALLBACK_PAGE_BYTES = 16 * 1024 * 1024;
@@ -174,6 +181,8 @@ interface Task extends Span {
   readonly page?: boolean;
   /** A range read on to complete the page (see follow). */
   readonly readOn?: boolean;
+  /** A part of a read-on spread over parts (see follow): never spread again. */
+  readonly spread?: boolean;
   /** A range asked whole, expected to hold about one more child (read on, asked again, or a split of one range). */
   readonly again?: boolean;
   /** The split this range belongs to (to learn the size of the child it followed). */
@@ -677,6 +686,25 @@ class Listing {
       this.open.set(r, from);
       return r;
     };
+    // A read-on that a few large children ate (the range left holds far more keys than it read, and a good share of
+    // the folder): reading on again would visit all of that range once per large child, one after another. So it is
+    // split wide at its first free position, each part read on (twice the read's keys shared among them): every key
+    // is visited once more, on both server cores, and a large child only costs its own part a visit more.
+    // /mix/logs/ (five 80k-key services among 500 small ones) in the model: 4.01 → 3.40 visits per key, 616 → 419
+    // ms; no other folder of 30 worse. Not again for its parts.
+    if (
+      task.readOn &&
+      !task.spread &&
+      onward <= bound &&
+      keys > EATEN * task.limit &&
+      keys * HEAVY_SHARE >= this.folderKeys
+    ) {
+      const spans = this.plan(last.found, from, task.hi, keys, SPREAD_CHILDREN, true);
+      const limit = Math.ceil((2 * Math.max(onward, Math.ceil(keys / KEYS_PER_READ))) / spans.length) + 1;
+      const parent = record(spans.length, missing);
+      this.enqueue(spans.map((s) => ({ lo: s.lo, hi: s.hi, limit, parent, readOn: true, again: true, spread: true })));
+      return;
+    }
     if (onward <= bound && onward < keys && !(task.readOn && groups.length === 1)) {
       // Falling short costs another visit of the range's keys: as much as returning one key per KEYS_PER_READ of
       // them, so read at least that many.
