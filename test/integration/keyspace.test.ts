@@ -268,6 +268,35 @@ describe('keyspace listing (real etcd)', function () {
     assert.ok(page.visited <= 2.9 * keys.length, `${(page.visited / keys.length).toFixed(2)} visits per key`);
   });
 
+  it('lists `preview-<hex>` namespaces of Zipf-like sizes exactly, splitting their ids two hex digits at a time', async () => {
+    // A range holding most of the folder whose first name is `preview-<hex id>` is split on the id's first two hex
+    // digits at once (256 ranges, other bytes sharing ranges between them): every child must still be found.
+    const root = '/envs/';
+    const rand = seededRandom(12);
+    const names = new Set(['alpha', 'beta', 'preview-zz-top', 'previewer']);
+    while (names.size < 125) names.add(`preview-${randomLetters(rand, 6, '0123456789abcdef')}`);
+    const keys: Buffer[] = [];
+    [...names].forEach((name, rank) => {
+      for (let i = 0; i < Math.max(2, Math.floor(8000 / (rank + 1) ** 0.9)); i++)
+        keys.push(Buffer.from(`${root}${name}/${String(i).padStart(5, '0')}`));
+    });
+    for (let i = 0; i < keys.length; i += 128) {
+      const batch = keys.slice(i, i + 128);
+      await conn.write('seed', (c) =>
+        c.kv.txn({
+          compare: [],
+          success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
+          failure: [],
+        }),
+      );
+    }
+    const expected = expectedChildren(await allKeys(), Buffer.from(root), Buffer.from('/'));
+    for (const leadingSplit of [true, false]) {
+      const page = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500, leadingSplit });
+      assert.deepEqual(page.children.map(describeChild).sort(), expected, `leadingSplit ${leadingSplit}`);
+    }
+  });
+
   it('lists namespaces named by people, of Zipf-like sizes, within its budget of requests and visits', async () => {
     // As a grown cluster names them: random words, word-word pairs, `preview-<hex>` and `pr-<number>` (the last two
     // share a leading "pr"), sizes by rank ~ 6000/rank; ~40k keys under 240 namespaces.
