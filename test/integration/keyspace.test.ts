@@ -71,11 +71,8 @@ describe('keyspace listing (real etcd)', function () {
     return res.kvs.map((kv) => kv.key);
   }
 
-  /**
-   * Seeds `keys` (empty values, 128 a Txn), lists `root`'s first page and checks it against a full read (one first
-   * request, no leading split: its requests never depend on the server's timing; see the nasty test for both).
-   */
-  async function listExactly(keys: Buffer[], root: string) {
+  /** Puts `keys` with empty values, 128 a Txn. */
+  async function seed(keys: Buffer[]) {
     for (let i = 0; i < keys.length; i += 128) {
       const batch = keys.slice(i, i + 128);
       await conn.write('put', (c) =>
@@ -86,6 +83,14 @@ describe('keyspace listing (real etcd)', function () {
         }),
       );
     }
+  }
+
+  /**
+   * Seeds `keys` (empty values, 128 a Txn), lists `root`'s first page and checks it against a full read (one first
+   * request, no leading split: its requests never depend on the server's timing; see the nasty test for both).
+   */
+  async function listExactly(keys: Buffer[], root: string) {
+    await seed(keys);
     const page = await listChildren(conn, Buffer.from(root), {
       separator: '/',
       pageSize: 500,
@@ -280,16 +285,7 @@ describe('keyspace listing (real etcd)', function () {
       for (let i = 0; i < Math.max(2, Math.floor(8000 / (rank + 1) ** 0.9)); i++)
         keys.push(Buffer.from(`${root}${name}/${String(i).padStart(5, '0')}`));
     });
-    for (let i = 0; i < keys.length; i += 128) {
-      const batch = keys.slice(i, i + 128);
-      await conn.write('seed', (c) =>
-        c.kv.txn({
-          compare: [],
-          success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
-          failure: [],
-        }),
-      );
-    }
+    await seed(keys);
     const expected = expectedChildren(await allKeys(), Buffer.from(root), Buffer.from('/'));
     for (const leadingSplit of [true, false]) {
       const page = await listChildren(conn, Buffer.from(root), { separator: '/', pageSize: 500, leadingSplit });
