@@ -3,9 +3,9 @@ import {
   Bound,
   FinePosition,
   afterWord,
-  isHexId,
   classOf,
   endOf,
+  isHexId,
   lessThan,
   splitAfter,
 } from '../../src/etcd/keyspace/partition';

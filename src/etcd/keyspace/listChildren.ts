@@ -672,6 +672,9 @@ class Listing {
     // (Not when one child filled most of it: the next read starts after that child anyway — /mix/logs/.)
     if (task.readOn && last.keys <= task.limit / 2)
       onward = Math.max(onward, Math.min(Math.floor(bound), READ_ON_GROWTH * task.limit));
+    // Falling short costs another visit of the range's keys: as much as returning one key per KEYS_PER_READ of them,
+    // so a read-on reads at least that many.
+    const reading = Math.max(onward, Math.ceil(keys / KEYS_PER_READ));
     const record = (parts: number, expected: number): SplitRecord => {
       const r: SplitRecord = {
         anchor: last.found,
@@ -702,15 +705,13 @@ class Listing {
       keys * HEAVY_SHARE >= this.folderKeys
     ) {
       const spans = this.plan(last.found, from, task.hi, keys, SPREAD_CHILDREN, true);
-      const limit = Math.ceil((2 * Math.max(onward, Math.ceil(keys / KEYS_PER_READ))) / spans.length) + 1;
+      const limit = Math.ceil((2 * reading) / spans.length) + 1;
       const parent = record(spans.length, missing);
       this.enqueue(spans.map((s) => ({ lo: s.lo, hi: s.hi, limit, parent, readOn: true, again: true, spread: true })));
       return;
     }
     if (onward <= bound && onward < keys && !(task.readOn && groups.length === 1)) {
-      // Falling short costs another visit of the range's keys: as much as returning one key per KEYS_PER_READ of
-      // them, so read at least that many.
-      const limit = Math.min(keys, Math.max(onward, Math.ceil(keys / KEYS_PER_READ))) + 1;
+      const limit = Math.min(keys, reading) + 1;
       this.enqueue([{ lo: from, hi: task.hi, limit, parent: record(1, missing), readOn: true, again: true }]);
       return;
     }
@@ -821,6 +822,8 @@ class Listing {
     // each run first: counters, dates and versions change at their right end.
     const candidates = [...hot].reverse();
     const sepAt = anchor.child.kind === 'folder' ? name.length - this.separator.length : -1;
+    /** Where the anchor's own name ends (before its separator). */
+    const nameEnd = sepAt < 0 ? name.length : sepAt;
     const add = (p: number) => {
       if (p >= first && p < name.length && !candidates.includes(p)) candidates.push(p);
     };
@@ -855,7 +858,7 @@ class Listing {
       // free position often still lies inside the word (the tenth shape's `preview-<hex6>`, 159k keys after
       // `preview-0486d6`: the next split's range of keys sharing "preview-" held them all; the model: 4.18 → 3.41 ×
       // the floor). Numbers after the word are enumerated by their digits already.
-      const word = afterWord(name, first + 1, sepAt < 0 ? name.length : sepAt);
+      const word = afterWord(name, first + 1, nameEnd);
       if (word !== undefined) {
         if (candidates.includes(word)) candidates.splice(candidates.indexOf(word), 1);
         candidates.splice(1, 0, word);
@@ -864,7 +867,7 @@ class Listing {
         // than a visit of the range's keys: one hex digit a wave left ~6 names per range, and the giants among them
         // (Zipf sizes) were visited again in two more waves (the tenth shape's /registry/events/ in the model:
         // 3.80 → 3.36 visits per key, /registry/pods/ 3.67 → 3.23; no other folder of 30 moved).
-        if (isHexId(name, word, sepAt < 0 ? name.length : sepAt) && HEX_DIGITS.length ** 2 * RANGE_COST <= keys) {
+        if (isHexId(name, word, nameEnd) && HEX_DIGITS.length ** 2 * RANGE_COST <= keys) {
           hexPair = word;
           candidates.splice(2, 0, word + 1);
           wideAt.add(word + 1);

@@ -38,7 +38,6 @@ export function commonPrefix(a: Uint8Array, b: Uint8Array): number {
  * uppercase letters, else the value alone.
  */
 export function classOf(v: number): readonly number[] {
-  const run = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
   if (isDigit(v)) return DIGITS;
   if (v >= 0x61 && v <= 0x7a) return (LOWER ??= run(0x61, 0x7a));
   if (v >= 0x41 && v <= 0x5a) return (UPPER ??= run(0x41, 0x5a));
@@ -64,10 +63,12 @@ export function afterWord(name: Buffer, from: number, stop: number): number | un
   return undefined;
 }
 
+/** The byte values a to b, ascending. */
+const run = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 /** The ASCII digits, ascending. */
-export const DIGITS: readonly number[] = Array.from({ length: 10 }, (_, i) => 0x30 + i);
+export const DIGITS: readonly number[] = run(0x30, 0x39);
 /** Lowercase hex digits, ascending. */
-export const HEX_DIGITS: readonly number[] = [...DIGITS, ...Array.from({ length: 6 }, (_, i) => 0x61 + i)];
+export const HEX_DIGITS: readonly number[] = [...DIGITS, ...run(0x61, 0x66)];
 const isHexDigit = (v: number): boolean => isDigit(v) || (v >= 0x61 && v <= 0x66);
 
 /**
