@@ -12,7 +12,8 @@ import { randomLetters, randomWord, seededRandom } from '../rig/random';
 registerCleanup();
 
 /** The expected children of `prefix`, computed from one full keys-only range. */
-function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer): string[] {
+/** The children of `prefix` in `all` (keys in key order): the first `first` of them, sorted as describeChild's. */
+function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer, first = Infinity): string[] {
   const out = new Set<string>();
   for (const key of all) {
     if (!key.subarray(0, prefix.length).equals(prefix)) continue;
@@ -24,7 +25,7 @@ function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer): string[] 
         : `folder:${key.subarray(0, prefix.length + cut + sep.length).toString('hex')}`,
     );
   }
-  return [...out].sort();
+  return [...out].slice(0, first).sort();
 }
 
 const describeChild = (c: KeyspaceChild) => `${c.kind}:${c.key.toString('hex')}`;
@@ -98,7 +99,7 @@ describe('keyspace listing (real etcd)', function () {
     });
     assert.deepEqual(
       page.children.map(describeChild).sort(),
-      expectedChildren(await allKeys(), Buffer.from(root), Buffer.from('/')),
+      expectedChildren(await allKeys(), Buffer.from(root), Buffer.from('/'), 500),
     );
     return page;
   }
@@ -326,6 +327,35 @@ describe('keyspace listing (real etcd)', function () {
     const cost = listingCost(page);
     assert.ok(cost <= 12 * total, `${(cost / total).toFixed(2)} per key`);
     assert.ok(page.queries <= 2000, `${page.queries} requests`);
+  });
+
+  it('explores the ranges it put aside several a round trip once everything before them is known', async () => {
+    // 800 namespaces of Zipf-like sizes (~60k keys) and a page of 500: ranges after children the page seemed not to
+    // need are put aside, and once everything to their left is known, those the page still has room for go out
+    // together. One a round trip, this listing took 145–151 round trips (same requests and visits); together, 82.
+    const root = '/parked/';
+    const rand = seededRandom(1);
+    const names = new Set<string>();
+    while (names.size < 800) {
+      const r = rand();
+      names.add(
+        r < 0.3
+          ? `${randomWord(rand)}-${randomWord(rand)}`
+          : r < 0.6
+            ? `preview-${randomLetters(rand, 6, '0123456789abcdef')}`
+            : r < 0.75
+              ? `pr-${1000 + Math.floor(rand() * 9000)}`
+              : randomWord(rand),
+      );
+    }
+    const harmonic = [...names].reduce((sum, _, rank) => sum + 1 / (rank + 1), 0);
+    const keys: Buffer[] = [];
+    [...names].forEach((name, rank) => {
+      for (let i = 0; i < Math.max(1, Math.floor(60_000 / harmonic / (rank + 1))); i++)
+        keys.push(Buffer.from(`${root}${name}/e-${String(i).padStart(6, '0')}`));
+    });
+    const page = await listExactly(keys, root);
+    assert.ok(page.trips <= 110, `${page.trips} round trips`);
   });
 
   it('lists inside a namespace with keys relative to it', async () => {

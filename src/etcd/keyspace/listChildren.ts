@@ -50,6 +50,8 @@ export interface ChildrenPage {
   readonly next?: Buffer;
   /** Range requests sent. */
   readonly queries: number;
+  /** Round trips: Txns of ranges, and ranges asked alone. */
+  readonly trips: number;
   /** Σ `count` of every range response: the keys the server visited to answer this listing. */
   readonly visited: number;
   /** Keys the answers carried (each costs the server, the wire and the client far more than a key visited). */
@@ -325,6 +327,7 @@ class Listing {
       revision: this.reader.revision ?? '0',
       next: next ? this.conn.relativeKey(next) : undefined,
       queries: this.reader.queries,
+      trips: this.reader.trips,
       visited: this.reader.visited,
       returned: this.reader.returned,
       totalKeys: this.options.after ? undefined : this.folderKeys,
@@ -486,12 +489,11 @@ class Listing {
     const concurrency = Math.max(1, this.options.concurrency ?? DEFAULT_CONCURRENCY);
     while (this.queue.length || running.size || this.parked.length) {
       if (!this.queue.length && !running.size) {
-        // Everything to the left is known: explore the leftmost range put aside, if the page still needs it.
+        // Everything to the left is known: explore the leftmost ranges put aside that the page may still need.
         this.parked.sort((a, b) =>
           Buffer.compare(a.groups[a.groups.length - 1].found.abs, b.groups[b.groups.length - 1].found.abs),
         );
-        const next = this.parked.shift()!;
-        this.follow(next.task, next.answer, next.groups, true);
+        for (const next of this.unpark()) this.follow(next.task, next.answer, next.groups, true);
         continue;
       }
       while (this.queue.length && running.size < concurrency) {
@@ -507,6 +509,29 @@ class Listing {
       }
       if (running.size) await Promise.race(running);
     }
+  }
+
+  /**
+   * The leftmost parked ranges (sorted) the page may still need: the first, and each next one while the children
+   * known before it, with those expected in the ranges taken before it (keys ÷ the typical child's, less the one
+   * seen), leave the page room. One a round trip, the tenth bench shape's /registry/events/ ended in ~45 round trips
+   * of one range each, most of them empty (130 ms of a 770 ms listing on this machine's etcd); together, ~10. Real
+   * etcd A/B, 10 runs alternating: 633 vs 786 ms (median); the model: nothing of 30 folders slower, the tenth
+   * events 510 → 486 ms, the kubernetes registry's pods 447 → 407 ms, same requests and visits.
+   */
+  private unpark(): Parked[] {
+    const out: Parked[] = [];
+    const typical = this.typicalSize() ?? 1;
+    let expected = 0;
+    while (this.parked.length) {
+      const next = this.parked[0];
+      const last = next.groups[next.groups.length - 1];
+      if (out.length && this.indexOf(last.found.abs) + expected > this.pageSize) break;
+      out.push(this.parked.shift()!);
+      const keys = next.answer.count - (next.answer.kvs.length - last.keys);
+      expected += Math.max(0, keys / typical - 1);
+    }
+    return out;
   }
 
   /** The next queued ranges the page still needs (the others are dropped), at most `max`. */
