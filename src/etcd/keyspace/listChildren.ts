@@ -700,7 +700,10 @@ class Listing {
     // Falling short costs another visit of the range's keys: as much as returning one key per KEYS_PER_READ of them,
     // so a read-on reads at least that many.
     const reading = Math.max(onward, Math.ceil(keys / KEYS_PER_READ));
-    const record = (parts: number, expected: number): SplitRecord => {
+    // (A read-on once the page has its count of children expects none, never fewer: a negative count made the
+    // children expected before a range, which decides whether it is put aside, come out too low.)
+    const record = (parts: number, expecting: number): SplitRecord => {
+      const expected = Math.max(0, expecting);
       const r: SplitRecord = {
         anchor: last.found,
         keys,
