@@ -495,6 +495,7 @@ class Listing {
         for (const next of this.unpark()) this.follow(next.task, next.answer, next.groups, true);
         continue;
       }
+      // A heavy range put aside goes on as soon as the page may need it (see resumeHeavy).
       if (this.parked.length) this.resumeHeavy();
       while (this.queue.length && running.size < concurrency) {
         if (!this.fallback && this.overBudget()) this.fallback = true;
@@ -522,14 +523,14 @@ class Listing {
   private unpark(): Parked[] {
     this.sortParked();
     const out: Parked[] = [];
-    const typical = this.typicalSize() ?? 1;
+    const typical = this.typicalSize();
     let expected = 0;
     while (this.parked.length) {
       const next = this.parked[0];
       const last = next.groups[next.groups.length - 1];
       if (out.length && this.indexOf(last.found.abs) + expected > this.pageSize) break;
       out.push(this.parked.shift()!);
-      expected += Math.max(0, parkedKeys(next) / typical - 1);
+      expected += childrenAfter(next, typical);
     }
     return out;
   }
@@ -547,19 +548,18 @@ class Listing {
    */
   private resumeHeavy(): void {
     this.sortParked();
-    const typical = this.typicalSize() ?? 1;
+    const typical = this.typicalSize();
     let before = 0;
     for (const parked of [...this.parked]) {
-      const keys = parkedKeys(parked);
       const from = parked.groups[parked.groups.length - 1].found.skip;
       if (
         from !== null &&
-        keys * HEAVY_PARKED >= this.folderKeys &&
+        keysAfter(parked.answer, parked.groups) * HEAVY_PARKED >= this.folderKeys &&
         this.expectedBefore(from) + before <= this.pageSize
       ) {
         this.parked.splice(this.parked.indexOf(parked), 1);
         this.follow(parked.task, parked.answer, parked.groups, true);
-      } else before += Math.max(0, keys / typical - 1);
+      } else before += childrenAfter(parked, typical);
     }
   }
 
@@ -712,7 +712,7 @@ class Listing {
     const from = last.found.skip;
     if (from === null || !lessThan(from, task.hi)) return;
     // Keys of the range from the last child's first key on (its own keys included).
-    const keys = answer.count - (answer.kvs.length - last.keys);
+    const keys = keysAfter(answer, groups);
     if (!this.needed({ lo: from, hi: task.hi })) return;
     if (this.fallback) {
       this.enqueue([{ lo: from, hi: task.hi, limit: FALLBACK_PAGE, page: true }]);
@@ -1165,10 +1165,14 @@ function leadingBuckets(prefix: Buffer, start: Buffer, end: Bound): Span[] {
   return out;
 }
 
-/** Keys of a parked answer's range from its last child's first key on (that child's own keys included). */
-function parkedKeys(parked: Parked): number {
-  const last = parked.groups[parked.groups.length - 1];
-  return parked.answer.count - (parked.answer.kvs.length - last.keys);
+/** Keys of an answer's range from the last child it showed on (that child's own keys included). */
+function keysAfter(answer: RangeAnswer, groups: ReadonlyArray<{ keys: number }>): number {
+  return answer.count - (answer.kvs.length - groups[groups.length - 1].keys);
+}
+
+/** Children expected in a parked range after the one it showed: its keys ÷ the typical child's, less that one. */
+function childrenAfter(parked: Parked, typical = 1): number {
+  return Math.max(0, keysAfter(parked.answer, parked.groups) / typical - 1);
 }
 
 /** The first index in [0, n) where `after` holds, `after` being false then true along it (n when never). */
