@@ -11,7 +11,6 @@ import { randomLetters, randomWord, seededRandom } from '../rig/random';
 
 registerCleanup();
 
-/** The expected children of `prefix`, computed from one full keys-only range. */
 /** The children of `prefix` in `all` (keys in key order): the first `first` of them, sorted as describeChild's. */
 function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer, first = Infinity): string[] {
   const out = new Set<string>();
@@ -29,6 +28,28 @@ function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer, first = In
 }
 
 const describeChild = (c: KeyspaceChild) => `${c.kind}:${c.key.toString('hex')}`;
+
+/**
+ * `count` namespace names as a grown cluster has them: word-word pairs, `preview-<hex>`, `pr-<number>` (the last two
+ * share a leading "pr") and single words, drawn with the cumulative shares `pairs`, `previews` and `prs` (the rest
+ * words). In insertion order: rank them by it for Zipf-like sizes.
+ */
+function namespaceNames(rand: () => number, count: number, pairs: number, previews: number, prs: number): string[] {
+  const names = new Set<string>();
+  while (names.size < count) {
+    const r = rand();
+    names.add(
+      r < pairs
+        ? `${randomWord(rand)}-${randomWord(rand)}`
+        : r < previews
+          ? `preview-${randomLetters(rand, 6, '0123456789abcdef')}`
+          : r < prs
+            ? `pr-${1000 + Math.floor(rand() * 9000)}`
+            : randomWord(rand),
+    );
+  }
+  return [...names];
+}
 
 describe('keyspace listing (real etcd)', function () {
   this.timeout(60_000);
@@ -299,25 +320,10 @@ describe('keyspace listing (real etcd)', function () {
     // share a leading "pr"), sizes by rank ~ 6000/rank; ~40k keys under 240 namespaces.
     const root = '/grown/';
     const rand = seededRandom(5);
-    const letters = (n: number, alphabet?: string) => randomLetters(rand, n, alphabet);
-    const word = () => randomWord(rand);
-    const names = new Set<string>();
-    while (names.size < 240) {
-      const r = rand();
-      names.add(
-        r < 0.35
-          ? `${word()}-${word()}`
-          : r < 0.55
-            ? `preview-${letters(6, '0123456789abcdef')}`
-            : r < 0.7
-              ? `pr-${1000 + Math.floor(rand() * 9000)}`
-              : word(),
-      );
-    }
     const keys: Buffer[] = [];
-    [...names].forEach((name, rank) => {
+    namespaceNames(rand, 240, 0.35, 0.55, 0.7).forEach((name, rank) => {
       for (let i = 0; i < Math.max(2, Math.floor(6000 / (rank + 1))); i++)
-        keys.push(Buffer.from(`${root}${name}/pod-${letters(5)}`));
+        keys.push(Buffer.from(`${root}${name}/pod-${randomLetters(rand, 5)}`));
     });
     const page = await listExactly(keys, root);
     // Its cost (listingCost): one keys-only read of the folder is ~16 per key. Exploring within a budget of 4 visits
@@ -334,23 +340,10 @@ describe('keyspace listing (real etcd)', function () {
     // need are put aside, and once everything to their left is known, those the page still has room for go out
     // together. One a round trip, this listing took 145–151 round trips (same requests and visits); together, 82.
     const root = '/parked/';
-    const rand = seededRandom(1);
-    const names = new Set<string>();
-    while (names.size < 800) {
-      const r = rand();
-      names.add(
-        r < 0.3
-          ? `${randomWord(rand)}-${randomWord(rand)}`
-          : r < 0.6
-            ? `preview-${randomLetters(rand, 6, '0123456789abcdef')}`
-            : r < 0.75
-              ? `pr-${1000 + Math.floor(rand() * 9000)}`
-              : randomWord(rand),
-      );
-    }
-    const harmonic = [...names].reduce((sum, _, rank) => sum + 1 / (rank + 1), 0);
+    const names = namespaceNames(seededRandom(1), 800, 0.3, 0.6, 0.75);
+    const harmonic = names.reduce((sum, _, rank) => sum + 1 / (rank + 1), 0);
     const keys: Buffer[] = [];
-    [...names].forEach((name, rank) => {
+    names.forEach((name, rank) => {
       for (let i = 0; i < Math.max(1, Math.floor(60_000 / harmonic / (rank + 1))); i++)
         keys.push(Buffer.from(`${root}${name}/e-${String(i).padStart(6, '0')}`));
     });
