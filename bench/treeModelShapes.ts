@@ -3,7 +3,7 @@
  * these (a production-like API server dump, tenants by UUID, time series, base64 and binary names, emails,
  * unpadded numbers, extreme skew, home directories).
  */
-import { seededRandom } from '../test/rig/random';
+import { letterNamespaces, randomLetters, randomWord, seededRandom, zipfSizes } from '../test/rig/random';
 import { Shape, chars, hex, kubeSuffix, pad } from './treeShapes';
 
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -245,4 +245,66 @@ const fs: Shape = {
   },
 };
 
-export const EXTRA_SHAPES: readonly Shape[] = [kube, config, ts, blobs, users, orders, skew, fs];
+/**
+ * Namespaces as teams name them — syllable words, `<word>-<env>`, `tenant-<number>`, `user-<word>` — of Zipf-like
+ * sizes, at two scales (events-like keys under each).
+ */
+const teams: Shape = {
+  name: 'held-out: team namespaces of Zipf sizes',
+  levels: ['/teams/', '/small/'],
+  *keys() {
+    for (const [root, total, seed] of [
+      ['/teams/', 700_000, 109],
+      ['/small/', 300_000, 110],
+    ] as const) {
+      const rand = seededRandom(seed);
+      const names = new Set<string>();
+      while (names.size < 400) {
+        const r = rand();
+        names.add(
+          r < 0.4
+            ? `${name(rand, 2, 3)}-${pick(rand, ['prod', 'staging', 'dev'])}`
+            : r < 0.55
+              ? `tenant-${pad(Math.floor(rand() * 100_000), 5)}`
+              : r < 0.7
+                ? `user-${name(rand, 1, 2)}`
+                : name(rand, 2, 4),
+        );
+      }
+      const sizes = zipfSizes(names.size, total);
+      for (const [rank, n] of [...names].entries())
+        for (let i = 0; i < sizes[rank]; i++) yield `${root}${n}/${chars(rand, 8, 'abcdefghijklmnopqrstuvwxyz')}`;
+    }
+  },
+};
+
+/**
+ * Namespaces of Zipf sizes (rank r holds ~1/r of the keys) with names of random letters (a quarter `preview-<hex>`,
+ * a tenth `pr-<n>`) and of random words (`<word>-<word>` pairs), at two scales: a listing's cost here swings with
+ * the seed more than with the shape.
+ */
+const zipf: Shape = {
+  name: 'held-out: Zipf namespaces of random letters and words',
+  levels: ['/letters/', '/words/', '/letters3/'],
+  *keys() {
+    for (const [root, total, seed, words] of [
+      ['/letters/', 150_000, 3, false],
+      ['/words/', 300_000, 4, true],
+      ['/letters3/', 300_000, 3, false],
+    ] as const) {
+      const rand = seededRandom(seed);
+      let names: string[];
+      if (words) {
+        const set = new Set<string>();
+        while (set.size < 500) set.add(rand() < 0.4 ? `${randomWord(rand)}-${randomWord(rand)}` : randomWord(rand));
+        names = [...set];
+      } else names = letterNamespaces(rand, 500);
+      const sizes = zipfSizes(names.length, total);
+      const keys = seededRandom(9);
+      for (const [rank, n] of names.entries())
+        for (let i = 0; i < sizes[rank]; i++) yield `${root}${n}/${randomLetters(keys, 8)}`;
+    }
+  },
+};
+
+export const EXTRA_SHAPES: readonly Shape[] = [kube, config, ts, blobs, users, orders, skew, fs, teams, zipf];

@@ -19,3 +19,26 @@ export function randomLetters(rand: () => number, n: number, alphabet = 'abcdefg
 export function randomWord(rand: () => number): string {
   return randomLetters(rand, 3 + Math.floor(rand() * 8));
 }
+
+/** `count` distinct namespace names of random letters, a quarter `preview-<hex>`, a tenth `pr-<number>`. */
+export function letterNamespaces(rand: () => number, count: number): string[] {
+  const names = new Set<string>();
+  while (names.size < count) {
+    const r = rand();
+    names.add(
+      r < 0.25
+        ? `preview-${randomLetters(rand, 6, '0123456789abcdef')}`
+        : r < 0.35
+          ? `pr-${1000 + Math.floor(rand() * 9000)}`
+          : randomLetters(rand, 4 + Math.floor(rand() * 10)),
+    );
+  }
+  return [...names];
+}
+
+/** Keys of each of `count` children by rank for Zipf-like sizes (rank r ~ 1/r) adding up to about `total`. */
+export function zipfSizes(count: number, total: number, min = 2): number[] {
+  let harmonic = 0;
+  for (let rank = 1; rank <= count; rank++) harmonic += 1 / rank;
+  return Array.from({ length: count }, (_, i) => Math.max(min, Math.floor(total / harmonic / (i + 1))));
+}
