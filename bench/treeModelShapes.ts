@@ -1,7 +1,7 @@
 /**
  * Keyspaces for `npm run model:tree` only, never in the bench: a listing tuned on the bench shapes is checked on
  * these (a production-like API server dump, tenants by UUID, time series, base64 and binary names, emails,
- * unpadded numbers, extreme skew, home directories).
+ * unpadded numbers, extreme skew, home directories, team namespaces, Zipf namespaces of random letters and words).
  */
 import { letterNamespaces, randomLetters, randomWord, seededRandom, zipfSizes } from '../test/rig/random';
 import { Shape, chars, hex, kubeSuffix, pad } from './treeShapes';
@@ -280,8 +280,8 @@ const teams: Shape = {
 
 /**
  * Namespaces of Zipf sizes (rank r holds ~1/r of the keys) with names of random letters (a quarter `preview-<hex>`,
- * a tenth `pr-<n>`) and of random words (`<word>-<word>` pairs), at two scales: a listing's cost here swings with
- * the seed more than with the shape.
+ * a tenth `pr-<n>`) and of random words (`<word>-<word>` pairs), the letters at two scales: the same names with
+ * their sizes doubled once cost 4.86 keys visited per key against 2.89 (see listChildren's `following`).
  */
 const zipf: Shape = {
   name: 'held-out: Zipf namespaces of random letters and words',
