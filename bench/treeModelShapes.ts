@@ -3,7 +3,7 @@
  * these (a production-like API server dump, tenants by UUID, time series, base64 and binary names, emails,
  * unpadded numbers, extreme skew, home directories, team namespaces, Zipf namespaces of random letters and words).
  */
-import { letterNamespaces, randomLetters, randomWord, seededRandom, zipfSizes } from '../test/rig/random';
+import { letterNamespaces, namespaceNames, randomLetters, seededRandom, zipfSizes } from '../test/rig/random';
 import { Shape, chars, hex, kubeSuffix, pad } from './treeShapes';
 
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -293,12 +293,7 @@ const zipf: Shape = {
       ['/letters3/', 300_000, 3, false],
     ] as const) {
       const rand = seededRandom(seed);
-      let names: string[];
-      if (words) {
-        const set = new Set<string>();
-        while (set.size < 500) set.add(rand() < 0.4 ? `${randomWord(rand)}-${randomWord(rand)}` : randomWord(rand));
-        names = [...set];
-      } else names = letterNamespaces(rand, 500);
+      const names = words ? namespaceNames(rand, 500, 0.4, 0.4, 0.4) : letterNamespaces(rand, 500);
       const sizes = zipfSizes(names.length, total);
       const keys = seededRandom(9);
       for (const [rank, n] of names.entries())

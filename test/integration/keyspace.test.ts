@@ -7,7 +7,7 @@ import { RangeAnswer, RangeReader } from '../../src/etcd/keyspace/rangeReader';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 import { listingCost } from '../rig/listingCost';
-import { letterNamespaces, randomLetters, randomWord, seededRandom, zipfSizes } from '../rig/random';
+import { letterNamespaces, namespaceNames, randomLetters, randomWord, seededRandom, zipfSizes } from '../rig/random';
 
 registerCleanup();
 
@@ -28,28 +28,6 @@ function expectedChildren(all: Buffer[], prefix: Buffer, sep: Buffer, first = In
 }
 
 const describeChild = (c: KeyspaceChild) => `${c.kind}:${c.key.toString('hex')}`;
-
-/**
- * `count` namespace names as a grown cluster has them: word-word pairs, `preview-<hex>`, `pr-<number>` (the last two
- * share a leading "pr") and single words, drawn with the cumulative shares `pairs`, `previews` and `prs` (the rest
- * words). In insertion order: rank them by it for Zipf-like sizes.
- */
-function namespaceNames(rand: () => number, count: number, pairs: number, previews: number, prs: number): string[] {
-  const names = new Set<string>();
-  while (names.size < count) {
-    const r = rand();
-    names.add(
-      r < pairs
-        ? `${randomWord(rand)}-${randomWord(rand)}`
-        : r < previews
-          ? `preview-${randomLetters(rand, 6, '0123456789abcdef')}`
-          : r < prs
-            ? `pr-${1000 + Math.floor(rand() * 9000)}`
-            : randomWord(rand),
-    );
-  }
-  return [...names];
-}
 
 describe('keyspace listing (real etcd)', function () {
   this.timeout(60_000);
@@ -341,11 +319,10 @@ describe('keyspace listing (real etcd)', function () {
     // together. One a round trip, this listing took 145–151 round trips (same requests and visits); together, 82.
     const root = '/parked/';
     const names = namespaceNames(seededRandom(1), 800, 0.3, 0.6, 0.75);
-    const harmonic = names.reduce((sum, _, rank) => sum + 1 / (rank + 1), 0);
+    const sizes = zipfSizes(names.length, 60_000, 1);
     const keys: Buffer[] = [];
     names.forEach((name, rank) => {
-      for (let i = 0; i < Math.max(1, Math.floor(60_000 / harmonic / (rank + 1))); i++)
-        keys.push(Buffer.from(`${root}${name}/e-${String(i).padStart(6, '0')}`));
+      for (let i = 0; i < sizes[rank]; i++) keys.push(Buffer.from(`${root}${name}/e-${String(i).padStart(6, '0')}`));
     });
     const page = await listExactly(keys, root);
     assert.ok(page.trips <= 110, `${page.trips} round trips`);

@@ -20,20 +20,38 @@ export function randomWord(rand: () => number): string {
   return randomLetters(rand, 3 + Math.floor(rand() * 8));
 }
 
-/** `count` distinct namespace names of random letters, a quarter `preview-<hex>`, a tenth `pr-<number>`. */
-export function letterNamespaces(rand: () => number, count: number): string[] {
+/**
+ * `count` distinct namespace names as a grown cluster has them: `<word>-<word>` pairs, `preview-<hex>`, `pr-<number>`
+ * (the last two share a leading "pr") and single words, drawn with the cumulative shares `pairs`, `previews` and `prs`
+ * (the rest words, of `word`). In insertion order: rank them by it for Zipf-like sizes.
+ */
+export function namespaceNames(
+  rand: () => number,
+  count: number,
+  pairs: number,
+  previews: number,
+  prs: number,
+  word: (rand: () => number) => string = randomWord,
+): string[] {
   const names = new Set<string>();
   while (names.size < count) {
     const r = rand();
     names.add(
-      r < 0.25
-        ? `preview-${randomLetters(rand, 6, '0123456789abcdef')}`
-        : r < 0.35
-          ? `pr-${1000 + Math.floor(rand() * 9000)}`
-          : randomLetters(rand, 4 + Math.floor(rand() * 10)),
+      r < pairs
+        ? `${word(rand)}-${word(rand)}`
+        : r < previews
+          ? `preview-${randomLetters(rand, 6, '0123456789abcdef')}`
+          : r < prs
+            ? `pr-${1000 + Math.floor(rand() * 9000)}`
+            : word(rand),
     );
   }
   return [...names];
+}
+
+/** `count` namespace names of random letters (4 to 13), a quarter `preview-<hex>`, a tenth `pr-<number>`. */
+export function letterNamespaces(rand: () => number, count: number): string[] {
+  return namespaceNames(rand, count, 0, 0.25, 0.35, (r) => randomLetters(r, 4 + Math.floor(r() * 10)));
 }
 
 /** Keys of each of `count` children by rank for Zipf-like sizes (rank r ~ 1/r) adding up to about `total`. */
