@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/etcd/logger';
 import { previewPrefixDelete } from '../../src/etcd/values';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 import { seededRandom } from '../rig/random';
+import { seedKeys } from '../rig/seed';
 
 registerCleanup();
 
@@ -59,14 +60,7 @@ describe('counts and previews through the scan engine (real etcd)', function () 
       if (f % 7 === 0) keys.push(folder.subarray(0, folder.length - 1));
     }
     keys.push(b('/tenant/root-key'), b('/tenantless'), b('/other/x'), Buffer.from([0xff, 0xff, 0x01]));
-    for (let i = 0; i < keys.length; i += 128)
-      await conn.write('seed', (c) =>
-        c.kv.txn({
-          compare: [],
-          success: keys.slice(i, i + 128).map((key) => ({ request_put: { key, value: b('v') } })),
-          failure: [],
-        }),
-      );
+    await seedKeys(conn, keys, { value: b('v') });
   });
 
   after(async () => {

@@ -7,6 +7,7 @@ import { RangeAnswer, RangeReader } from '../../src/etcd/keyspace/rangeReader';
 import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 import { listingCost } from '../rig/listingCost';
+import { seedKeys } from '../rig/seed';
 import { letterNamespaces, namespaceNames, randomLetters, randomWord, seededRandom, zipfSizes } from '../rig/random';
 
 registerCleanup();
@@ -72,18 +73,7 @@ describe('keyspace listing (real etcd)', function () {
   }
 
   /** Puts `keys` with empty values, 128 a Txn. */
-  async function seed(keys: Buffer[]) {
-    for (let i = 0; i < keys.length; i += 128) {
-      const batch = keys.slice(i, i + 128);
-      await conn.write('put', (c) =>
-        c.kv.txn({
-          compare: [],
-          success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
-          failure: [],
-        }),
-      );
-    }
-  }
+  const seed = (keys: Buffer[]) => seedKeys(conn, keys);
 
   /**
    * Seeds `keys` (empty values, 128 a Txn), lists `root`'s first page and checks it against a full read (one first
@@ -180,16 +170,7 @@ describe('keyspace listing (real etcd)', function () {
     add('trailing/');
     add(`${'L'.repeat(3000)}/x`);
     add('ü/键/🔑');
-    for (let i = 0; i < keys.length; i += 128) {
-      const batch = keys.slice(i, i + 128);
-      await conn.write('put', (c) =>
-        c.kv.txn({
-          compare: [],
-          success: batch.map((key) => ({ request_put: { key, value: Buffer.from('v') } })),
-          failure: [],
-        }),
-      );
-    }
+    await seedKeys(conn, keys, { value: Buffer.from('v') });
     const all = await allKeys();
     const prefixes = [root, `${root}s7/`, root + 'sharedprefix-sharedprefix-1/'].map((p) => Buffer.from(p));
     prefixes.push(Buffer.concat([Buffer.from(root + 'b'), Buffer.from([0, 0x2f])]));
@@ -409,21 +390,7 @@ describe('range batches (real etcd started with --max-txn-ops=4)', function () {
   it('lists a folder through batches of 4', async () => {
     // 40 folders of 40 keys: more than the first request reads, so the rest is explored in batches.
     const keys = Array.from({ length: 1600 }, (_, i) => Buffer.from(`/f/d${Math.floor(i / 40)}/k${i % 40}`));
-    const batches = Array.from({ length: 400 }, (_, i) => keys.slice(i * 4, i * 4 + 4));
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        for (let b = batches.shift(); b; b = batches.shift()) {
-          const batch = b;
-          await conn.write('seed', (c) =>
-            c.kv.txn({
-              compare: [],
-              success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
-              failure: [],
-            }),
-          );
-        }
-      }),
-    );
+    await seedKeys(conn, keys, { perTxn: 4, parallel: 8 });
     const page = await listChildren(conn, Buffer.from('/f/'), { separator: '/', pageSize: 100 });
     const want = Array.from({ length: 40 }, (_, i) => `/f/d${i}/`).sort();
     assert.deepEqual(

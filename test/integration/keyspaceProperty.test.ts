@@ -6,6 +6,7 @@ import { silentLogger } from '../../src/etcd/logger';
 import { EtcdCluster, registerCleanup } from '../rig/etcd';
 import { keysOnlyReadCost, listingCost } from '../rig/listingCost';
 import { seededRandom } from '../rig/random';
+import { seedKeys } from '../rig/seed';
 
 registerCleanup();
 
@@ -152,19 +153,7 @@ describe('keyspace listing on 200 seeded random keyspaces (real etcd)', function
     let worstCost = { ratio: 0, where: '' };
     for (let seed = 1; seed <= CASES; seed++) {
       const c = generate(seed);
-      const batches: Buffer[][] = [];
-      for (let i = 0; i < c.keys.length; i += 128) batches.push(c.keys.slice(i, i + 128));
-      await Promise.all(
-        batches.map((batch) =>
-          conn.write('seed', (cl) =>
-            cl.kv.txn({
-              compare: [],
-              success: batch.map((key) => ({ request_put: { key, value: Buffer.alloc(0) } })),
-              failure: [],
-            }),
-          ),
-        ),
-      );
+      await seedKeys(conn, c.keys, { parallel: Infinity });
       const sep = Buffer.from(c.separator);
       const full = await conn.call('full read', (cl) =>
         cl.kv.range({ key: c.root, range_end: endOf(c.root)!, keys_only: true }),

@@ -15,6 +15,7 @@ import {
   lessThan,
   splitAfter,
 } from './partition';
+import { NamespaceNames, namespacePartition, namespaceSources, readNamespaces } from './namespaceHint';
 import { BATCH_OPS, RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -148,6 +149,11 @@ const UNEVEN = 8;
  * 2–5 % more keys visited (tenth pods 3.23 → 3.38 per key) and +3–4 % modelled time there.
  */
 const SKIP_SHARE = 128;
+/**
+ * Keys per namespace a folder needs for its partition by namespaces (two ranges each, ~100 keys visited) to cost
+ * less than exploring it (a few visits per key).
+ */
+const KEYS_PER_NAMESPACE = 32;
 /** Round trips in flight: the client's decoding and the server's ranges overlap, more would only queue. */
 const DEFAULT_CONCURRENCY = 2;
 /**
@@ -193,6 +199,8 @@ interface Task extends Span {
   readonly again?: boolean;
   /** The split this range belongs to (to learn the size of the child it followed). */
   readonly parent?: SplitRecord;
+  /** Exactly one namespace's folder (see takeNamespaces): its answer counts that child whole. */
+  readonly namespace?: boolean;
 }
 
 /** Keys of a range that followed one child: once every part is counted, that child's size is known. */
@@ -310,7 +318,9 @@ class Listing {
     this.folderKeys = first.keys;
     if (first.answer.kvs.length)
       this.keyBytes = first.answer.kvs.reduce((n, kv) => n + kv.key.length + KEY_OVERHEAD, 0) / first.answer.kvs.length;
-    if (first.buckets && first.keys > first.answer.kvs.length)
+    const namespaces = await this.namespaces(first.answer);
+    if (namespaces) this.takeNamespaces(first.answer, namespaces);
+    else if (first.buckets && first.keys > first.answer.kvs.length)
       this.takeBuckets({ ...first.answer, count: first.keys }, first.buckets);
     else this.take([{ task: { lo: this.start, hi: this.end, limit }, answer: first.answer }]);
     await this.drain();
@@ -447,6 +457,50 @@ class Listing {
       .sort((a, b) => a - b);
     if (complete.length) record.estimate = first.count / complete[Math.floor(complete.length / 2)];
     this.take(results);
+  }
+
+  /**
+   * The namespaces of a Kubernetes registry, when this folder is one of its namespaced resources (see
+   * namespaceHint.ts) and large enough for one range per namespace to cost less than finding them: at least
+   * KEYS_PER_NAMESPACE keys per namespace, and half the children of the first answer (one at least) among them.
+   */
+  private async namespaces(first: RangeAnswer): Promise<NamespaceNames | undefined> {
+    if (first.kvs.length >= this.folderKeys) return undefined;
+    const sources = namespaceSources(this.absPrefix, this.options.separator, this.conn.absoluteKey(Buffer.alloc(0)));
+    if (!sources.length || this.folderKeys < KEYS_PER_NAMESPACE * 16) return undefined;
+    const shown = this.collect(first.kvs).map((g) => g.found);
+    const folders = shown.filter((f) => f.child.kind === 'folder');
+    if (!folders.length) return undefined;
+    const name = (f: Found) => f.child.name.subarray(0, f.child.name.length - 1);
+    const known = await readNamespaces(this.reader, sources, name(folders[0]), 2 * this.pageSize + shown.length);
+    if (!known) return undefined;
+    const names = new Set(known.names.map((n) => n.toString('latin1')));
+    const hits = folders.filter((f) => names.has(name(f).toString('latin1'))).length;
+    if (!hits || 2 * hits < folders.length) return undefined;
+    if (this.folderKeys < KEYS_PER_NAMESPACE * known.names.length) return undefined;
+    return known;
+  }
+
+  /**
+   * The first answer's children, then the rest of the folder (from its last child on) cut by the namespaces: a
+   * namespace's range shows its child and counts it whole; the gaps between them are explored like any range.
+   */
+  private takeNamespaces(first: RangeAnswer, namespaces: NamespaceNames): void {
+    const groups = this.collect(first.kvs);
+    for (const g of groups) this.add(g.found);
+    for (let i = 0; i < groups.length - 1; i++) {
+      this.addSize(groups[i].keys);
+      this.completed(groups[i]);
+    }
+    const from = groups[groups.length - 1].found.abs;
+    this.enqueue(
+      namespacePartition(this.absPrefix, namespaces.names, from, this.end).map((s) => ({
+        lo: s.lo,
+        hi: s.hi,
+        limit: 1,
+        namespace: s.namespace,
+      })),
+    );
   }
 
   /** Where the page ends: after the pageSize-th child found so far (null: not that many yet, or nothing can follow). */
@@ -656,6 +710,10 @@ class Listing {
       }
       const groups = this.collect(answer.kvs);
       for (const g of groups) this.add(g.found);
+      if (task.namespace && groups.length === 1) {
+        this.addSize(answer.count);
+        this.completed({ found: groups[0].found, keys: answer.count });
+      }
       // Children followed by another one within the answer are complete: their size is known.
       for (let i = 0; i < groups.length - 1; i++) {
         this.addSize(groups[i].keys);

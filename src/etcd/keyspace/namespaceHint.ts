@@ -1,0 +1,96 @@
+import { Bound, Span, endOf, lessThan } from './partition';
+import { RangeReader } from './rangeReader';
+
+/**
+ * Kubernetes' API server keeps every namespace as one key, `<registry>/namespaces/<name>`, and a namespaced
+ * resource's folder — `<registry>/pods/`, `<registry>/services/specs/`, `<registry>/example.com/widgets/` — holds
+ * one child folder per namespace with such objects. Those folders are a cluster's largest (pods, events,
+ * secrets, replicasets), and the namespaces' sizes are skewed: a listing that has to find where names diverge
+ * visits the giants again along shared prefixes (`team-`, `tenant-0…`). With the namespaces known, the folder's
+ * partition is known: one range per namespace folder (its answer shows the child and counts it whole) and one
+ * for each gap between them (empty unless the folder holds children that are not namespaces), every key visited
+ * once.
+ */
+
+/** Where a folder's namespaces may be listed: `namespaces/` beside it, or beside its parent (a group or `services/`). */
+export function namespaceSources(absPrefix: Buffer, separator: string, root: Buffer): Buffer[] {
+  if (separator !== '/' || absPrefix.length < 2 || absPrefix[absPrefix.length - 1] !== 0x2f) return [];
+  const out: Buffer[] = [];
+  let folder = absPrefix;
+  for (let level = 0; level < 2; level++) {
+    const cut = folder.lastIndexOf(0x2f, folder.length - 2);
+    if (cut < 0) break;
+    folder = folder.subarray(0, cut + 1);
+    // Never above the connection's namespace: its keys may be out of reach (and are not this folder's business).
+    if (folder.length < root.length) break;
+    const source = Buffer.concat([folder, Buffer.from('namespaces/')]);
+    // The namespaces folder itself, and folders under it, are not partitioned by it.
+    if (!absPrefix.subarray(0, source.length).equals(source)) out.push(source);
+  }
+  return out;
+}
+
+export interface NamespaceNames {
+  /** Namespace names from `from`'s on, as bytes, in key order of `<registry>/namespaces/<name>`. */
+  readonly names: Buffer[];
+  /** More namespaces exist after the last one. */
+  readonly more: boolean;
+}
+
+/**
+ * The namespaces listed under the first of `sources` that has any, from the name `after` on, at most `limit`
+ * (one round trip, keys only). Undefined when none has any, or when they cannot be read (permission denied: the
+ * listing goes on without them).
+ */
+export async function readNamespaces(
+  reader: RangeReader,
+  sources: readonly Buffer[],
+  after: Buffer,
+  limit: number,
+): Promise<NamespaceNames | undefined> {
+  if (!sources.length) return undefined;
+  let answers;
+  try {
+    answers = await reader.batch(
+      sources.map((s) => ({ from: Buffer.concat([s, after]), to: endOf(s), request: { limit } })),
+      false,
+    );
+  } catch (err) {
+    if (reader.signal?.aborted) throw err;
+    return undefined;
+  }
+  for (const [i, answer] of answers.entries()) {
+    if (!answer.kvs.length) continue;
+    const names = answer.kvs
+      .map((kv) => kv.key.subarray(sources[i].length))
+      .filter((n) => n.length && !n.includes(0x2f));
+    return { names, more: answer.more };
+  }
+  return undefined;
+}
+
+/** A range of a folder's partition by namespaces: `namespace` when it is exactly one namespace's folder. */
+export interface HintSpan extends Span {
+  readonly namespace: boolean;
+}
+
+/**
+ * [from, end) cut into one range per namespace folder at or after `from` and the gaps between them (a gap before
+ * the first, between two, and after the last: only non-empty ones).
+ */
+export function namespacePartition(absPrefix: Buffer, names: readonly Buffer[], from: Buffer, end: Bound): HintSpan[] {
+  // Folder keys sort differently from the names ("team-a/" before "team/"): sorted as folders.
+  const folders = names.map((n) => Buffer.concat([absPrefix, n, Buffer.from('/')])).sort(Buffer.compare);
+  const out: HintSpan[] = [];
+  let cursor = from;
+  for (const folder of folders) {
+    const after = endOf(folder) as Buffer;
+    // (A folder that `from` or `end` cuts is left to the gaps.)
+    if (Buffer.compare(folder, cursor) < 0 || !(end === null || Buffer.compare(after, end) <= 0)) continue;
+    if (Buffer.compare(cursor, folder) < 0) out.push({ lo: cursor, hi: folder, namespace: false });
+    out.push({ lo: folder, hi: after, namespace: true });
+    cursor = after;
+  }
+  if (lessThan(cursor, end)) out.push({ lo: cursor, hi: end, namespace: false });
+  return out;
+}
