@@ -21,6 +21,8 @@ describe('namespace hint (Kubernetes registry folders)', () => {
     assert.deepEqual(text(namespaceSources(b('/registry/pods/'), '/', b('/registry/'))), ['/registry/namespaces/']);
     // Not the namespaces folder itself, nor folders under it; other separators have no namespaces.
     assert.deepEqual(text(namespaceSources(b('/registry/namespaces/'), '/', root)), ['/namespaces/']);
+    assert.deepEqual(text(namespaceSources(b('/ts/'), '/', root)), ['/namespaces/']);
+    assert.deepEqual(text(namespaceSources(b('registry/pods/'), '/', root)), ['registry/namespaces/']);
     assert.deepEqual(namespaceSources(b('/registry/pods/'), ':', root), []);
     assert.deepEqual(namespaceSources(b('/registry/pods'), '/', root), []);
   });

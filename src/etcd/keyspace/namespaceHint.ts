@@ -17,7 +17,7 @@ export function namespaceSources(absPrefix: Buffer, separator: string, root: Buf
   if (separator !== '/' || absPrefix.length < 2 || absPrefix[absPrefix.length - 1] !== 0x2f) return [];
   const out: Buffer[] = [];
   let folder = absPrefix;
-  for (let level = 0; level < 2; level++) {
+  for (let level = 0; level < 2 && folder.length >= 2; level++) {
     const cut = folder.lastIndexOf(0x2f, folder.length - 2);
     if (cut < 0) break;
     folder = folder.subarray(0, cut + 1);
