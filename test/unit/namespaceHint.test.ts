@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { namespacePartition, namespaceSources } from '../../src/etcd/keyspace/namespaceHint';
+import { isNamespaceName, namespacePartition, namespaceSources } from '../../src/etcd/keyspace/namespaceHint';
 import { endOf, lessThan } from '../../src/etcd/keyspace/partition';
 import { randomLetters, seededRandom } from '../rig/random';
 
@@ -56,6 +56,13 @@ describe('namespace hint (Kubernetes registry folders)', () => {
         .sort((x, y) => Buffer.compare(b(x), b(y)));
       assert.deepEqual(folders, inside);
     }
+  });
+
+  it('knows namespace names (RFC 1123 labels) from other folder names', () => {
+    for (const n of ['default', 'kube-system', 'team-042-prod', 'a', '0', 'x'.repeat(63)])
+      assert.ok(isNamespaceName(b(n)), n);
+    for (const n of ['', 'web01.fra1.example.net', 'Team', '-a', 'a-', 'a_b', 'x'.repeat(64), '2026-03-14/x', 'ü'])
+      assert.ok(!isNamespaceName(b(n)), n);
   });
 
   it('sorts namespace folders as keys, not as names ("team-a/" before "team/")', () => {

@@ -15,7 +15,7 @@ import {
   lessThan,
   splitAfter,
 } from './partition';
-import { NamespaceNames, namespacePartition, namespaceSources, readNamespaces } from './namespaceHint';
+import { NamespaceNames, isNamespaceName, namespacePartition, namespaceSources, readNamespaces } from './namespaceHint';
 import { BATCH_OPS, RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -472,6 +472,9 @@ class Listing {
     const folders = shown.filter((f) => f.child.kind === 'folder');
     if (!folders.length) return undefined;
     const name = (f: Found) => f.child.name.subarray(0, f.child.name.length - 1);
+    // Namespace names are DNS labels: a folder whose children mostly are not (hosts, paths, dates with dots) is not
+    // asked about them.
+    if (2 * folders.filter((f) => isNamespaceName(name(f))).length < folders.length) return undefined;
     const known = await readNamespaces(this.reader, sources, name(folders[0]), 2 * this.pageSize + shown.length);
     if (!known) return undefined;
     const names = new Set(known.names.map((n) => n.toString('latin1')));

@@ -30,6 +30,11 @@ export function namespaceSources(absPrefix: Buffer, separator: string, root: Buf
   return out;
 }
 
+/** A Kubernetes namespace name: an RFC 1123 label (small letters, digits and `-`, alphanumeric at both ends, ≤ 63). */
+export function isNamespaceName(name: Uint8Array): boolean {
+  return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(Buffer.from(name).toString('latin1'));
+}
+
 export interface NamespaceNames {
   /** Namespace names from `from`'s on, as bytes, in key order of `<registry>/namespaces/<name>`. */
   readonly names: Buffer[];
