@@ -3,7 +3,14 @@
  * these (a production-like API server dump, tenants by UUID, time series, base64 and binary names, emails,
  * unpadded numbers, extreme skew, home directories, team namespaces, Zipf namespaces of random letters and words).
  */
-import { letterNamespaces, namespaceNames, randomLetters, seededRandom, zipfSizes } from '../test/rig/random';
+import {
+  hostSeries,
+  letterNamespaces,
+  namespaceNames,
+  randomLetters,
+  seededRandom,
+  zipfSizes,
+} from '../test/rig/random';
 import { Shape, chars, hex, kubeSuffix, pad } from './treeShapes';
 
 const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -163,13 +170,7 @@ const ts: Shape = {
   name: 'held-out: time series by host',
   levels: ['/ts/'],
   *keys() {
-    const rand = seededRandom(103);
-    for (let h = 0; h < 300; h++) {
-      const host = `${pick(rand, ['web', 'db', 'cache', 'api', 'q'])}${pad(h, 3)}.${pick(rand, ['fra1', 'iad2', 'sin1'])}.example.net`;
-      const n = 500 + Math.floor(rand() * 5000);
-      let t = 1764547200000 + Math.floor(rand() * 1e6);
-      for (let i = 0; i < n; i++) yield `/ts/${host}/${(t += 1000 + Math.floor(rand() * 50))}`;
-    }
+    yield* hostSeries('/ts/', seededRandom(103));
   },
 };
 

@@ -10,6 +10,20 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/**
+ * Keys of a metrics store by host: `<root><word><NNN>.<dc>.example.net/<ms timestamp>`, 300 hosts (five words, three
+ * data centres) of 500–5,500 points each (~870k keys with seed 103).
+ */
+export function* hostSeries(root: string, rand: () => number): Generator<string> {
+  const pick = (xs: readonly string[]) => xs[Math.floor(rand() * xs.length)];
+  for (let h = 0; h < 300; h++) {
+    const host = `${pick(['web', 'db', 'cache', 'api', 'q'])}${String(h).padStart(3, '0')}.${pick(['fra1', 'iad2', 'sin1'])}.example.net`;
+    const n = 500 + Math.floor(rand() * 5000);
+    let t = 1764547200000 + Math.floor(rand() * 1e6);
+    for (let i = 0; i < n; i++) yield `${root}${host}/${(t += 1000 + Math.floor(rand() * 50))}`;
+  }
+}
+
 /** `n` characters drawn from `alphabet` (small letters by default). */
 export function randomLetters(rand: () => number, n: number, alphabet = 'abcdefghijklmnopqrstuvwxyz'): string {
   return Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');

@@ -105,6 +105,9 @@ const RANGE_COST = 50;
 /** Range requests at most (fewer for small folders, where each request weighs more). */
 const MAX_QUERIES = 10_000;
 const KEYS_PER_QUERY = 8;
+/** Requests the exploration's splits share out (see requestShare), and the fewest ranges a split may have. */
+const SOFT_QUERIES = 1800;
+const MIN_SPLIT = 16;
 /**
  * A split makes at most one range per this many keys it covers (at least 16 ranges): its ranges then cost at most
  * about a fifth of the keys it visits (a range weighs RANGE_COST keys visited).
@@ -930,6 +933,7 @@ class Listing {
         ? MAX_SPLIT
         : Math.max(8, Math.min(this.alphabet.size, 64), Math.ceil(this.rangesPerChild() * wanted)),
     );
+    cap = Math.min(cap, this.requestShare(keys, wanted));
     // Finer at chosen positions (the candidates below). Digits get a range each (numbers enumerate), other bytes
     // where they were seen (gaps between share ranges).
     const seenAnywhere = new Set<number>();
@@ -1074,6 +1078,23 @@ class Listing {
     const out = new Set<number>();
     for (let q = p - 1; q <= p + 1; q++) for (const v of this.bytesAt.get(q) ?? []) out.add(v);
     return out;
+  }
+
+  /**
+   * The ranges a split may spend out of SOFT_QUERIES: what is left of it, shared by the children the page still
+   * lacks (of those the folder seems to hold) in proportion to the children expected in this range (its share of the
+   * folder's keys while no child's size is known), at least MIN_SPLIT. Splits planned one by one each took what their
+   * own range seemed to need; names with many positions to enumerate (hosts `web042.fra1.example.net`, 300 of them)
+   * spent 4,207 requests on mostly empty ranges. Shared out, 2,332 (the model's held-out shapes: team namespaces 2,852
+   * → 2,292; /archive/ 3.75 → 3.80 keys visited per key, the only visits that moved by more than 1 %).
+   */
+  private requestShare(keys: number, wanted: number | undefined): number {
+    const typical = this.typicalSize();
+    const children = typical ? Math.min(this.pageSize, this.folderKeys / typical) : this.pageSize;
+    const remaining = Math.max(1, children - this.known.length);
+    const here = wanted ?? (keys / Math.max(1, this.folderKeys)) * remaining;
+    const left = SOFT_QUERIES - this.reader.queries - this.inFlight;
+    return Math.max(MIN_SPLIT, Math.floor(left * Math.min(1, here / remaining)));
   }
 
   /**
