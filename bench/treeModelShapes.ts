@@ -1,7 +1,8 @@
 /**
  * Keyspaces for `npm run model:tree` only, never in the bench: a listing tuned on the bench shapes is checked on
  * these (a production-like API server dump, tenants by UUID, time series, base64 and binary names, emails,
- * unpadded numbers, extreme skew, home directories, team namespaces, Zipf namespaces of random letters and words).
+ * unpadded numbers, extreme skew, home directories, team namespaces, Zipf namespaces of random letters and words,
+ * the API server dump again without its namespaces).
  */
 import {
   hostSeries,
@@ -40,9 +41,12 @@ function name(rand: () => number, min = 2, max = 4): string {
   return s;
 }
 
-/** A production-like API server: real resource names, real naming schemes, skewed namespaces. */
-const kube: Shape = {
-  name: 'held-out: kube cluster dump',
+/**
+ * A production-like API server: real resource names, real naming schemes, skewed namespaces. Without its
+ * `/registry/namespaces/` keys (x11) the listing cannot cut the namespaced folders by them and explores them.
+ */
+const kube = (namespaceKeys: boolean): Shape => ({
+  name: namespaceKeys ? 'held-out: kube cluster dump' : 'held-out: kube cluster dump without its namespaces',
   levels: ['/registry/', '/registry/pods/', '/registry/events/', '/registry/secrets/', '/registry/replicasets/'],
   *keys() {
     const rand = seededRandom(101);
@@ -115,7 +119,7 @@ const kube: Shape = {
       yield `/registry/leases/kube-node-lease/${node}`;
     }
     for (const [rank, n] of all.entries()) {
-      yield `/registry/namespaces/${n}`;
+      if (namespaceKeys) yield `/registry/namespaces/${n}`;
       yield `/registry/configmaps/${n}/kube-root-ca.crt`;
       yield `/registry/serviceaccounts/${n}/default`;
       const size = Math.max(2, Math.floor(60000 / (rank + 1) ** 0.95));
@@ -148,7 +152,7 @@ const kube: Shape = {
         yield `/registry/secrets/${n}/${name(rand)}-token-${kubeSuffix(rand, 5)}`;
     }
   },
-};
+});
 
 /** Config store: tenants by UUID, environments, services, settings. */
 const config: Shape = {
@@ -303,4 +307,16 @@ const zipf: Shape = {
   },
 };
 
-export const EXTRA_SHAPES: readonly Shape[] = [kube, config, ts, blobs, users, orders, skew, fs, teams, zipf];
+export const EXTRA_SHAPES: readonly Shape[] = [
+  kube(true),
+  config,
+  ts,
+  blobs,
+  users,
+  orders,
+  skew,
+  fs,
+  teams,
+  zipf,
+  kube(false),
+];

@@ -340,7 +340,8 @@ describe('keyspace listing (real etcd)', function () {
   it('shares its requests out among the children it expects: hosts with numbers to enumerate', async () => {
     // 300 hosts `web042.fra1.example.net` (hostSeries: ~887k keys). Each split took what its own range seemed to need
     // — a range for every number and data centre, mostly empty: 4,207 requests (3.94 keys visited per key); shared out
-    // from a budget of 1,800: 2,356 (3.94).
+    // from a budget of 2,400: 2,279–2,644 in three runs (3.94–4.00; which half of the leading split answers first
+    // shapes the rest).
     const root = '/ts/';
     const keys = [...hostSeries(root, seededRandom(103))].map((k) => Buffer.from(k));
     await seedKeys(conn, keys, { parallel: 4 });
@@ -352,7 +353,7 @@ describe('keyspace listing (real etcd)', function () {
       expectedChildren(keys, Buffer.from(root), Buffer.from('/')),
     );
     const visits = page.visited / page.totalKeys!;
-    assert.ok(page.queries <= 2500, `${page.queries} requests`);
+    assert.ok(page.queries <= 3200, `${page.queries} requests`);
     assert.ok(visits <= 4.5, `${visits.toFixed(2)} keys visited per key`);
   });
 
