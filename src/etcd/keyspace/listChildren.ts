@@ -15,7 +15,7 @@ import {
   lessThan,
   splitAfter,
 } from './partition';
-import { NamespaceNames, isNamespaceName, namespacePartition, namespaceSources, readNamespaces } from './namespaceHint';
+import { isNamespaceName, namespacePartition, namespaceSources, readNamespaces } from './namespaceHint';
 import { BATCH_OPS, RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -467,10 +467,10 @@ class Listing {
    * namespaceHint.ts) and large enough for one range per namespace to cost less than finding them: at least
    * KEYS_PER_NAMESPACE keys per namespace, and half the children of the first answer (one at least) among them.
    */
-  private async namespaces(first: RangeAnswer): Promise<NamespaceNames | undefined> {
+  private async namespaces(first: RangeAnswer): Promise<Buffer[] | undefined> {
     if (first.kvs.length >= this.folderKeys) return undefined;
     const sources = namespaceSources(this.absPrefix, this.options.separator, this.conn.absoluteKey(Buffer.alloc(0)));
-    if (!sources.length || this.folderKeys < KEYS_PER_NAMESPACE * 16) return undefined;
+    if (!sources.length) return undefined;
     const shown = this.collect(first.kvs).map((g) => g.found);
     const folders = shown.filter((f) => f.child.kind === 'folder');
     if (!folders.length) return undefined;
@@ -480,10 +480,9 @@ class Listing {
     if (2 * folders.filter((f) => isNamespaceName(name(f))).length < folders.length) return undefined;
     const known = await readNamespaces(this.reader, sources, name(folders[0]), 2 * this.pageSize + shown.length);
     if (!known) return undefined;
-    const names = new Set(known.names.map((n) => n.toString('latin1')));
+    const names = new Set(known.map((n) => n.toString('latin1')));
     const hits = folders.filter((f) => names.has(name(f).toString('latin1'))).length;
-    if (!hits || 2 * hits < folders.length) return undefined;
-    if (this.folderKeys < KEYS_PER_NAMESPACE * known.names.length) return undefined;
+    if (!hits || 2 * hits < folders.length || this.folderKeys < KEYS_PER_NAMESPACE * known.length) return undefined;
     return known;
   }
 
@@ -491,7 +490,7 @@ class Listing {
    * The first answer's children, then the rest of the folder (from its last child on) cut by the namespaces: a
    * namespace's range shows its child and counts it whole; the gaps between them are explored like any range.
    */
-  private takeNamespaces(first: RangeAnswer, namespaces: NamespaceNames): void {
+  private takeNamespaces(first: RangeAnswer, namespaces: readonly Buffer[]): void {
     const groups = this.collect(first.kvs);
     for (const g of groups) this.add(g.found);
     for (let i = 0; i < groups.length - 1; i++) {
@@ -500,7 +499,7 @@ class Listing {
     }
     const from = groups[groups.length - 1].found.abs;
     this.enqueue(
-      namespacePartition(this.absPrefix, namespaces.names, from, this.end).map((s) => ({
+      namespacePartition(this.absPrefix, namespaces, from, this.end).map((s) => ({
         lo: s.lo,
         hi: s.hi,
         limit: 1,

@@ -35,24 +35,17 @@ export function isNamespaceName(name: Uint8Array): boolean {
   return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(Buffer.from(name).toString('latin1'));
 }
 
-export interface NamespaceNames {
-  /** Namespace names from `from`'s on, as bytes, in key order of `<registry>/namespaces/<name>`. */
-  readonly names: Buffer[];
-  /** More namespaces exist after the last one. */
-  readonly more: boolean;
-}
-
 /**
- * The namespaces listed under the first of `sources` that has any, from the name `after` on, at most `limit`
- * (one round trip, keys only). Undefined when none has any, or when they cannot be read (permission denied: the
- * listing goes on without them).
+ * The namespaces listed under the first of `sources` that has any, from the name `after` on, at most `limit` (one
+ * round trip, keys only; those after the last one fall in the partition's last gap). Undefined when none has any, or
+ * when they cannot be read (permission denied: the listing goes on without them).
  */
 export async function readNamespaces(
   reader: RangeReader,
   sources: readonly Buffer[],
   after: Buffer,
   limit: number,
-): Promise<NamespaceNames | undefined> {
+): Promise<Buffer[] | undefined> {
   if (!sources.length) return undefined;
   let answers;
   try {
@@ -66,10 +59,7 @@ export async function readNamespaces(
   }
   for (const [i, answer] of answers.entries()) {
     if (!answer.kvs.length) continue;
-    const names = answer.kvs
-      .map((kv) => kv.key.subarray(sources[i].length))
-      .filter((n) => n.length && !n.includes(0x2f));
-    return { names, more: answer.more };
+    return answer.kvs.map((kv) => kv.key.subarray(sources[i].length)).filter((n) => n.length && !n.includes(0x2f));
   }
   return undefined;
 }
