@@ -36,8 +36,8 @@ export function isNamespaceName(name: Uint8Array): boolean {
 }
 
 /**
- * The namespaces listed under the first of `sources` that has any, from the name `after` on, at most `limit` (one
- * round trip, keys only; those after the last one fall in the partition's last gap). Undefined when none has any, or
+ * The namespaces listed under the first of `sources` that has any, from the name `after` on, in at most `limit` keys
+ * (one round trip, keys only; those after the last one fall in the partition's last gap). Undefined when none has any, or
  * when they cannot be read (permission denied: the listing goes on without them).
  */
 export async function readNamespaces(
@@ -59,7 +59,16 @@ export async function readNamespaces(
   }
   for (const [i, answer] of answers.entries()) {
     if (!answer.kvs.length) continue;
-    return answer.kvs.map((kv) => kv.key.subarray(sources[i].length)).filter((n) => n.length && !n.includes(0x2f));
+    // A namespace is a key there (`namespaces/<name>`, as kube-apiserver keeps it) or a folder of keys
+    // (`namespaces/<name>/…`, as some stores and generators lay them out): its name is what comes before any `/`.
+    const names = new Map<string, Buffer>();
+    for (const kv of answer.kvs) {
+      const rest = kv.key.subarray(sources[i].length);
+      const cut = rest.indexOf(0x2f);
+      const name = cut < 0 ? rest : rest.subarray(0, cut);
+      if (name.length) names.set(name.toString('latin1'), name);
+    }
+    return [...names.values()];
   }
   return undefined;
 }
