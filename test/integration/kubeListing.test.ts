@@ -53,6 +53,9 @@ describe('listing a Kubernetes registry by its namespaces (real etcd, RBAC on)',
         keys.push(Buffer.from(`/app/registry/pods/${ns}/${ns}-${randomLetters(rand, 10)}-${randomLetters(rand, 5)}`));
       if (widgets[rank]) widgetCounts.set(ns, widgets[rank]);
       for (let i = 0; i < widgets[rank]; i++) keys.push(Buffer.from(`/app/registry/example.com/widgets/${ns}/w-${i}`));
+      // A dump without namespace keys, its namespaces known by their service accounts.
+      keys.push(Buffer.from(`/app/bare/serviceaccounts/${ns}/default`));
+      for (let i = 0; i < widgets[rank]; i++) keys.push(Buffer.from(`/app/bare/pods/${ns}/pod-${i}`));
       // A store that keeps each namespace as a folder of keys rather than as one key.
       keys.push(Buffer.from(`/app/store/namespaces/${ns}/spec`), Buffer.from(`/app/store/namespaces/${ns}/status`));
       for (let i = 0; i < widgets[rank]; i++) keys.push(Buffer.from(`/app/store/jobs/${ns}/job-${i}`));
@@ -148,6 +151,14 @@ describe('listing a Kubernetes registry by its namespaces (real etcd, RBAC on)',
 
   it('reads namespaces kept as folders (`namespaces/<name>/…`) as well as keys', async () => {
     const prefix = '/app/store/jobs/';
+    const page = await listChildren(root, Buffer.from(prefix), { separator: '/', pageSize: 500 });
+    assert.deepEqual(page.children.map((c) => describe(c)).sort(), expected(prefix));
+    for (const [ns, count] of widgetCounts)
+      assert.equal(page.children.find((c) => c.key.toString() === `${prefix}${ns}/`)?.keys, count, ns);
+  });
+
+  it('knows the namespaces of a registry without namespace keys by their service accounts', async () => {
+    const prefix = '/app/bare/pods/';
     const page = await listChildren(root, Buffer.from(prefix), { separator: '/', pageSize: 500 });
     assert.deepEqual(page.children.map((c) => describe(c)).sort(), expected(prefix));
     for (const [ns, count] of widgetCounts)

