@@ -54,8 +54,8 @@ describe('listing a Kubernetes registry by its namespaces (real etcd, RBAC on)',
       if (widgets[rank]) widgetCounts.set(ns, widgets[rank]);
       for (let i = 0; i < widgets[rank]; i++) keys.push(Buffer.from(`/app/registry/example.com/widgets/${ns}/w-${i}`));
       // A dump without namespace keys, its namespaces known by their service accounts.
-      keys.push(Buffer.from(`/app/bare/serviceaccounts/${ns}/default`));
-      for (let i = 0; i < widgets[rank]; i++) keys.push(Buffer.from(`/app/bare/pods/${ns}/pod-${i}`));
+      keys.push(Buffer.from(`/app/dump/registry/serviceaccounts/${ns}/default`));
+      for (let i = 0; i < widgets[rank]; i++) keys.push(Buffer.from(`/app/dump/registry/pods/${ns}/pod-${i}`));
       // A store that keeps each namespace as a folder of keys rather than as one key.
       keys.push(Buffer.from(`/app/store/namespaces/${ns}/spec`), Buffer.from(`/app/store/namespaces/${ns}/status`));
       for (let i = 0; i < widgets[rank]; i++) keys.push(Buffer.from(`/app/store/jobs/${ns}/job-${i}`));
@@ -158,7 +158,7 @@ describe('listing a Kubernetes registry by its namespaces (real etcd, RBAC on)',
   });
 
   it('knows the namespaces of a registry without namespace keys by their service accounts', async () => {
-    const prefix = '/app/bare/pods/';
+    const prefix = '/app/dump/registry/pods/';
     const page = await listChildren(root, Buffer.from(prefix), { separator: '/', pageSize: 500 });
     assert.deepEqual(page.children.map((c) => describe(c)).sort(), expected(prefix));
     for (const [ns, count] of widgetCounts)

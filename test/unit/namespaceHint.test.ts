@@ -1,5 +1,10 @@
 import * as assert from 'node:assert/strict';
-import { isNamespaceName, namespacePartition, namespaceSources } from '../../src/etcd/keyspace/namespaceHint';
+import {
+  isNamespaceName,
+  namespacePartition,
+  namespaceSources,
+  underRegistry,
+} from '../../src/etcd/keyspace/namespaceHint';
 import { endOf, lessThan } from '../../src/etcd/keyspace/partition';
 import { randomLetters, seededRandom } from '../rig/random';
 
@@ -63,6 +68,13 @@ describe('namespace hint (Kubernetes registry folders)', () => {
       assert.ok(isNamespaceName(b(n)), n);
     for (const n of ['', 'web01.fra1.example.net', 'Team', '-a', 'a-', 'a_b', 'x'.repeat(64), '2026-03-14/x', 'ü'])
       assert.ok(!isNamespaceName(b(n)), n);
+  });
+
+  it("knows kube-apiserver's default registry prefixes", () => {
+    for (const p of ['/registry/pods/', 'registry/pods/', '/kubernetes.io/pods/', '/dumps/registry/events/'])
+      assert.ok(underRegistry(b(p)), p);
+    for (const p of ['/bench/a3/', '/myregistry/pods/', '/kubernetes/io/', '/registry-old/pods/'])
+      assert.ok(!underRegistry(b(p)), p);
   });
 
   it('sorts namespace folders as keys, not as names ("team-a/" before "team/")', () => {

@@ -15,7 +15,7 @@ import {
   lessThan,
   splitAfter,
 } from './partition';
-import { isNamespaceName, namespacePartition, namespaceSources, readNamespaces } from './namespaceHint';
+import { isNamespaceName, namespacePartition, namespaceSources, readNamespaces, underRegistry } from './namespaceHint';
 import { BATCH_OPS, RangeAnswer, RangeReader } from './rangeReader';
 
 /** One immediate child of a folder: a key, or a folder (a prefix ending in the separator). */
@@ -483,7 +483,8 @@ class Listing {
     let known = await readNamespaces(this.reader, sources, name(folders[0]), limit);
     // No namespace keys (a partial dump, a store without them): every namespace has its `default` service account.
     // The model's API server dump without its namespace keys: 2,848 → 891 requests, 3.70 → 2.01 keys visited per key.
-    if (!known?.length) {
+    // Only under kube-apiserver's own prefixes: elsewhere it would be a round trip more for nothing.
+    if (!known?.length && underRegistry(this.absPrefix)) {
       const accounts = namespaceSources(this.absPrefix, this.options.separator, root, 'serviceaccounts');
       known = await readNamespaces(this.reader, accounts, name(folders[0]), limit);
     }

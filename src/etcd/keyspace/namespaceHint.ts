@@ -38,6 +38,11 @@ export function namespaceSources(
   return out;
 }
 
+/** True under a folder named as kube-apiserver's registry prefixes are by default (`registry/`, `kubernetes.io/`). */
+export function underRegistry(absPrefix: Buffer): boolean {
+  return /(^|\/)(registry|kubernetes\.io)\//.test(absPrefix.toString('latin1'));
+}
+
 /** A Kubernetes namespace name: an RFC 1123 label (small letters, digits and `-`, alphanumeric at both ends, ≤ 63). */
 export function isNamespaceName(name: Uint8Array): boolean {
   return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(Buffer.from(name).toString('latin1'));
