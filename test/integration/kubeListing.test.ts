@@ -113,15 +113,18 @@ describe('listing a Kubernetes registry by its namespaces (real etcd, RBAC on)',
     return pages;
   }
 
-  it('lists pods/ exactly, counts each namespace whole, and visits each key about twice', async () => {
-    const prefix = '/app/registry/pods/';
+  /** The first page of `prefix` (500 children), exactly its children, each namespace of `counts` counted whole. */
+  async function listCounted(prefix: string, counts: ReadonlyMap<string, number>) {
     const page = await listChildren(root, Buffer.from(prefix), { separator: '/', pageSize: 500 });
     assert.deepEqual(page.children.map((c) => describe(c)).sort(), expected(prefix));
+    for (const [ns, count] of counts)
+      assert.equal(page.children.find((c) => c.key.toString() === `${prefix}${ns}/`)?.keys, count, `keys of ${ns}/`);
+    return page;
+  }
+
+  it('lists pods/ exactly, counts each namespace whole, and visits each key about twice', async () => {
+    const page = await listCounted('/app/registry/pods/', podCounts);
     assert.equal(page.next, undefined);
-    for (const [ns, count] of podCounts) {
-      const child = page.children.find((c) => c.key.toString() === `${prefix}${ns}/`);
-      assert.equal(child?.keys, count, `keys of ${ns}/`);
-    }
     // By namespaces: 2.01 visits per key, 721 requests; found by exploring (without them): 3.27, 1,302, and the
     // large namespaces' keys unknown.
     const visits = page.visited / page.totalKeys!;
@@ -142,27 +145,15 @@ describe('listing a Kubernetes registry by its namespaces (real etcd, RBAC on)',
   });
 
   it('lists a custom resource of an API group (<registry>/<group>/<resource>/) by the namespaces too', async () => {
-    const prefix = '/app/registry/example.com/widgets/';
-    const page = await listChildren(root, Buffer.from(prefix), { separator: '/', pageSize: 500 });
-    assert.deepEqual(page.children.map((c) => describe(c)).sort(), expected(prefix));
-    for (const [ns, count] of widgetCounts)
-      assert.equal(page.children.find((c) => c.key.toString() === `${prefix}${ns}/`)?.keys, count, ns);
+    await listCounted('/app/registry/example.com/widgets/', widgetCounts);
   });
 
   it('reads namespaces kept as folders (`namespaces/<name>/…`) as well as keys', async () => {
-    const prefix = '/app/store/jobs/';
-    const page = await listChildren(root, Buffer.from(prefix), { separator: '/', pageSize: 500 });
-    assert.deepEqual(page.children.map((c) => describe(c)).sort(), expected(prefix));
-    for (const [ns, count] of widgetCounts)
-      assert.equal(page.children.find((c) => c.key.toString() === `${prefix}${ns}/`)?.keys, count, ns);
+    await listCounted('/app/store/jobs/', widgetCounts);
   });
 
   it('knows the namespaces of a registry without namespace keys by their service accounts', async () => {
-    const prefix = '/app/dump/registry/pods/';
-    const page = await listChildren(root, Buffer.from(prefix), { separator: '/', pageSize: 500 });
-    assert.deepEqual(page.children.map((c) => describe(c)).sort(), expected(prefix));
-    for (const [ns, count] of widgetCounts)
-      assert.equal(page.children.find((c) => c.key.toString() === `${prefix}${ns}/`)?.keys, count, ns);
+    await listCounted('/app/dump/registry/pods/', widgetCounts);
   });
 
   it('lists a namespace folder and the registry itself as any folder', async () => {

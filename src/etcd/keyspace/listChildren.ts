@@ -189,6 +189,12 @@ interface Found {
   readonly skip: Bound;
 }
 
+/** A child an answer showed, with the keys of it the answer held. */
+interface Group {
+  readonly found: Found;
+  keys: number;
+}
+
 /** A range still to explore. */
 interface Task extends Span {
   readonly limit: number;
@@ -229,7 +235,7 @@ interface SplitRecord {
 interface Parked {
   readonly task: Task;
   readonly answer: RangeAnswer;
-  readonly groups: Array<{ found: Found; keys: number }>;
+  readonly groups: Group[];
 }
 
 /**
@@ -322,7 +328,7 @@ class Listing {
     if (first.answer.kvs.length)
       this.keyBytes = first.answer.kvs.reduce((n, kv) => n + kv.key.length + KEY_OVERHEAD, 0) / first.answer.kvs.length;
     const namespaces = await this.namespaces(first.answer);
-    if (namespaces) this.takeNamespaces(first.answer, namespaces);
+    if (namespaces) this.takeNamespaces(namespaces.groups, namespaces.names);
     else if (first.buckets && first.keys > first.answer.kvs.length)
       this.takeBuckets({ ...first.answer, count: first.keys }, first.buckets);
     else this.take([{ task: { lo: this.start, hi: this.end, limit }, answer: first.answer }]);
@@ -467,12 +473,13 @@ class Listing {
    * namespaceHint.ts) and large enough for one range per namespace to cost less than finding them: at least
    * KEYS_PER_NAMESPACE keys per namespace, and half the children of the first answer (one at least) among them.
    */
-  private async namespaces(first: RangeAnswer): Promise<Buffer[] | undefined> {
+  private async namespaces(first: RangeAnswer): Promise<{ names: Buffer[]; groups: Group[] } | undefined> {
     if (first.kvs.length >= this.folderKeys) return undefined;
     const root = this.conn.absoluteKey(Buffer.alloc(0));
     const sources = namespaceSources(this.absPrefix, this.options.separator, root);
     if (!sources.length) return undefined;
-    const shown = this.collect(first.kvs).map((g) => g.found);
+    const groups = this.collect(first.kvs);
+    const shown = groups.map((g) => g.found);
     const folders = shown.filter((f) => f.child.kind === 'folder');
     if (!folders.length) return undefined;
     const name = (f: Found) => f.child.name.subarray(0, f.child.name.length - 1);
@@ -492,20 +499,15 @@ class Listing {
     const names = new Set(known.map((n) => n.toString('latin1')));
     const hits = folders.filter((f) => names.has(name(f).toString('latin1'))).length;
     if (!hits || 2 * hits < folders.length || this.folderKeys < KEYS_PER_NAMESPACE * known.length) return undefined;
-    return known;
+    return { names: known, groups };
   }
 
   /**
    * The first answer's children, then the rest of the folder (from its last child on) cut by the namespaces: a
    * namespace's range shows its child and counts it whole; the gaps between them are explored like any range.
    */
-  private takeNamespaces(first: RangeAnswer, namespaces: readonly Buffer[]): void {
-    const groups = this.collect(first.kvs);
-    for (const g of groups) this.add(g.found);
-    for (let i = 0; i < groups.length - 1; i++) {
-      this.addSize(groups[i].keys);
-      this.completed(groups[i]);
-    }
+  private takeNamespaces(groups: readonly Group[], namespaces: readonly Buffer[]): void {
+    this.learn(groups);
     const from = groups[groups.length - 1].found.abs;
     this.enqueue(
       namespacePartition(this.absPrefix, namespaces, from, this.end).map((s) => ({
@@ -723,15 +725,10 @@ class Listing {
         }
       }
       const groups = this.collect(answer.kvs);
-      for (const g of groups) this.add(g.found);
+      this.learn(groups);
       if (task.namespace && groups.length === 1) {
         this.addSize(answer.count);
         this.completed({ found: groups[0].found, keys: answer.count });
-      }
-      // Children followed by another one within the answer are complete: their size is known.
-      for (let i = 0; i < groups.length - 1; i++) {
-        this.addSize(groups[i].keys);
-        this.completed(groups[i]);
       }
       // The last one too when the answer held every key of its range and the range holds all of that child.
       const last = groups[groups.length - 1];
@@ -747,13 +744,22 @@ class Listing {
     results.forEach(({ task, answer }, i) => this.follow(task, answer, found[i]));
   }
 
+  /** Records an answer's children; those followed by another one within it are complete: their size is known. */
+  private learn(groups: readonly Group[]): void {
+    for (const g of groups) this.add(g.found);
+    for (let i = 0; i < groups.length - 1; i++) {
+      this.addSize(groups[i].keys);
+      this.completed(groups[i]);
+    }
+  }
+
   private learnSize(record: SplitRecord): void {
     const size = record.keys - record.counted;
     if (size > 0) this.addSize(size);
   }
 
   /** Records the keys of a folder child seen whole (KeyspaceChild.keys). */
-  private completed(group: { found: Found; keys: number }): void {
+  private completed(group: Group): void {
     if (group.found.child.kind === 'folder') this.complete.set(group.found.abs.toString('latin1'), group.keys);
   }
 
@@ -773,12 +779,7 @@ class Listing {
   }
 
   /** Plans what an answer left unread in its range: everything after the last child it showed. */
-  private follow(
-    task: Task,
-    answer: RangeAnswer,
-    groups: Array<{ found: Found; keys: number }>,
-    unparked = false,
-  ): void {
+  private follow(task: Task, answer: RangeAnswer, groups: Group[], unparked = false): void {
     if (!groups.length || answer.count <= answer.kvs.length) return;
     const last = groups[groups.length - 1];
     const from = last.found.skip;
@@ -1160,8 +1161,8 @@ class Listing {
   }
 
   /** Children of sorted keys, each with the number of keys of it in `kvs`. */
-  private collect(kvs: IKeyValue[]): Array<{ found: Found; keys: number }> {
-    const out: Array<{ found: Found; keys: number }> = [];
+  private collect(kvs: IKeyValue[]): Group[] {
+    const out: Group[] = [];
     for (const kv of kvs) {
       if (!this.fallback) for (let i = this.absPrefix.length; i < kv.key.length; i++) this.alphabet.add(kv.key[i]);
       const last = out[out.length - 1];

@@ -44,8 +44,8 @@ export function underRegistry(absPrefix: Buffer): boolean {
 }
 
 /** A Kubernetes namespace name: an RFC 1123 label (small letters, digits and `-`, alphanumeric at both ends, ≤ 63). */
-export function isNamespaceName(name: Uint8Array): boolean {
-  return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(Buffer.from(name).toString('latin1'));
+export function isNamespaceName(name: Buffer): boolean {
+  return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name.toString('latin1'));
 }
 
 /**
